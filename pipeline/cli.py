@@ -1,0 +1,69 @@
+"""The `veeam-perms` command line: thin click commands that call plain functions."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from .sources import PageError, iter_page_files, parse_file
+from .summary import format_page_summary
+
+
+def progress(items, label: str, total: int | None = None):
+    """A progress bar on a terminal, nothing in pipes and CI logs."""
+    from tqdm import tqdm
+
+    return tqdm(items, desc=label, total=total, unit="page", disable=not sys.stderr.isatty(),
+                leave=False)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="veeam-perms")
+def cli():
+    """Veeam helpcenter permissions: parse, catalog, diff and publish.
+
+    Example: veeam-perms parse ../shared/seeds/ --json
+    """
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per page (JSON Lines).")
+@click.option("--all", "show_all", is_flag=True,
+              help="In the summary, list pages without permissions too.")
+def parse(paths, as_json, show_all):
+    """Parse dump pages (.md) or helpcenter HTML (.html) and print what they require.
+
+    Directories are walked for page files. Exit status 1 when any page could not be read.
+
+    Example: veeam-perms parse docs/req_permissions.md --json
+    """
+    try:
+        files = list(iter_page_files(paths))
+    except PageError as error:
+        raise click.ClickException(str(error)) from error
+    failures, pages, operations = [], 0, 0
+    for page_file in progress(files, "parsing"):
+        try:
+            page = parse_file(page_file)
+        except PageError as error:
+            failures.append(str(error))
+            continue
+        pages += 1
+        operations += len(page.operations)
+        if as_json:
+            click.echo(json.dumps(page.to_json_record(), ensure_ascii=False))
+        elif page.operations or page.warnings or show_all:
+            click.echo(format_page_summary(page))
+    if not as_json:
+        click.echo(f"{pages} pages parsed, {operations} operations, {len(failures)} failed", err=True)
+    for failure in failures:
+        click.echo(f"error: {failure}", err=True)
+    if failures:
+        sys.exit(1)
+
+
+def main():  # pragma: no cover - console entry point
+    cli()

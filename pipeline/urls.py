@@ -1,0 +1,68 @@
+"""Helpcenter URLs: what a URL says about the page, and its canonical form."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+DEFAULT_HOST = "helpcenter.veeam.com"
+# Products the helpcenter renamed over time: one product in the catalog.
+PRODUCT_ALIASES = {"backup": "vbr", "vbgcp": "vbgc", "vb365": "vbo365"}
+_DROPPED_QUERY = frozenset({"ck", "ad"})
+_DOCS = re.compile(r"^/docs/(?P<product>[^/]+)/(?P<guide>[^/]+)/(?:.*/)?(?P<slug>[^/]+?)\.html?$")
+_ARCHIVE = re.compile(
+    r"^/archive/(?P<product>[^/]+)/(?P<label>[^/]+)/(?P<guide>[^/]+)/(?:.*/)?(?P<slug>[^/]+?)\.html?$"
+)
+
+
+@dataclass(frozen=True)
+class UrlParts:
+    product: str | None
+    guide: str | None
+    slug: str | None
+    version_label: str | None
+    canonical: str
+
+
+def canonical_product(code: str | None) -> str | None:
+    if code is None:
+        return None
+    code = code.lower()
+    return PRODUCT_ALIASES.get(code, code)
+
+
+def canonicalize(url: str) -> str:
+    """Drop tracking parameters (`ck`, `ad`) and the fragment; keep `ver`; sort the rest."""
+    parts = urlsplit(url.strip())
+    scheme = (parts.scheme or "https").lower()
+    host = parts.netloc.lower()
+    query = sorted((key, value) for key, value in parse_qsl(parts.query, keep_blank_values=True)
+                   if key.lower() not in _DROPPED_QUERY)
+    return urlunsplit((scheme, host, parts.path or "/", urlencode(query), ""))
+
+
+def parse_url(url: str) -> UrlParts:
+    canonical = canonicalize(url)
+    parts = urlsplit(canonical)
+    version = dict(parse_qsl(parts.query)).get("ver")
+    match = _ARCHIVE.match(parts.path)
+    if match:
+        version = match.group("label")
+    else:
+        match = _DOCS.match(parts.path)
+    if not match:
+        return UrlParts(None, None, None, version, canonical)
+    return UrlParts(canonical_product(match.group("product")), match.group("guide"),
+                    match.group("slug"), version, canonical)
+
+
+def version_sort_key(label: str) -> tuple:
+    """Sortable form of a version label such as `9`, `8.1`, `6a`, `12.3`.
+
+    Numbers compare as numbers and trailing letters after them (`6a` > `6`).
+    """
+    key: list[tuple[int, int | str]] = []
+    for part in re.findall(r"\d+|[A-Za-z]+", label):
+        key.append((0, int(part)) if part.isdigit() else (1, part.lower()))
+    return tuple(key)
