@@ -33,7 +33,7 @@ class CodeReading:
     notes: list[str] = field(default_factory=list)
     problem: str | None = None
     """Set when the block could only be read in part; the caller turns it into a warning."""
-    trust: "CodeReading | None" = None
+    trust: CodeReading | None = None
     """Trust statements found beside grant statements in the same policy."""
 
 

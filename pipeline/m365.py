@@ -35,6 +35,14 @@ def is_m365_table(rows: tuple[tuple[str, ...], ...]) -> bool:
         _column(rows[0], "permission") is not None
 
 
+def _cell(row: tuple[str, ...], index: int | None, shift: int, api_at: int) -> str | None:
+    """The cell under header column `index` in a row that may lack the merged API cell."""
+    if index is None:
+        return None
+    index -= shift if index > api_at else 0
+    return row[index] if 0 <= index < len(row) else None
+
+
 def read_m365_table(
     rows: tuple[tuple[str, ...], ...], default_type: str | None
 ) -> tuple[list[Permission], list[str]]:
@@ -53,19 +61,13 @@ def read_m365_table(
             unreadable.append(" | ".join(row))
             continue
 
-        def cell(index: int | None) -> str | None:
-            if index is None:
-                return None
-            index -= shift if index > api_at else 0
-            return row[index] if 0 <= index < len(row) else None
-
-        raw_name = (cell(name_at) or "").strip()
+        raw_name = (_cell(row, name_at, shift, api_at) or "").strip()
         name = _FOOTNOTE.sub("", raw_name.split()[0]) if raw_name else ""
         if not _NAME.match(name):
             if raw_name:
                 unreadable.append(raw_name)
             continue
-        kind = (cell(type_at) or "").strip() or default_type
+        kind = (_cell(row, type_at, shift, api_at) or "").strip() or default_type
         found.append(Permission(
             provider="m365", name=name, normalized=name, m365_api=api, m365_type=kind or None,
         ))
