@@ -55,7 +55,7 @@ def parse(paths, as_json, show_all):
         operations += len(page.operations)
         if as_json:
             click.echo(json.dumps(page.to_json_record(), ensure_ascii=False))
-        elif page.operations or page.warnings or show_all:
+        elif page.operations or page.mentions or page.warnings or show_all:
             click.echo(format_page_summary(page))
     if not as_json:
         click.echo(f"{pages} pages parsed, {operations} operations, {len(failures)} failed", err=True)
@@ -65,5 +65,11 @@ def parse(paths, as_json, show_all):
         sys.exit(1)
 
 
-def main():  # pragma: no cover - console entry point
-    cli()
+def _register() -> None:
+    from .cli_catalog import export, ingest, stats
+
+    for command in (ingest, stats, export):
+        cli.add_command(command)
+
+
+_register()

@@ -20,7 +20,7 @@ from .names import AWS_ACTION, AZURE_OPERATION, guess_provider, is_gcp_permissio
 
 AZURE_PLACEMENTS = ("actions", "notActions", "dataActions", "notDataActions")
 _PERMISSION_HINT = re.compile(r'"(?:Statement|Action|NotAction|actions|dataActions)"', re.I)
-_QUOTED_AWS = re.compile(r'"([a-z0-9][a-z0-9-]*:[A-Za-z0-9*?]+)"')
+_QUOTED_AWS = re.compile(r'"([a-z0-9][a-z0-9-]*:[A-Za-z*][A-Za-z0-9*?]*)"')
 _QUOTED_AZURE = re.compile(r'"((?:Microsoft\.[A-Za-z0-9.]+|\*)(?:/[A-Za-z0-9*._{}-]+)+)"', re.I)
 _LIST_SPLIT = re.compile(r"[\s,;]+")
 

@@ -74,8 +74,11 @@ class _State:
 
 
 def _mentions_in(text: str) -> list[Mention]:
+    """Permission names in sentences that speak of permissions ("edition:Microsoft" is not one)."""
     found = []
     for sentence in _SENTENCE_END.split(text):
+        if "permission" not in sentence.lower():
+            continue
         for pattern, provider in ((PROSE_AWS, "aws"), (PROSE_AZURE, "azure")):
             for name in pattern.findall(sentence):
                 found.append(Mention(provider=provider, name=name,

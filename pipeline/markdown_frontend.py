@@ -54,7 +54,7 @@ def inline_text(text: str) -> str:
 
 
 def split_front_matter(text: str) -> tuple[dict[str, str], list[str]]:
-    lines = text.splitlines()
+    lines = text.replace("\r\n", "\n").split("\n")
     meta: dict[str, str] = {}
     if not lines or lines[0].strip() != "---":
         return meta, lines

@@ -6,7 +6,8 @@ import re
 
 from .models import Provider
 
-AWS_ACTION = re.compile(r"^[a-z0-9][a-z0-9-]*:[A-Za-z0-9*?]+$")
+# The action part starts with a letter or a wildcard: "host:27017" is not an action.
+AWS_ACTION = re.compile(r"^[a-z0-9][a-z0-9-]*:[A-Za-z*][A-Za-z0-9*?]*$")
 AZURE_OPERATION = re.compile(r"^(?:[A-Za-z][A-Za-z0-9]*\.[A-Za-z0-9.]+|\*)(?:/[A-Za-z0-9*.{}_-]+)+$")
 GCP_PERMISSION = re.compile(r"^[a-z][a-zA-Z0-9]*(?:\.[a-zA-Z0-9]+){2,}$")
 # Host names have the shape of GCP permissions; their last label gives them away.

@@ -1,0 +1,141 @@
+"""The catalog schema, declared once as ordered sqlite-utils migrations.
+
+Bookkeeping columns start with `_` (git-history style). A page version is a row
+only when the extracted content of the page changes; `tests/test_schema.py`
+compares the migrated schema with the committed `catalog/schema.sql`.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("veeam-perms")
+
+PRODUCTS = {
+    "vbaws": "Veeam Backup for AWS",
+    "vbazure": "Veeam Backup for Microsoft Azure",
+    "vbgc": "Veeam Backup for Google Cloud",
+    "vbr": "Veeam Backup & Replication",
+    "vbo365": "Veeam Backup for Microsoft 365",
+    "vdc": "Veeam Data Cloud",
+}
+ALIASES = {"backup": "vbr", "vbgcp": "vbgc", "vb365": "vbo365"}
+
+
+@migrations()
+def m001_core_tables(db: Database) -> None:
+    db["products"].create({"code": str, "name": str}, pk="code")
+    db["product_aliases"].create({"alias": str, "product": str}, pk="alias",
+                                 foreign_keys=[("product", "products", "code")])
+    db["runs"].create({
+        "id": int, "source": str, "source_ref": str, "started": str, "finished": str,
+        "status": str, "counts": str, "message": str,
+    }, pk="id")
+    db["releases"].create({
+        "id": int, "product": str, "build": str, "label": str, "sort_key": str, "_first_seen": str,
+    }, pk="id", foreign_keys=[("product", "products", "code")])
+    db["releases"].create_index(["product", "build"], unique=True)
+    db["pages"].create({
+        "id": int, "product": str, "guide": str, "slug": str, "canonical_url": str, "title": str,
+        "current_version": int, "_first_seen": str, "_last_seen": str, "_removed_at": str,
+    }, pk="id", foreign_keys=[("product", "products", "code")])
+    db["pages"].create_index(["canonical_url"], unique=True)
+    db["page_versions"].create({
+        "id": int, "page": int, "content_hash": str, "build": str, "release": int,
+        "version_label": str, "title": str, "last_updated": str, "operation_count": int,
+        "permission_count": int, "source": str, "source_ref": str, "path": str, "run": int,
+        "_first_seen": str, "_last_seen": str,
+    }, pk="id", foreign_keys=[("page", "pages", "id"), ("release", "releases", "id"),
+                              ("run", "runs", "id")])
+    db["page_versions"].create_index(["page", "_first_seen"])
+    db["page_versions"].create_index(["release"])
+    db["operations"].create({
+        "id": int, "page_version": int, "position": int, "title": str, "title_key": str,
+        "section": str, "identity": str, "kind": str, "principals": str,
+    }, pk="id", foreign_keys=[("page_version", "page_versions", "id")])
+    db["operations"].create_index(["page_version"])
+    db["permissions"].create({
+        "id": int, "provider": str, "name": str, "name_key": str, "service": str,
+        "access_level": str, "description": str, "known": int, "problem": str, "risk": str,
+    }, pk="id")
+    db["permissions"].create_index(["provider", "name_key"], unique=True)
+    db["wildcard_expansions"].create({"permission": int, "action": str},
+                                     pk=("permission", "action"),
+                                     foreign_keys=[("permission", "permissions", "id")])
+    db["grants"].create({
+        "id": int, "operation": int, "permission": int, "effect": str, "sid": str, "resources": str,
+        "conditions": str, "not_action": int, "placement": str, "m365_api": str, "m365_type": str,
+        "optional": int,
+    }, pk="id", foreign_keys=[("operation", "operations", "id"), ("permission", "permissions", "id")])
+    db["grants"].create_index(["operation"])
+    db["grants"].create_index(["permission"])
+    db["mentions"].create({"id": int, "page_version": int, "permission": int, "sentence": str},
+                          pk="id", foreign_keys=[("page_version", "page_versions", "id"),
+                                                 ("permission", "permissions", "id")])
+    db["mentions"].create_index(["page_version"])
+    db["warnings"].create({"id": int, "page_version": int, "block": str, "message": str}, pk="id",
+                          foreign_keys=[("page_version", "page_versions", "id")])
+    db["warnings"].create_index(["page_version"])
+    db["anomalies"].create({
+        "id": int, "run": int, "page": int, "observed_at": str, "source_ref": str, "reason": str,
+        "held_hash": str, "accepted": int,
+    }, pk="id", foreign_keys=[("run", "runs", "id"), ("page", "pages", "id")])
+    db["source_commits"].create({"repository": str, "sha": str, "committed_at": str, "run": int},
+                                pk=("repository", "sha"), foreign_keys=[("run", "runs", "id")])
+    db["products"].insert_all([{"code": code, "name": name} for code, name in PRODUCTS.items()])
+    db["product_aliases"].insert_all([{"alias": a, "product": p} for a, p in ALIASES.items()])
+
+
+@migrations()
+def m002_search(db: Database) -> None:
+    db["pages"].enable_fts(["title", "canonical_url"], create_triggers=True)
+    db["operations"].enable_fts(["title", "section"], create_triggers=True)
+    db["permissions"].enable_fts(["name", "description"], create_triggers=True)
+
+
+CURRENT_GRANTS = """
+select p.product, p.canonical_url as page, v.build, o.title as operation, o.kind, o.identity,
+       perm.provider, perm.name as permission, perm.access_level, perm.risk, g.effect, g.placement,
+       g.optional, v.last_updated, v._first_seen as version_first_seen
+from pages p
+join page_versions v on v.id = p.current_version
+join operations o on o.page_version = v.id
+join grants g on g.operation = o.id
+join permissions perm on perm.id = g.permission
+where p._removed_at is null
+"""
+
+CURRENT_OPERATIONS = """
+select p.product, p.canonical_url as page, p.title as page_title, v.build, v.last_updated,
+       o.id as operation_id, o.title as operation, o.kind, o.identity, o.section,
+       (select count(distinct g.permission) from grants g where g.operation = o.id) as permissions
+from pages p
+join page_versions v on v.id = p.current_version
+join operations o on o.page_version = v.id
+where p._removed_at is null
+"""
+
+REQUIRED_GRANTS = """
+select p.product, p.canonical_url as page, v.id as page_version, v.build, r.sort_key as build_key,
+       v._first_seen, v._last_seen, o.id as operation_id, o.title as operation, o.title_key,
+       perm.id as permission_id, perm.provider, perm.name as permission, g.effect, g.optional
+from grants g
+join operations o on o.id = g.operation
+join page_versions v on v.id = o.page_version
+join pages p on p.id = v.page
+join permissions perm on perm.id = g.permission
+left join releases r on r.id = v.release
+where o.kind != 'trust-policy'
+"""
+
+
+@migrations()
+def m003_views(db: Database) -> None:
+    db.create_view("current_grants", CURRENT_GRANTS)
+    db.create_view("current_operations", CURRENT_OPERATIONS)
+    db.create_view("required_grants", REQUIRED_GRANTS)
+
+
+def migrate(db: Database) -> None:
+    migrations.apply(db)

@@ -1,0 +1,81 @@
+"""Catalog commands: ingest, stats, export."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from catalog.lock import CatalogLocked
+
+from .dumps import DumpError
+from .sources import PageError
+
+DB_OPTION = click.option("--db", "db_path", default="catalog.db", show_default=True,
+                         type=click.Path(dir_okay=False), help="The catalog SQLite file.")
+
+
+def _bar(label: str):
+    from tqdm import tqdm
+
+    return tqdm(desc=label, unit="item", disable=not sys.stderr.isatty(), leave=False)
+
+
+@click.command()
+@click.argument("source", type=click.Path())
+@DB_OPTION
+@click.option("--accept-anomalies", is_flag=True,
+              help="Store pages that lost most of their operations instead of holding them back.")
+def ingest(source, db_path, accept_anomalies):
+    """Ingest dump pages into the catalog.
+
+    SOURCE is a directory of dump pages (one snapshot), a single page file, or a git
+    repository or bundle of a dump, whose whole history is ingested commit by commit.
+    Re-ingesting is idempotent. Exit status 1 when a page failed, 3 on held-back anomalies.
+
+    Example: veeam-perms ingest ../shared/corpus/veeam-docs-vbaws.bundle --db catalog.db
+    """
+    from .jobs import ingest as run_ingest
+
+    with _bar("ingesting") as bar:
+        try:
+            report = run_ingest(db_path, source, accept_anomalies, progress=bar.update)
+        except (PageError, DumpError, CatalogLocked) as error:
+            raise click.ClickException(str(error)) from error
+    click.echo(report.summary())
+    if report.failures:
+        sys.exit(1)
+    if report.anomalies:
+        sys.exit(3)
+
+
+@click.command()
+@DB_OPTION
+def stats(db_path):
+    """Print what the catalog holds: products, builds, pages, versions, permissions, runs.
+
+    Example: veeam-perms stats --db catalog.db
+    """
+    from catalog.queries import catalog_stats
+
+    if not Path(db_path).exists():
+        raise click.ClickException(f"{db_path}: no catalog here; build one with `veeam-perms ingest`")
+    click.echo(catalog_stats(db_path))
+
+
+@click.command()
+@DB_OPTION
+@click.option("--to", "target", required=True, type=click.Path(file_okay=False),
+              help="Directory to write the diffable text export into.")
+def export(db_path, target):
+    """Write the current catalog as diffable text: one sorted JSON file per product and page.
+
+    Example: veeam-perms export --db catalog.db --to export/
+    """
+    from catalog.export import export_catalog
+
+    if not Path(db_path).exists():
+        raise click.ClickException(f"{db_path}: no catalog here; build one with `veeam-perms ingest`")
+    written = export_catalog(db_path, Path(target))
+    click.echo(f"wrote {written} files under {target}")
