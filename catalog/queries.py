@@ -13,12 +13,15 @@ def builds_in_order(db: Database, product: str) -> list[str]:
 def first_required(db: Database, permission: str, provider: str = "aws") -> list[dict]:
     """Per page, the first build and date at which a permission was required."""
     sql = """
-    select page, min(build_key) as build_key, min(_first_seen) as first_seen,
-           (select build from releases r where r.sort_key = min(rg.build_key)
-            and r.product = rg.product) as build
-    from required_grants rg
-    where provider = ? and lower(permission) = lower(?)
-    group by page order by page
+    with firsts as (
+        select product, page, min(build_key) as build_key, min(_first_seen) as first_seen
+        from required_grants
+        where provider = ? and lower(permission) = lower(?)
+        group by product, page
+    )
+    select f.page, f.first_seen, f.build_key, r.build
+    from firsts f left join releases r on r.product = f.product and r.sort_key = f.build_key
+    order by f.page
     """
     return [dict(row) for row in db.query(sql, [provider, permission])]
 

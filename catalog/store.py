@@ -33,7 +33,7 @@ class Observation:
 
 
 def utc_now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 def content_hash(page: Page) -> str:
@@ -132,7 +132,7 @@ class CatalogWriter:
     def _one(self, sql: str, params: list) -> dict | None:
         cursor = self.db.execute(sql, params)
         row = cursor.fetchone()
-        return dict(zip([c[0] for c in cursor.description], row)) if row else None
+        return dict(zip([c[0] for c in cursor.description], row, strict=True)) if row else None
 
     def _ensure_product(self, product: str | None) -> None:
         if product and not self.db.execute("select 1 from products where code = ?",
@@ -218,6 +218,15 @@ class CatalogWriter:
         self.db.execute("update pages set current_version = ?, title = ? where id = ?",
                         [version_id, page.title, page_id])
         self.counts["new_versions"] += 1
+
+    def touch_present(self, observed_at: str) -> None:
+        """At the end of a history, every page of this source still present was seen then."""
+        self.db.execute(
+            "update page_versions set _last_seen = ? where _last_seen < ? and id in ("
+            " select p.current_version from pages p where p._removed_at is null and p.id in ("
+            "  select v.page from page_versions v join runs r on r.id = v.run"
+            "  where r.source = ? and r.source_ref = ?))",
+            [observed_at, observed_at, self.source, self.source_ref])
 
     def mark_removed(self, url: str, seen: Observation) -> None:
         """The source no longer has the page (a dump deleted the file): keep history, flag it."""

@@ -76,7 +76,7 @@ def repository_id(repo: Path) -> str:
 
 
 def _utc(stamp: str) -> str:
-    return dt.datetime.fromisoformat(stamp).astimezone(dt.timezone.utc).isoformat(timespec="seconds")
+    return dt.datetime.fromisoformat(stamp).astimezone(dt.UTC).isoformat(timespec="seconds")
 
 
 def list_commits(repo: Path) -> list[Commit]:

@@ -87,6 +87,7 @@ def ingest_git(db, path: Path, accept_anomalies: bool, progress: Progress | None
                                                  "run": writer.run_id})
                     if progress:
                         progress(1)
+                writer.touch_present(max(commit.committed_at for commit in commits))
         finally:
             reader.close()
     report.counts, report.anomalies = dict(writer.counts), writer.anomalies

@@ -9,3 +9,28 @@ def pytest_addoption(parser):
 @pytest.fixture
 def regen_golden(request):
     return request.config.getoption("--regen-golden")
+
+
+@pytest.fixture(scope="session")
+def real_catalog(tmp_path_factory):
+    """The four real bundles and the GCP pages ingested once per test session (needs ../shared)."""
+    from pipeline.jobs import ingest
+
+    from corpus import BUNDLES, GCP_DOCS, need
+
+    db_path = tmp_path_factory.mktemp("real") / "catalog.db"
+    for bundle in BUNDLES.values():
+        report = ingest(db_path, need(bundle))
+        assert not report.failures, report.failures
+    ingest(db_path, need(GCP_DOCS))
+    return db_path
+
+
+def table_counts(db_path):
+    from sqlite_utils import Database
+
+    db = Database(db_path)
+    # Full-text index shadow tables are left out: their segment rows move with any update.
+    counts = {name: db[name].count for name in db.table_names() if "_fts" not in name}
+    db.close()
+    return counts
