@@ -67,8 +67,9 @@ def parse(paths, as_json, show_all):
 
 def _register() -> None:
     from .cli_catalog import export, ingest, stats
+    from .cli_diff import changelog, diff, upgrade
 
-    for command in (ingest, stats, export):
+    for command in (ingest, stats, export, diff, upgrade, changelog):
         cli.add_command(command)
 
 

@@ -22,6 +22,7 @@ AZURE_PLACEMENTS = ("actions", "notActions", "dataActions", "notDataActions")
 _PERMISSION_HINT = re.compile(r'"(?:Statement|Action|NotAction|actions|dataActions)"', re.I)
 _QUOTED_AWS = re.compile(r'"([a-z0-9][a-z0-9-]*:[A-Za-z*][A-Za-z0-9*?]*)"')
 _QUOTED_AZURE = re.compile(r'"((?:Microsoft\.[A-Za-z0-9.]+|\*)(?:/[A-Za-z0-9*._{}-]+)+)"', re.I)
+_QUOTED_GCP = re.compile(r'"([a-z][a-zA-Z0-9]*(?:\.[a-zA-Z0-9]+){2,})"')
 _LIST_SPLIT = re.compile(r"[\s,;]+")
 
 
@@ -197,7 +198,8 @@ def read_code(text: str) -> CodeReading | None:
     gcp = _read_gcp(cleaned)
     if gcp is not None:
         return gcp
-    if not looks_like_permissions(cleaned) and not _QUOTED_AZURE.search(cleaned):
+    if not looks_like_permissions(cleaned) and not _QUOTED_AZURE.search(cleaned) and \
+            len(_QUOTED_GCP.findall(cleaned)) < 2:
         return None
     try:
         value, repairs = loads_lenient(cleaned)

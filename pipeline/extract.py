@@ -26,6 +26,7 @@ _IDENTITIES = (
 _OPTIONAL_NOTE = re.compile(
     r"\b(only required|not required|required only|optional|only needed|not needed)\b", re.I
 )
+_INTRODUCES_PERMISSIONS = re.compile(r"\bfollowing (?:set of )?(?:permissions|actions|dataActions)\b")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
 _NOT_HEADING_END = (".", ":", ";", ",", "?", "!")
 
@@ -143,6 +144,10 @@ def _on_code(block: Code, index: int, state: _State, out: Extraction) -> None:
     collapsible = state.toggle is not None
     reading = read_code(block.text)
     if reading is None:
+        if state.lead and _INTRODUCES_PERMISSIONS.search(state.lead):
+            out.warnings.append(ParseWarning(
+                block=f"block {index} '{title}'",
+                message="introduced as a list of permissions, but no permission names were found"))
         return
     if not reading.permissions:
         if looks_like_permissions(block.text):
