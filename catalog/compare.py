@@ -64,24 +64,32 @@ def resolve(db: Database, product: str, text: str, other: str | None = None) -> 
                        f"'previous'; builds: {', '.join(builds)}")
 
 
-def _version_at(db: Database, page_id: int, point: Point) -> int | None:
+def _version_at(db: Database, page_ids: list[int], point: Point) -> int | None:
+    marks = ",".join("?" * len(page_ids))
     if point.by == "date":
-        sql = ("select id from page_versions where page = ? and _first_seen <= ? "
+        sql = (f"select id from page_versions where page in ({marks}) and _first_seen <= ? "
                "order by _first_seen desc, id desc limit 1")
-        row = db.execute(sql, [page_id, point.value]).fetchone()
+        row = db.execute(sql, [*page_ids, point.value]).fetchone()
     else:
         sql = ("select v.id from page_versions v join releases r on r.id = v.release "
-               "where v.page = ? and r.sort_key <= ? order by r.sort_key desc, v._first_seen desc, "
-               "v.id desc limit 1")
-        row = db.execute(sql, [page_id, build_sort_key(point.value)]).fetchone()
+               f"where v.page in ({marks}) and r.sort_key <= ? "
+               "order by r.sort_key desc, v._first_seen desc, v.id desc limit 1")
+        row = db.execute(sql, [*page_ids, build_sort_key(point.value)]).fetchone()
     return row[0] if row else None
+
+
+def _units(db: Database, product: str, by_build: bool) -> list[list[int]]:
+    """What is compared: each page on a timeline; across builds, each page family (all releases)."""
+    key = "coalesce(family, canonical_url)" if by_build else "canonical_url"
+    groups = db.execute(f"select group_concat(id) from pages where product = ? group by {key} "
+                        f"order by {key}", [product]).fetchall()
+    return [[int(part) for part in row[0].split(",")] for row in groups]
 
 
 def compare_product(db: Database, product: str, old: Point, new: Point) -> Comparison:
     result = Comparison()
-    for (page_id,) in db.execute("select id from pages where product = ? order by canonical_url",
-                                 [product]).fetchall():
-        before, after = _version_at(db, page_id, old), _version_at(db, page_id, new)
+    for page_ids in _units(db, product, old.by == new.by == "build"):
+        before, after = _version_at(db, page_ids, old), _version_at(db, page_ids, new)
         if before == after:
             continue
         result.pages_compared += 1

@@ -14,6 +14,8 @@ CREATE INDEX "idx_page_versions_release"
     ON "page_versions" ("release");
 CREATE UNIQUE INDEX "idx_pages_canonical_url"
     ON "pages" ("canonical_url");
+CREATE INDEX "idx_pages_family"
+    ON "pages" ("family");
 CREATE UNIQUE INDEX "idx_permissions_provider_name_key"
     ON "permissions" ("provider", "name_key");
 CREATE UNIQUE INDEX "idx_releases_product_build"
@@ -95,6 +97,8 @@ CREATE TABLE "pages" (
    "guide" TEXT,
    "slug" TEXT,
    "canonical_url" TEXT,
+   "family" TEXT,
+   "version_label" TEXT,
    "title" TEXT,
    "current_version" INTEGER,
    "_first_seen" TEXT,

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from sqlite_utils import Database
 
 from pipeline.models import Page
+from pipeline.urls import parse_url
 
 from .enrich import enrich
 from .keys import build_sort_key, title_key
@@ -152,7 +153,9 @@ class CatalogWriter:
             self._ensure_product(page.product)
             page_id = self.db["pages"].insert({
                 "product": page.product, "guide": page.guide, "slug": page.slug,
-                "canonical_url": page.url, "title": page.title, "_first_seen": seen.observed_at,
+                "canonical_url": page.url, "family": parse_url(page.url).family,
+                "version_label": page.version_label, "title": page.title,
+                "_first_seen": seen.observed_at,
                 "_last_seen": seen.observed_at}).last_pk
             current = None
         else:

@@ -45,12 +45,15 @@ def required_at(db: Database, product: str, build: str, operations: tuple[str, .
     operation already needed is still one to add to this operation's role.
     """
     sql = """
-    with chosen as (
-        select p.id as page, p.canonical_url as url, (
+    with families as (
+        select distinct coalesce(family, canonical_url) as url from pages where product = :product
+    ), chosen as (
+        select f.url, (
             select v.id from page_versions v join releases r on r.id = v.release
-            where v.page = p.id and r.sort_key <= :key
+            join pages p on p.id = v.page
+            where coalesce(p.family, p.canonical_url) = f.url and r.sort_key <= :key
             order by r.sort_key desc, v._first_seen desc, v.id desc limit 1) as version
-        from pages p where p.product = :product
+        from families f
     )
     select c.url, o.title, o.title_key, perm.provider, perm.name, perm.name_key, perm.risk,
            g.optional

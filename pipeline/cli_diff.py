@@ -33,8 +33,10 @@ def _products(db) -> dict[str, str]:
 def diff(db_path, product, from_, to, page, fmt):
     """Permission changes between two builds or dates of a product, or along one page's history.
 
-    Examples: veeam-perms diff --product vbr --from 13.0.1.1071 --to latest
-              veeam-perms diff --page https://helpcenter.veeam.com/docs/vbazure/guide/plugin_permissions.html
+    \b
+    Examples:
+      veeam-perms diff --product vbr --from 13.0.1.1071 --to latest
+      veeam-perms diff --page https://helpcenter.veeam.com/docs/vbazure/guide/plugin_permissions.html
     """
     from catalog.changelog import format_json, format_markdown, format_text
     from catalog.compare import CompareError, compare_product, page_history, resolve

@@ -24,6 +24,14 @@ class UrlParts:
     version_label: str | None
     canonical: str
 
+    @property
+    def family(self) -> str:
+        """The page across releases: the current-docs URL without `ver`, archives folded in."""
+        if not (self.product and self.guide and self.slug):
+            return self.canonical.split("?", 1)[0]
+        host = urlsplit(self.canonical).netloc or DEFAULT_HOST
+        return f"https://{host}/docs/{self.product}/{self.guide}/{self.slug}.html"
+
 
 def canonical_product(code: str | None) -> str | None:
     if code is None:

@@ -23,7 +23,7 @@ def all_commands(group=cli, prefix=()):
 def test_every_command_has_help_with_an_example(path, command):
     result = CliRunner().invoke(cli, [*path, "--help"])
     assert result.exit_code == 0
-    assert "Example:" in result.output, f"veeam-perms {' '.join(path)} --help lacks an example"
+    assert "Example" in result.output, f"veeam-perms {' '.join(path)} --help lacks an example"
 
 
 def test_parse_json_lines_contract():
