@@ -38,7 +38,8 @@ def m001_core_tables(db: Database) -> None:
     db["releases"].create_index(["product", "build"], unique=True)
     db["pages"].create({
         "id": int, "product": str, "guide": str, "slug": str, "canonical_url": str, "family": str,
-        "version_label": str, "title": str, "current_version": int, "_first_seen": str, "_last_seen": str, "_removed_at": str,
+        "version_label": str, "title": str, "current_version": int, "_first_seen": str,
+        "_last_seen": str, "_removed_at": str,
     }, pk="id", foreign_keys=[("product", "products", "code")])
     db["pages"].create_index(["canonical_url"], unique=True)
     db["pages"].create_index(["family"])
