@@ -33,7 +33,8 @@ def m001_core_tables(db: Database) -> None:
         "status": str, "counts": str, "message": str,
     }, pk="id")
     db["releases"].create({
-        "id": int, "product": str, "build": str, "label": str, "sort_key": str, "_first_seen": str,
+        "id": int, "product": str, "build": str, "label": str, "label_key": str, "sort_key": str,
+        "_first_seen": str,
     }, pk="id", foreign_keys=[("product", "products", "code")])
     db["releases"].create_index(["product", "build"], unique=True)
     db["pages"].create({
@@ -137,6 +138,18 @@ def m003_views(db: Database) -> None:
     db.create_view("current_grants", CURRENT_GRANTS)
     db.create_view("current_operations", CURRENT_OPERATIONS)
     db.create_view("required_grants", REQUIRED_GRANTS)
+
+
+@migrations()
+def m004_raw_snapshots(db: Database) -> None:
+    """Every fetched body, content-addressed and compressed, and every fetch with its outcome."""
+    db["snapshots"].create({"hash": str, "body": bytes, "size": int, "content_type": str}, pk="hash")
+    db["fetches"].create({
+        "id": int, "run": int, "url": str, "fetched_url": str, "outcome": str, "status": int,
+        "reason": str, "attempts": int, "headers": str, "etag": str, "last_modified": str,
+        "snapshot": str, "fetched_at": str,
+    }, pk="id", foreign_keys=[("run", "runs", "id"), ("snapshot", "snapshots", "hash")])
+    db["fetches"].create_index(["url", "id"])
 
 
 def migrate(db: Database) -> None:

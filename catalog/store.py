@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from sqlite_utils import Database
 
 from pipeline.models import Page
-from pipeline.urls import parse_url
+from pipeline.urls import parse_url, version_sort_key
 
 from .enrich import enrich
 from .keys import build_sort_key, title_key
@@ -31,6 +31,12 @@ class Observation:
     source: str  # "git", "dir" or "live"
     source_ref: str | None = None
     path: str | None = None
+
+
+def label_key(label: str) -> str:
+    """A version label (`9`, `6a`, `8.1`) as text that sorts like the version."""
+    return ".".join(f"{part:05d}" if isinstance(part, int) else part
+                    for _, part in version_sort_key(label))
 
 
 def utc_now() -> str:
@@ -127,6 +133,7 @@ class CatalogWriter:
             else:
                 self._release_ids[key] = self.db["releases"].insert({
                     "product": product, "build": build, "label": label,
+                    "label_key": label_key(label) if label else None,
                     "sort_key": build_sort_key(build), "_first_seen": seen}).last_pk
         return self._release_ids[key]
 
@@ -221,6 +228,15 @@ class CatalogWriter:
         self.db.execute("update pages set current_version = ?, title = ? where id = ?",
                         [version_id, page.title, page_id])
         self.counts["new_versions"] += 1
+
+    def touch_page(self, url: str, observed_at: str) -> bool:
+        """A conditional request said the page did not change: its current version was seen now."""
+        cursor = self.db.execute(
+            "update page_versions set _last_seen = ? where id = "
+            "(select current_version from pages where canonical_url = ?)", [observed_at, url])
+        self.db.execute("update pages set _last_seen = ? where canonical_url = ?", [observed_at, url])
+        self.counts["unchanged"] += 1
+        return cursor.rowcount > 0
 
     def touch_present(self, observed_at: str) -> None:
         """At the end of a history, every page of this source still present was seen then."""

@@ -68,8 +68,9 @@ def parse(paths, as_json, show_all):
 def _register() -> None:
     from .cli_catalog import export, ingest, stats
     from .cli_diff import changelog, diff, upgrade
+    from .cli_scrape import reparse, scrape
 
-    for command in (ingest, stats, export, diff, upgrade, changelog):
+    for command in (ingest, stats, export, diff, upgrade, changelog, scrape, reparse):
         cli.add_command(command)
 
 

@@ -34,3 +34,17 @@ def table_counts(db_path):
     counts = {name: db[name].count for name in db.table_names() if "_fts" not in name}
     db.close()
     return counts
+
+
+@pytest.fixture(scope="module")
+def vcr_cassette_dir():
+    from pathlib import Path
+
+    return str(Path(__file__).resolve().parents[1] / "cassettes")
+
+
+@pytest.fixture(scope="module")
+def vcr_config():
+    # pytest-recording replays only ("none") unless --record-mode is given: a request the
+    # cassette lacks fails the test.
+    return {"decode_compressed_response": True}

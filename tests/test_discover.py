@@ -1,0 +1,72 @@
+import pytest
+
+from catalog.store import label_key
+from pipeline.blocked import blocked_reason
+from pipeline.discover import ConfigError, extract_links, helpcenter_url, in_scope, load_products
+from pipeline.urls import canonicalize, parse_url, version_sort_key
+
+BASE = "https://helpcenter.veeam.com"
+
+
+def test_packaged_configuration_has_the_five_products():
+    products = load_products()
+    assert list(products) == ["vbaws", "vbazure", "vbgc", "vbr", "vbo365"]
+    assert all(product.entry for product in products.values())
+
+
+def test_configuration_errors_name_the_product():
+    with pytest.raises(ConfigError, match=r"\[products.vbx\] lacks entry"):
+        load_products('[products.vbx]\nname = "X"\n')
+
+
+def test_canonical_urls_drop_tracking_and_fragments_but_keep_ver():
+    assert canonicalize("HTTPS://HelpCenter.veeam.com/docs/vbr/userguide/x.html?ck=1&ver=13&ad=in#top") \
+        == "https://helpcenter.veeam.com/docs/vbr/userguide/x.html?ver=13"
+
+
+def test_product_renames_map_to_one_product():
+    assert parse_url(f"{BASE}/docs/backup/vsphere/x.html?ver=95").product == "vbr"
+    assert parse_url(f"{BASE}/docs/vbgcp/guide/x.html").product == "vbgc"
+    assert parse_url(f"{BASE}/archive/vbaws/6a/guide/x.html").version_label == "6a"
+
+
+def test_version_labels_sort_as_versions():
+    labels = ["9", "60", "6a", "21", "8.1", "6"]
+    assert sorted(labels, key=version_sort_key) == ["6", "6a", "8.1", "9", "21", "60"]
+    assert sorted(labels, key=label_key) == sorted(labels, key=version_sort_key)
+
+
+def test_links_are_absolute_canonical_and_scoped():
+    html = ('<a href="role_permissions_repo.html?ck=3">a</a><a href="/docs/vbaws/guide/overview.html">b</a>'
+            '<a href="iam_permissions.html?ver=9#x">c</a><a href="https://example.com/">d</a>'
+            '<a href="/archive/vbaws/9/guide/iam_permissions.html">e</a><a href="mailto:x@y">f</a>')
+    page = f"{BASE}/docs/vbaws/guide/iam_permissions.html"
+    links = extract_links(html, page)
+    product = load_products()["vbaws"]
+    assert [link for link in links if in_scope(link, product, BASE)] == [
+        f"{BASE}/docs/vbaws/guide/role_permissions_repo.html",
+        f"{BASE}/docs/vbaws/guide/iam_permissions.html?ver=9",
+        f"{BASE}/archive/vbaws/9/guide/iam_permissions.html",
+    ]
+
+
+def test_mirror_urls_map_back_to_the_helpcenter():
+    assert helpcenter_url("http://127.0.0.1:8765/docs/vbr/userguide/x.html?ver=13",
+                          "http://127.0.0.1:8765", BASE) == f"{BASE}/docs/vbr/userguide/x.html?ver=13"
+
+
+@pytest.mark.parametrize("body,reason", [
+    (b"", "empty body"),
+    (b"<html><title>Just a moment...</title><body>wait</body></html>", "bot-check page instead of content"),
+    (b"<html><body><script src='/cdn-cgi/challenge-platform/x.js'></script>" + b"text " * 500
+     + b"</body></html>", "bot-check page instead of content"),
+    (b"<html><body><div></div></body></html>", "page has almost no text (a shell or an error page)"),
+])
+def test_blocked_pages_are_recognised(body, reason):
+    assert blocked_reason(body, "text/html") == reason
+
+
+def test_documentation_that_mentions_access_denied_is_not_blocked():
+    body = (b"<html><title>Troubleshooting</title><body><p>If you see Access Denied, grant the "
+            b"permission below.</p>" + b"<p>More documentation text here.</p>" * 60 + b"</body></html>")
+    assert blocked_reason(body, "text/html; charset=utf-8") is None
