@@ -1,5 +1,7 @@
 CREATE UNIQUE INDEX "idx__sqlite_migrations_migration_set_name"
     ON "_sqlite_migrations" ("migration_set", "name");
+CREATE INDEX "idx_fetches_url_id"
+    ON "fetches" ("url", "id");
 CREATE INDEX "idx_grants_operation"
     ON "grants" ("operation");
 CREATE INDEX "idx_grants_permission"
@@ -37,6 +39,21 @@ CREATE TABLE "anomalies" (
    "reason" TEXT,
    "held_hash" TEXT,
    "accepted" INTEGER
+);
+CREATE TABLE "fetches" (
+   "id" INTEGER PRIMARY KEY,
+   "run" INTEGER REFERENCES "runs"("id"),
+   "url" TEXT,
+   "fetched_url" TEXT,
+   "outcome" TEXT,
+   "status" INTEGER,
+   "reason" TEXT,
+   "attempts" INTEGER,
+   "headers" TEXT,
+   "etag" TEXT,
+   "last_modified" TEXT,
+   "snapshot" TEXT REFERENCES "snapshots"("hash"),
+   "fetched_at" TEXT
 );
 CREATE TABLE "grants" (
    "id" INTEGER PRIMARY KEY,
@@ -138,6 +155,7 @@ CREATE TABLE "releases" (
    "product" TEXT REFERENCES "products"("code"),
    "build" TEXT,
    "label" TEXT,
+   "label_key" TEXT,
    "sort_key" TEXT,
    "_first_seen" TEXT
 );
@@ -150,6 +168,12 @@ CREATE TABLE "runs" (
    "status" TEXT,
    "counts" TEXT,
    "message" TEXT
+);
+CREATE TABLE "snapshots" (
+   "hash" TEXT PRIMARY KEY,
+   "body" BLOB,
+   "size" INTEGER,
+   "content_type" TEXT
 );
 CREATE TABLE "source_commits" (
    "repository" TEXT,
