@@ -3,6 +3,7 @@
 Such responses must count as failed fetches: recording them as the page would tell
 the catalog that every permission was removed. Documentation text may itself say
 "access denied", so weak phrases count only in the title or on a near-empty page.
+Plain substring tests on the lower-cased bytes: this runs on every fetched page.
 """
 
 from __future__ import annotations
@@ -11,12 +12,17 @@ import re
 
 MIN_TEXT_CHARS = 200
 SHORT_PAGE_CHARS = 1500
-_STRONG = re.compile(rb"cf-chl-|challenge-platform|_incapsula_|g-recaptcha|h-captcha|hcaptcha\.com",
-                     re.I)
-_WEAK = re.compile(rb"just a moment|attention required|access denied|are you a robot|captcha|"
-                   rb"checking your browser|enable javascript and cookies", re.I)
-_TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.S | re.I)
+_STRONG = (b"cf-chl-", b"challenge-platform", b"_incapsula_", b"g-recaptcha", b"h-captcha",
+           b"hcaptcha.com")
+_WEAK = (b"just a moment", b"attention required", b"access denied", b"are you a robot", b"captcha",
+         b"checking your browser", b"enable javascript and cookies")
 _TAGS = re.compile(rb"<script.*?</script>|<style.*?</style>|<[^>]+>", re.S | re.I)
+
+
+def _title(lowered: bytes) -> bytes:
+    start = lowered.find(b"<title")
+    end = lowered.find(b"</title>", start)
+    return lowered[start:end] if start >= 0 and end > start else b""
 
 
 def blocked_reason(body: bytes, content_type: str = "") -> str | None:
@@ -26,11 +32,13 @@ def blocked_reason(body: bytes, content_type: str = "") -> str | None:
     kind = content_type.lower()
     if kind and "html" not in kind and "text" not in kind:
         return f"not an HTML page (content type {content_type})"
-    head = body[:262144]
-    title = _TITLE.search(head)
-    text_chars = len(b"".join(_TAGS.sub(b" ", head).split()))
-    if _STRONG.search(head) or (title and _WEAK.search(title.group(1))) or (
-            text_chars < SHORT_PAGE_CHARS and _WEAK.search(head)):
+    lowered = body[:262144].lower()
+    if any(marker in lowered for marker in _STRONG):
+        return "bot-check page instead of content"
+    title = _title(lowered)
+    text_chars = len(b"".join(_TAGS.sub(b" ", lowered).split()))
+    if any(phrase in title for phrase in _WEAK) or (
+            text_chars < SHORT_PAGE_CHARS and any(phrase in lowered for phrase in _WEAK)):
         return "bot-check page instead of content"
     if text_chars < MIN_TEXT_CHARS:
         return "page has almost no text (a shell or an error page)"

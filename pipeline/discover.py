@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass
-from html.parser import HTMLParser
+from html import unescape
 from importlib import resources
 from urllib.parse import urljoin, urlsplit
 
@@ -49,27 +49,18 @@ def load_products(text: str | None = None) -> dict[str, ProductConfig]:
     return products
 
 
-class _Links(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.hrefs: list[str] = []
-
-    def handle_starttag(self, tag, attrs):
-        if tag == "a":
-            href = dict(attrs).get("href")
-            if href:
-                self.hrefs.append(href)
+# A regular expression rather than a parser: link extraction runs on every crawled page, and
+# helpcenter pages carry a table of contents with hundreds of links.
+_HREF = re.compile(r"""<a\s[^>]*?href\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I)
 
 
 def extract_links(html: str, page_url: str) -> list[str]:
     """Absolute, canonical link targets of a page, in order, without duplicates."""
-    parser = _Links()
-    try:
-        parser.feed(html)
-    except (AssertionError, ValueError):
-        pass  # keep what was read before the broken markup
     seen, links = set(), []
-    for href in parser.hrefs:
+    for match in _HREF.finditer(html):
+        href = unescape(next(group for group in match.groups() if group is not None)).strip()
+        if not href:
+            continue
         if href.startswith(("mailto:", "javascript:", "#")):
             continue
         url = canonicalize(urljoin(page_url, href))

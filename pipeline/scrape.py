@@ -56,7 +56,7 @@ class _Scrape:
         self.progress = progress
         self.base_url = fetcher.config.base_url
 
-    def handle(self, result: FetchResult) -> str | None:
+    def handle(self, result: FetchResult, crawling: bool = False) -> str | None:
         """Store one fetch; return the page text when there is one to crawl from."""
         public = helpcenter_url(result.url, self.base_url, PUBLIC_BASE)
         record = FetchRecord(public, result.final_url or result.url, result.outcome, result.status,
@@ -72,7 +72,7 @@ class _Scrape:
             save_fetch(self.db, self.writer.run_id, record)
             self.writer.touch_page(public, result.fetched_at)
             self.report.unchanged += 1
-            return self._last_body(public)
+            return self._last_body(public) if crawling else None
         try:
             text = _decode(result)
         except PageError as error:
@@ -107,7 +107,7 @@ class _Scrape:
             found: list[str] = []
 
             def on_result(result: FetchResult, found=found) -> None:
-                text = self.handle(result)
+                text = self.handle(result, crawling=True)
                 if text:
                     found.extend(link for link in extract_links(text, result.final_url or result.url)
                                  if in_scope(link, product, self.base_url))
