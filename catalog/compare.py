@@ -152,3 +152,13 @@ def changes_since(db: Database, since: str, product: str | None = None) -> Compa
         result.pages_compared += 1
         _add(db, result, previous[0], version_id)
     return result
+
+
+def feed_changes(db: Database, product: str) -> list[Change]:
+    """Each change of a product once: build-to-build differences, then corrections within a build."""
+    builds = product_builds(db, product)
+    changes: list[Change] = []
+    for older, newer in zip(builds, builds[1:], strict=False):
+        changes += compare_product(db, product, Point("build", older), Point("build", newer)).changes
+    changes += [c for c in changes_since(db, "0000-01-01", product).changes if c.kind == "correction"]
+    return changes

@@ -69,8 +69,10 @@ def _register() -> None:
     from .cli_catalog import export, ingest, stats
     from .cli_diff import changelog, diff, upgrade
     from .cli_scrape import reparse, scrape
+    from .cli_site import demo, publish, serve
 
-    for command in (ingest, stats, export, diff, upgrade, changelog, scrape, reparse):
+    for command in (ingest, stats, export, diff, upgrade, changelog, scrape, reparse, serve, publish,
+                    demo):
         cli.add_command(command)
 
 

@@ -48,3 +48,33 @@ def vcr_config():
     # pytest-recording replays only ("none") unless --record-mode is given: a request the
     # cassette lacks fails the test.
     return {"decode_compressed_response": True}
+
+
+@pytest.fixture(scope="session")
+def site_catalog(tmp_path_factory):
+    """The catalog `veeam-perms demo` builds (scraped from the recorded cassette), plus a page
+    whose title carries a script tag."""
+    from pathlib import Path
+
+    import vcr
+
+    from catalog.database import open_catalog
+    from catalog.store import CatalogWriter, Observation
+    from pipeline.cli_site import CASSETTE, DEMO_PRODUCTS, RECORDED_BASE
+    from pipeline.fetch import FetchConfig
+    from pipeline.parse import parse_markdown_page
+    from pipeline.scrape import scrape
+
+    db_path = tmp_path_factory.mktemp("site") / "site.db"
+    with vcr.VCR(record_mode="none").use_cassette(str(CASSETTE)):
+        report = scrape(db_path, config=FetchConfig(base_url=RECORDED_BASE, per_host_per_second=100),
+                        products_toml=DEMO_PRODUCTS.read_text())
+    assert report.failed == []
+    db = open_catalog(db_path)
+    writer = CatalogWriter(db, "dir", "hostile")
+    hostile = Path(__file__).parent / "catalog_pages" / "hostile_title.md"
+    with writer.run():
+        writer.save_page(parse_markdown_page(hostile.read_text()),
+                         Observation("2026-01-22T00:00:00+00:00", "dir", "hostile"))
+    db.close()
+    return db_path

@@ -13,7 +13,7 @@ from pipeline.scrape import scrape
 from pipeline.sitegen import SiteServer, load_site
 
 SITE = Path(__file__).parent / "site"
-PRODUCTS = (SITE / "products.toml").read_text()
+PRODUCTS = (Path(__file__).resolve().parents[1] / "cassettes" / "site_products.toml").read_text()
 RECORDED_BASE = "http://127.0.0.1:8765"  # the address the cassettes were recorded from
 
 

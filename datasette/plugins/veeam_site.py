@@ -1,0 +1,121 @@
+"""The catalog website's own pages on top of Datasette: home, product, operation, permission,
+changes between builds, Atom feeds and the policy check. Queries live in `catalog.site_data`;
+this module only routes, renders and escapes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlite_utils import Database
+
+from catalog import charts, site_data
+from catalog.compare import CompareError
+from datasette import Response, hookimpl
+
+
+def _database(datasette):
+    return datasette.get_database()
+
+
+async def _run(datasette, function, *args):
+    """Run a sync catalog query on Datasette's read connection for the catalog."""
+    return await _database(datasette).execute_fn(lambda conn: function(Database(conn), *args))
+
+
+async def _render(datasette, request, template, context, status=200):
+    html = await datasette.render_template(template, context, request=request)
+    return Response.html(html, status=status)
+
+
+async def _not_found(datasette, request, message):
+    return await _render(datasette, request, "veeam_error.html", {"message": message}, status=404)
+
+
+async def home(datasette, request):
+    products = await _run(datasette, site_data.home)
+    return await _render(datasette, request, "veeam_home.html", {"products": products})
+
+
+async def product(datasette, request):
+    code = request.url_vars["code"]
+    data = await _run(datasette, site_data.product_page, code)
+    if data is None:
+        return await _not_found(datasette, request, f"No product {code!r} in the catalog.")
+    chart = charts.build_timeline(data["timeline"])
+    return await _render(datasette, request, "veeam_product.html", {"product": data, "chart": chart})
+
+
+async def operation(datasette, request):
+    data = await _run(datasette, site_data.operation_page, int(request.url_vars["id"]))
+    if data is None:
+        return await _not_found(datasette, request, f"No operation {request.url_vars['id']} in the catalog.")
+    chart = charts.size_sparkline(data["history"])
+    return await _render(datasette, request, "veeam_operation.html", {"op": data, "chart": chart})
+
+
+async def permission(datasette, request):
+    data = await _run(datasette, site_data.permission_page, int(request.url_vars["id"]))
+    if data is None:
+        return await _not_found(datasette, request, f"No permission {request.url_vars['id']} in the catalog.")
+    return await _render(datasette, request, "veeam_permission.html", {"permission": data})
+
+
+async def search(datasette, request):
+    query = request.args.get("q", "")[:200]
+    results = await _run(datasette, site_data.search_permissions, query)
+    return await _render(datasette, request, "veeam_search.html", {"q": query, "results": results})
+
+
+async def changes(datasette, request):
+    code = request.url_vars["code"]
+    try:
+        data = await _run(datasette, site_data.changes_page, code, request.args.get("from"),
+                          request.args.get("to"))
+    except CompareError as error:
+        return await _render(datasette, request, "veeam_error.html", {"message": str(error)}, status=400)
+    return await _render(datasette, request, "veeam_changes.html", {"data": data})
+
+
+async def feed(datasette, request):
+    from catalog.changelog import atom_feed
+    from catalog.compare import feed_changes
+
+    code = request.url_vars["code"]
+
+    def build(db):
+        name = db.execute("select name from products where code = ?", [code]).fetchone()
+        if not name:
+            return None
+        return atom_feed(feed_changes(db, code), code, name[0], request.url,
+                         dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+
+    body = await _run(datasette, lambda db: build(db))
+    if body is None:
+        return await _not_found(datasette, request, f"No product {code!r} in the catalog.")
+    return Response(body, content_type="application/atom+xml; charset=utf-8")
+
+
+@hookimpl
+def register_routes():
+    return [
+        (r"^/$", home),
+        (r"^/products/(?P<code>[a-z0-9_-]+)$", product),
+        (r"^/operations/(?P<id>\d+)$", operation),
+        (r"^/permissions/(?P<id>\d+)$", permission),
+        (r"^/search$", search),
+        (r"^/changes/(?P<code>[a-z0-9_-]+)$", changes),
+        (r"^/feeds/(?P<code>[a-z0-9_-]+)\.atom$", feed),
+    ]
+
+
+@hookimpl
+def extra_template_vars(datasette):
+    async def inner():
+        try:
+            fresh = await _run(datasette, site_data.freshness)
+        except Exception:  # a database without the catalog schema: show no freshness line
+            fresh = None
+        return {"freshness": fresh}
+
+    return inner

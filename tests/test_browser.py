@@ -1,0 +1,99 @@
+"""The website in a real browser: Playwright drives Debian's chromium (installed by .ci/setup).
+
+Screenshots land in test-artifacts/browser/ for a person to look at.
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from pipeline.website import datasette_args, served_name
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "browser"
+
+if not Path(CHROMIUM).exists():
+    if os.environ.get("CI"):
+        raise RuntimeError("chromium is missing: .ci/setup installs Debian's chromium package")
+    pytestmark = pytest.mark.skip(reason="Debian's chromium is not installed (apt-get install chromium)")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def site(site_catalog):
+    port = free_port()
+    args = datasette_args(served_name(site_catalog), "127.0.0.1", port)
+    process = subprocess.Popen([sys.executable, "-m", "datasette", *args],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(base + "/", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    else:
+        process.kill()
+        pytest.fail(f"datasette did not start: {process.stderr.read().decode()[-2000:]}")
+    yield base
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"])
+        yield browser
+        browser.close()
+
+
+def test_find_a_permission_copy_its_policy_and_see_what_changed(site, browser):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=site)
+    page = context.new_page()
+
+    page.goto(site + "/")
+    assert page.locator("h1").inner_text() == "Veeam permissions catalog"
+    assert page.get_by_role("link", name="Veeam Backup for AWS").is_visible()
+    page.screenshot(path=str(ARTIFACTS / "1-home.png"), full_page=True)
+
+    page.get_by_role("searchbox", name="Search permissions").fill("PassRole")
+    page.get_by_role("button", name="Search").click()
+    page.wait_for_url("**/search?q=PassRole")
+    page.get_by_role("link", name="iam:PassRole").click()
+    page.screenshot(path=str(ARTIFACTS / "2-permission.png"), full_page=True)
+
+    page.get_by_role("link", name="List of permissions to deploy a new backup appliance").first.click()
+    assert "deploy a new backup appliance" in page.locator("h1").inner_text()
+    page.get_by_role("button", name="Copy").first.click()
+    page.wait_for_function("document.querySelector('.copied').textContent.length > 0")
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert '"iam:PassRole"' in copied and '"Version": "2012-10-17"' in copied
+    page.screenshot(path=str(ARTIFACTS / "3-operation.png"), full_page=True)
+
+    page.goto(site + "/changes/vbaws?from=9.0.0.100&to=latest")
+    assert page.locator("table.changes").is_visible()
+    # added to the renamed deploy operation and in the new "Full list" operation
+    assert page.locator("tr.change-added", has_text="iam:PassRole").count() == 2
+    page.screenshot(path=str(ARTIFACTS / "4-changes.png"), full_page=True)
+    context.close()

@@ -1,0 +1,158 @@
+"""The Datasette site: every canned query and custom page on a catalog built from authored pages."""
+
+import json
+
+import feedparser
+import pytest
+from sqlite_utils import Database
+
+from pipeline.website import make_datasette
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(scope="module")
+def anyio_backend():
+    return "asyncio"
+
+
+@pytest.fixture(scope="module")
+def client(site_catalog):
+    return make_datasette(site_catalog).client
+
+
+@pytest.fixture(scope="module")
+def ids(site_catalog):
+    db = Database(site_catalog)
+    deploy = db.execute("select o.id from operations o join page_versions v on v.id = o.page_version "
+                        "join pages p on p.id = v.page where p.canonical_url like '%iam_permissions.html' "
+                        "and o.title = 'List of permissions to deploy a new backup appliance'").fetchone()[0]
+    passrole = db.execute("select id from permissions where name = 'iam:PassRole'").fetchone()[0]
+    return {"deploy": deploy, "passrole": passrole}
+
+
+def rows(response):
+    return response.json()["rows"]
+
+
+async def test_home_lists_products_with_latest_builds(client):
+    response = await client.get("/")
+    assert response.status_code == 200
+    assert "Veeam Backup for AWS" in response.text and "10.0.0.232" in response.text
+    assert "Veeam Backup for Microsoft Azure" in response.text and "8.0.1.202" in response.text
+    assert "Data as of" in response.text
+
+
+async def test_product_page_has_timeline_and_operations(client):
+    response = await client.get("/products/vbaws")
+    assert response.status_code == 200
+    assert "<svg" in response.text and "9.0.0.100 → 10.0.0.232" in response.text
+    assert "List of permissions to deploy a new backup appliance" in response.text
+
+
+async def test_operation_page_has_policy_risks_and_history(client, ids):
+    response = await client.get(f"/operations/{ids['deploy']}")
+    assert response.status_code == 200
+    text = response.text
+    assert 'id="policy-aws"' in text and "&#34;iam:PassRole&#34;" in text
+    assert "privilege escalation" in text and "Write" in text
+    assert "<polyline" in text  # the permission-set size over versions
+    assert "Data as of" in text
+
+
+async def test_search_and_permission_page(client, ids):
+    response = await client.get("/search?q=PassRole")
+    assert response.status_code == 200 and f'href="/permissions/{ids["passrole"]}"' in response.text
+    page = await client.get(f"/permissions/{ids['passrole']}")
+    assert page.status_code == 200 and "List of permissions to deploy a new backup appliance" in page.text
+
+
+async def test_changes_page_between_two_builds(client):
+    response = await client.get("/changes/vbaws?from=9.0.0.100&to=10.0.0.232")
+    assert response.status_code == 200
+    assert "<code>iam:PassRole</code>" in response.text and "renamed" in response.text
+
+
+async def test_feed_is_valid_atom(client):
+    response = await client.get("/feeds/vbazure.atom")
+    assert response.status_code == 200
+    feed = feedparser.parse(response.text)
+    assert feed.bozo == 0
+    plugin = next(e for e in feed.entries if e.title.startswith("plugin_permissions.html"))
+    assert plugin.title == "plugin_permissions.html: 3 added, 2 removed (build 7.0.0.300 -> 8.0.1.202)"
+    assert "- Microsoft.ServiceBus/namespaces/read" in plugin.content[0].value
+
+
+async def test_canned_changes_between_builds(client):
+    response = await client.get("/catalog/changes_between_builds.json?_shape=objects&product=vbaws"
+                                "&from_build=9.0.0.100&to_build=10.0.0.232")
+    assert response.status_code == 200
+    added = {(r["operation"], r["permission"]) for r in rows(response) if r["change"] == "added"}
+    assert ("List of permissions to add a repository", "iam:SimulatePrincipalPolicy") in added
+
+
+async def test_canned_operations_needing_permission(client):
+    response = await client.get("/catalog/operations_needing_permission.json?_shape=objects"
+                                "&permission=IAM:PASSROLE")
+    assert sorted(r["operation"] for r in rows(response)) == [
+        "Full list of permissions", "List of permissions to deploy a new backup appliance"]
+
+
+async def test_canned_permission_history(client):
+    response = await client.get("/catalog/permission_history.json?_shape=objects"
+                                "&permission=Microsoft.ServiceBus/namespaces/read")
+    (row,) = rows(response)
+    assert (row["first_build"], row["last_build"], row["product"]) == ("7.0.0.300", "7.0.0.300", "vbazure")
+
+
+async def test_canned_operation_policy(client, ids):
+    response = await client.get(f"/catalog/operation_policy.json?_shape=objects&operation_id={ids['deploy']}")
+    (row,) = rows(response)
+    policy = json.loads(row["aws_policy"])
+    assert policy["Statement"][0]["Action"][:2] == ["ec2:CreateTags", "ec2:CreateVpc"]
+    assert "iam:PassRole" in policy["Statement"][0]["Action"]
+
+
+async def test_canned_new_risky_permissions(client):
+    response = await client.get("/catalog/new_risky_permissions.json?_shape=objects&product=vbaws")
+    found = {r["permission"] for r in rows(response)}
+    assert "iam:PassRole" in found
+    assert {r["latest_build"] for r in rows(response)} == {"10.0.0.232"}
+
+
+async def test_unknown_build_and_malformed_date_give_a_clear_message(client):
+    response = await client.get("/changes/vbaws?from=99.9&to=latest")
+    assert response.status_code == 400
+    assert "&#39;99.9&#39; is not a build of vbaws" in response.text
+    response = await client.get("/changes/vbaws?from=2026-02-30x")
+    assert response.status_code == 400 and "is not a build of vbaws, a YYYY-MM-DD date" in response.text
+
+
+async def test_unknown_ids_are_404(client):
+    assert (await client.get("/operations/999999")).status_code == 404
+    assert (await client.get("/products/nosuch")).status_code == 404
+
+
+async def test_sql_injection_in_canned_parameters_is_inert(client, site_catalog):
+    before = Database(site_catalog)["pages"].count
+    response = await client.get("/catalog/operations_needing_permission.json?_shape=objects"
+                                "&permission=x'%20or%201=1;%20drop%20table%20pages;--")
+    assert response.status_code == 200 and rows(response) == []
+    search = await client.get("/search?q=%25'%20or%201=1--")
+    assert search.status_code == 200 and "No permission name contains" in search.text
+    assert Database(site_catalog)["pages"].count == before
+
+
+async def test_writes_are_refused(client):
+    response = await client.get("/catalog.json?sql=delete+from+pages")
+    assert response.status_code in (400, 403)
+
+
+async def test_script_in_a_page_title_is_rendered_inert(client, site_catalog):
+    db = Database(site_catalog)
+    op = db.execute("select o.id from operations o join page_versions v on v.id = o.page_version "
+                    "join pages p on p.id = v.page where p.canonical_url like '%hostile_title%'").fetchone()[0]
+    for path in ("/products/vbaws", f"/operations/{op}", "/catalog/pages"):
+        text = (await client.get(path)).text
+        assert "<script>alert(" not in text
+        assert "&lt;script&gt;alert(" in text
