@@ -156,3 +156,30 @@ async def test_script_in_a_page_title_is_rendered_inert(client, site_catalog):
         text = (await client.get(path)).text
         assert "<script>alert(" not in text
         assert "&lt;script&gt;alert(" in text
+
+
+async def test_check_page_reports_missing_permissions_without_storing(client, site_catalog):
+    page = await client.get("/check")
+    assert page.status_code == 200 and 'name="csrftoken"' in page.text
+    token = page.cookies.get("ds_csrftoken")
+    csrf = page.text.split('name="csrftoken" value="')[1].split('"')[0]
+    policy = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["ec2:*", "s3:CreateBucket", "iam:CreateRole", "iam:DeleteRole"],
+         "Resource": "*"}]})
+    counts = {name: Database(site_catalog)[name].count for name in ("runs", "pages", "fetches")}
+    response = await client.post("/check", data={
+        "csrftoken": csrf, "product": "vbaws", "build": "", "operation": "deploy a new backup appliance",
+        "policy": policy}, cookies={"ds_csrftoken": token})
+    assert response.status_code == 200, response.text[:500]
+    assert "Not enough: 1 missing" in response.text and "<code>iam:PassRole</code>" in response.text
+    assert {name: Database(site_catalog)[name].count for name in counts} == counts
+
+
+async def test_check_page_explains_bad_json(client):
+    page = await client.get("/check")
+    csrf = page.text.split('name="csrftoken" value="')[1].split('"')[0]
+    response = await client.post("/check", data={
+        "csrftoken": csrf, "product": "vbaws", "operation": "deploy", "policy": '{"Statement": ['},
+        cookies={"ds_csrftoken": page.cookies.get("ds_csrftoken")})
+    assert response.status_code == 400
+    assert "the pasted policy: not valid JSON at line 1, column 16: Expecting value" in response.text

