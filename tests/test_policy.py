@@ -8,10 +8,11 @@ from click.testing import CliRunner
 
 from catalog.enrich import enrich
 from catalog.policy_docs import AWS_MANAGED_POLICY_LIMIT, aws_policies
-from corpus import SEED, need
 from pipeline.cli import cli
 from pipeline.jobs import ingest
 from pipeline.parse import parse_markdown_page
+
+from corpus import SEED, need
 
 GOLDEN = Path(__file__).parent / "expected" / "policy_deploy_new_backup_appliance.json"
 DEPLOY = "deploy a new backup appliance"
