@@ -131,13 +131,20 @@ def page_history(db: Database, url: str, since: str | None = None) -> Comparison
     return result
 
 
-def changes_since(db: Database, since: str, product: str | None = None) -> Comparison:
-    """Every version that appeared on or after `since` (a date), against the version before it."""
+def changes_since(db: Database, since: str, product: str | None = None, run_id: int | None = None) -> Comparison:
+    """Every version first seen on or after `since` (a date or timestamp), or written by one run,
+    against the version before it."""
+    where, params = ["v._first_seen >= ?"], [since]
+    if product:
+        where.append("p.product = ?")
+        params.append(product)
+    if run_id is not None:
+        where.append("v.run = ?")
+        params.append(run_id)
     sql = ("select v.id, v.page, p.product from page_versions v join pages p on p.id = v.page "
-           "where v._first_seen >= ? " + ("and p.product = ? " if product else "") +
-           "order by p.product, v._first_seen, v.id")
+           f"where {' and '.join(where)} order by p.product, v._first_seen, v.id")
     result = Comparison()
-    for version_id, page_id, _ in db.execute(sql, [since, product] if product else [since]).fetchall():
+    for version_id, page_id, _ in db.execute(sql, params).fetchall():
         previous = db.execute(
             "select id from page_versions where page = ? and id != ? and (_first_seen < "
             "(select _first_seen from page_versions where id = ?) or (_first_seen = (select "

@@ -68,12 +68,13 @@ def parse(paths, as_json, show_all):
 def _register() -> None:
     from .cli_catalog import export, ingest, stats
     from .cli_diff import changelog, diff, upgrade
+    from .cli_github import propose, release_command, restore
     from .cli_policy import check, policy
-    from .cli_scrape import reparse, scrape
+    from .cli_scrape import reparse, scrape, update
     from .cli_site import demo, publish, serve
 
     for command in (ingest, stats, export, diff, upgrade, changelog, scrape, reparse, serve, publish,
-                    demo, policy, check):
+                    demo, policy, check, update, restore, propose, release_command):
         cli.add_command(command)
 
 

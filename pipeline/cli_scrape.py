@@ -77,3 +77,43 @@ def reparse(db_path, target):
     except (PageError, CatalogLocked, FileExistsError, FileNotFoundError) as error:
         raise click.ClickException(str(error)) from error
     click.echo(report)
+
+
+@click.command()
+@DB_OPTION
+@click.option("--export-dir", default="export", show_default=True, type=click.Path(file_okay=False),
+              help="Where the diffable text export goes (committed by the workflow).")
+@click.option("--changelog", "changelog_path", default="CHANGES.md", show_default=True,
+              type=click.Path(dir_okay=False), help="Markdown changelog of this run (the PR body).")
+@click.option("--report", "report_path", default="gate-report.md", show_default=True,
+              type=click.Path(dir_okay=False), help="Written when the anomaly gate trips (the issue body).")
+@click.option("--since-last", is_flag=True, help="Re-fetch the known pages only, no discovery.")
+@click.option("--base-url", default="https://helpcenter.veeam.com", show_default=True)
+@click.option("--products-file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--product", "products", multiple=True)
+@click.option("--rate", default=2.0, show_default=True, type=click.FloatRange(0.1, 100),
+              help="Requests per second per host.")
+def update(db_path, export_dir, changelog_path, report_path, since_last, base_url, products_file, products, rate):
+    """The scheduled run: scrape, stop at the anomaly gate, export, write this run's changelog.
+
+    Exit status 0 when the run is publishable (changed or unchanged; the status is also written to
+    $GITHUB_OUTPUT), 4 when the gate tripped (the report explains why), 1 on other failures.
+
+    Example: veeam-perms update --db catalog.db --export-dir export --changelog CHANGES.md
+    """
+    from .fetch import FetchConfig
+    from .update import update as run_update
+
+    products_toml = Path(products_file).read_text(encoding="utf-8") if products_file else None
+    try:
+        outcome = run_update(Path(db_path), Path(export_dir), Path(changelog_path), Path(report_path),
+                             products=list(products), since_last=since_last,
+                             config=FetchConfig(base_url=base_url.rstrip("/"), per_host_per_second=rate),
+                             products_toml=products_toml)
+    except (PageError, CatalogLocked, ConfigError) as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(outcome.summary)
+    click.echo(f"status: {outcome.status}")
+    if outcome.status == "gated":
+        click.echo(f"the anomaly gate tripped; see {outcome.report_path}", err=True)
+        sys.exit(4)

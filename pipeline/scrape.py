@@ -29,6 +29,7 @@ class ScrapeReport:
     permission_pages: int = 0
     new_versions: int = 0
     anomalies: list[str] = field(default_factory=list)
+    run_id: int | None = None
 
     def summary(self) -> str:
         lines = [f"pages fetched {self.fetched}, unchanged {self.unchanged}, failed {len(self.failed)}, "
@@ -152,6 +153,7 @@ def scrape(db_path: str | Path, products: list[str] | None = None, urls: list[st
             db.close()
     report.new_versions = writer.counts["new_versions"]
     report.anomalies = writer.anomalies
+    report.run_id = writer.run_id
     return report
 
 

@@ -16,7 +16,9 @@ import pytest
 
 from pipeline.website import datasette_args, served_name
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# Debian's chromium here and in CI; GitHub's Ubuntu runners ship google-chrome instead.
+CHROMIUM = next((found for name in ("chromium", "chromium-browser", "google-chrome")
+                 if (found := shutil.which(name))), "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "browser"
 
 if not Path(CHROMIUM).exists():
