@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 
 from .lenient_json import RecoveryError, clean_text, loads_lenient
+from .limits import MAX_CODE_CHARS, MAX_NAMES_PER_BLOCK, LimitExceeded
 from .models import OperationKind, Permission
 from .names import AWS_ACTION, AZURE_OPERATION, guess_provider, is_gcp_permission, normalize
 
@@ -95,7 +96,8 @@ def _read_aws(statements: list) -> CodeReading | None:
     trust_reading = CodeReading("trust-policy", trust, principals) if trust else None
     if grants:
         return CodeReading("aws-policy", grants, trust=trust_reading)
-    return trust_reading
+    # A policy whose statements name no action: an empty reading, which the extractor reports.
+    return trust_reading or (CodeReading("aws-policy", []) if statements else None)
 
 
 def _azure_blocks(value: object) -> list[dict]:
@@ -194,6 +196,16 @@ def looks_like_permissions(text: str) -> bool:
 
 def read_code(text: str) -> CodeReading | None:
     """Read a code block; None when it holds no permissions."""
+    if len(text) > MAX_CODE_CHARS:
+        raise LimitExceeded(f"a code block of {len(text):,} characters is over the {MAX_CODE_CHARS:,} limit")
+    reading = _read(text)
+    if reading is not None and len(reading.permissions) > MAX_NAMES_PER_BLOCK:
+        raise LimitExceeded(f"a code block lists {len(reading.permissions):,} names, over the "
+                            f"{MAX_NAMES_PER_BLOCK:,} limit")
+    return reading
+
+
+def _read(text: str) -> CodeReading | None:
     cleaned = clean_text(text)
     gcp = _read_gcp(cleaned)
     if gcp is not None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from . import m365
 from .blocks import Block, Code, Heading, ListBlock, Note, Paragraph, Table, Toggle
 from .codeformats import CodeReading, looks_like_permissions, read_code
+from .limits import MAX_BLOCKS, LimitExceeded
 from .models import Mention, Operation, ParseWarning
 from .names import PROSE_AWS, PROSE_AZURE, normalize
 
@@ -152,7 +153,7 @@ def _on_code(block: Code, index: int, state: _State, out: Extraction) -> None:
     if not reading.permissions:
         if looks_like_permissions(block.text):
             out.warnings.append(ParseWarning(
-                block=f"block {index} '{title}'", message="no permission names found in the block"))
+                block=f"block {index} '{title}'", message=reading.problem or "no permission names found in the block"))
         return
     _add_operation(reading, title, index, state, out, collapsible)
 
@@ -170,6 +171,8 @@ def _on_table(block: Table, index: int, state: _State, out: Extraction) -> None:
 
 
 def extract(blocks: list[Block], page_title: str | None = None) -> Extraction:
+    if len(blocks) > MAX_BLOCKS:
+        raise LimitExceeded(f"{len(blocks):,} blocks is over the {MAX_BLOCKS:,} a page may have")
     state, out = _State(page_title), Extraction()
     for index, block in enumerate(blocks):
         if isinstance(block, Heading):

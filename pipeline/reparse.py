@@ -8,8 +8,7 @@ from catalog.database import open_catalog
 from catalog.snapshots import FetchRecord, iter_snapshots, save_fetch
 from catalog.store import CatalogWriter, Observation
 
-from .parse import parse_html_page
-from .sources import PageError, decode_page
+from .sources import PageError, decode_page, parse_page_text
 
 
 def reparse(source_db: str | Path, target_db: str | Path) -> str:
@@ -25,7 +24,7 @@ def reparse(source_db: str | Path, target_db: str | Path) -> str:
             save_fetch(target, writer.run_id, FetchRecord(url, url, "ok", 200, None, 1, {}, fetched_at,
                                                           body))
             try:
-                page = parse_html_page(decode_page(body, url), url=url)
+                page = parse_page_text(decode_page(body, url), "html", url=url)
             except PageError as error:
                 failures.append(str(error))
                 continue

@@ -14,8 +14,7 @@ from catalog.store import CatalogWriter, Observation
 
 from .discover import ProductConfig, extract_links, helpcenter_url, in_scope, load_products
 from .fetch import FetchConfig, Fetcher, FetchResult
-from .parse import parse_html_page
-from .sources import PageError, decode_page
+from .sources import PageError, decode_page, parse_page_text
 from .urls import DEFAULT_HOST
 
 PUBLIC_BASE = f"https://{DEFAULT_HOST}"
@@ -76,6 +75,7 @@ class _Scrape:
             return self._last_body(public) if crawling else None
         try:
             text = _decode(result)
+            page = parse_page_text(text, "html", url=public)
         except PageError as error:
             save_fetch(self.db, self.writer.run_id,
                        FetchRecord(**{**record.__dict__, "outcome": "failed", "reason": str(error)}))
@@ -83,7 +83,6 @@ class _Scrape:
             return None
         digest = save_fetch(self.db, self.writer.run_id, record)
         self.report.fetched += 1
-        page = parse_html_page(text, url=public)
         if page.operations:
             self.report.permission_pages += 1
         self.writer.save_page(page, Observation(result.fetched_at, "live", digest, public))

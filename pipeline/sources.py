@@ -7,11 +7,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from .limits import MAX_PAGE_BYTES, LimitExceeded
 from .models import Page
 from .parse import parse_html_page, parse_markdown_page
 
 PAGE_SUFFIXES = {".md": "markdown", ".txt": "markdown", ".html": "html", ".htm": "html"}
-MAX_PAGE_BYTES = 20 * 1024 * 1024
 
 
 class PageError(Exception):
@@ -44,6 +44,7 @@ def iter_page_files(paths: Iterable[str | os.PathLike]) -> Iterator[PageFile]:
 
 
 def decode_page(data: bytes, where: str) -> str:
+    """Bytes of a page as text; refuses oversized, binary and non-UTF-8 bodies with a reason."""
     if len(data) > MAX_PAGE_BYTES:
         raise PageError(f"{where}: {len(data):,} bytes is over the {MAX_PAGE_BYTES:,}-byte page limit")
     if b"\x00" in data[:8192]:
@@ -64,6 +65,8 @@ def parse_page_text(text: str, kind: str, path: str | None = None, url: str | No
         return parse_markdown_page(text, path=path, url=url)
     except RecursionError as error:
         raise PageError(f"{where}: structure nested too deeply to parse") from error
+    except LimitExceeded as error:
+        raise PageError(f"{where}: {error}") from error
 
 
 def parse_file(page_file: PageFile) -> Page:

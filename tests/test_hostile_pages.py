@@ -1,0 +1,102 @@
+"""Hostile pages: each is parsed safely or reported as failed with a reason, in bounded time and memory.
+
+The pages are generated here (a 50 MB body is not committed).
+"""
+
+import time
+import tracemalloc
+
+import pytest
+from click.testing import CliRunner
+from sqlite_utils import Database
+
+from pipeline.cli import cli
+from pipeline.sources import PageError, PageFile, parse_file
+
+FRONT = ('---\ntitle: "{title}"\nproduct: "vbaws"\nsource_url: "https://helpcenter.veeam.com/docs/vbaws/guide/'
+         '{slug}.html"\nlast_updated: "1/2/2026"\nproduct_version: "10.0.0.232"\n---\n\n')
+SECONDS, MEGABYTES = 20.0, 400
+
+
+def page(slug, body, title="Hostile"):
+    return FRONT.format(title=title, slug=slug) + body
+
+
+def hostile_pages():
+    million = ", ".join(f'"s:A{i}"' for i in range(1_000_000))
+    many = ", ".join(f'"s:A{i}"' for i in range(100_000))
+    return {
+        "deep_json.md": page("deep_json", "The IAM user needs the following permissions:\n\n|  |\n| --- |\n| "
+                             + '{"Statement": ' + "[" * 200_000 + "]" * 200_000 + "} |\n").encode(),
+        "deep_html.html": ("<html><body>" + "<div>" * 200_000 + "text" + "</div>" * 200_000
+                           + "</body></html>").encode(),
+        "huge.md": page("huge", "x" * (50 * 1024 * 1024)).encode(),
+        "script_sql.md": page("script_sql", 'The IAM user needs the following permissions:\n\n|  |\n| --- |\n'
+                              '| { "Statement": [ { "Effect": "Allow", "Action": [ "ec2:DescribeRegions" ], '
+                              '"Resource": "*" } ] } |\n',
+                              title="<script>alert(1)</script>'; DROP TABLE pages; --").encode(),
+        "invalid_utf8.md": page("invalid_utf8", "fine text ").encode() + b"\xc3\x28\xff\xfe broken",
+        "million.md": page("million", "The IAM user needs the following permissions:\n\n|  |\n| --- |\n| { "
+                           + million + " } |\n").encode(),
+        "many_names.md": page("many_names", "The IAM user needs the following permissions:\n\n|  |\n| --- |\n| { "
+                              + many + " } |\n").encode(),
+        "many_blocks.md": page("many_blocks", "para\n\n" * 200_000).encode(),
+    }
+
+
+EXPECTED = {
+    "deep_json.md": None,  # parsed: the block is read by a token scan, with a warning
+    "deep_html.html": "structure nested too deeply to parse",
+    "huge.md": "bytes is over the 20,971,520-byte page limit",
+    "script_sql.md": None,
+    "invalid_utf8.md": "not valid UTF-8 at byte",
+    "million.md": "a code block of 12,888,892 characters is over the 2,000,000 limit",
+    "many_names.md": "a code block lists 100,000 names, over the 20,000 limit",
+    "many_blocks.md": "200,000 blocks is over the 50,000 a page may have",
+}
+
+
+@pytest.fixture(scope="module")
+def hostile_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("hostile")
+    for name, data in hostile_pages().items():
+        (folder / name).write_bytes(data)
+    return folder
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_each_hostile_page_is_bounded_and_explained(hostile_dir, name):
+    tracemalloc.start()
+    started = time.perf_counter()
+    try:
+        outcome = parse_file(PageFile(hostile_dir / name))
+        error = None
+    except PageError as caught:
+        outcome, error = None, str(caught)
+    elapsed = time.perf_counter() - started
+    peak = tracemalloc.get_traced_memory()[1] / 1e6
+    tracemalloc.stop()
+    assert elapsed < SECONDS and peak < MEGABYTES, (elapsed, peak)
+    if EXPECTED[name] is None:
+        assert outcome is not None, error
+    else:
+        assert error is not None and error.startswith(str(hostile_dir / name))
+        assert EXPECTED[name] in error
+
+
+def test_deep_json_keeps_its_names_and_says_why(hostile_dir):
+    result = parse_file(PageFile(hostile_dir / "deep_json.md"))
+    assert [w.message for w in result.warnings] == [
+        "nesting deeper than 64 levels; recovered 0 names by scanning quoted strings"]
+
+
+def test_ingesting_the_hostile_corpus_lists_failures_and_keeps_the_catalog_sound(hostile_dir, tmp_path):
+    db_path = tmp_path / "c.db"
+    result = CliRunner().invoke(cli, ["ingest", str(hostile_dir), "--db", str(db_path)])
+    assert result.exit_code == 1
+    failed = [line for line in result.output.splitlines() if line.startswith("failed: ")]
+    assert len(failed) == 6
+    db = Database(db_path)
+    assert db.execute("pragma integrity_check").fetchone()[0] == "ok"
+    assert db.execute("select count(*) from pages where title like '%DROP TABLE%'").fetchone()[0] == 1
+    assert "pages" in db.table_names()
