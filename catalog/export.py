@@ -67,3 +67,23 @@ def export_catalog(db_path: str | Path, target: Path) -> int:
         if stale not in written:
             stale.unlink()
     return len(written)
+
+
+def page_from_export(record: dict, product: str):
+    """Read one exported page file back into a `Page` (the inverse of `page_record`)."""
+    from pipeline.models import Operation, Page, Permission
+    from pipeline.names import normalize
+    from pipeline.urls import parse_url
+
+    parts = parse_url(record["url"])
+    operations = [Operation(
+        title=op["title"], kind=op["kind"], section=op["section"], identity=op["identity"],
+        permissions=[Permission(
+            provider=g["provider"], name=g["permission"], normalized=normalize(g["provider"], g["permission"]),
+            effect=g["effect"], sid=g["sid"], resources=g["resources"], conditions=g["conditions"],
+            placement=g["placement"], m365_api=g["m365_api"], m365_type=g["m365_type"],
+            optional=g["optional"], not_action=g["not_action"]) for g in op["permissions"]])
+        for op in record["operations"]]
+    return Page(url=record["url"], product=product, guide=parts.guide, slug=parts.slug,
+                version_label=parts.version_label, title=record["title"], build=record["build"],
+                last_updated=record["last_updated"], source_kind="markdown-dump", operations=operations)
