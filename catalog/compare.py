@@ -12,6 +12,21 @@ from .keys import build_sort_key
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
+# `chosen(family, version)`: for each page family of :product, the version that applies at the
+# build whose sort key is :key (the newest build not after it). Callers append their select.
+VERSIONS_AT_BUILD = """
+with families as (
+    select distinct coalesce(family, canonical_url) as family from pages where product = :product
+), chosen as (
+    select f.family, (
+        select v.id from page_versions v join releases r on r.id = v.release
+        join pages p on p.id = v.page
+        where coalesce(p.family, p.canonical_url) = f.family and r.sort_key <= :key
+        order by r.sort_key desc, v._first_seen desc, v.id desc limit 1) as version
+    from families f
+)
+"""
+
 
 class CompareError(ValueError):
     """A point to compare that the catalog cannot resolve; the message says what exists."""

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
-from .compare import CompareError, resolve
+from .compare import VERSIONS_AT_BUILD, CompareError, resolve
 from .keys import build_sort_key
 from .policy_docs import PermissionSet, collect
 
@@ -22,17 +22,7 @@ class Selection:
 
 def _operations_at(db: Database, product: str, build: str) -> list[dict]:
     """Every non-trust operation of the versions current at `build`, one version per page family."""
-    sql = """
-    with families as (
-        select distinct coalesce(family, canonical_url) as family from pages where product = :product
-    ), chosen as (
-        select f.family, (
-            select v.id from page_versions v join releases r on r.id = v.release
-            join pages p on p.id = v.page
-            where coalesce(p.family, p.canonical_url) = f.family and r.sort_key <= :key
-            order by r.sort_key desc, v._first_seen desc, v.id desc limit 1) as version
-        from families f
-    )
+    sql = VERSIONS_AT_BUILD + """
     select c.family as page, o.id, o.title from chosen c join operations o on o.page_version = c.version
     where o.kind != 'trust-policy' order by c.family, o.position
     """

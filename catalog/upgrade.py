@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from sqlite_utils import Database
 
-from .compare import Point, resolve
+from .compare import VERSIONS_AT_BUILD, Point, resolve
 from .keys import build_sort_key
 
 
@@ -44,18 +44,8 @@ def required_at(db: Database, product: str, build: str, operations: tuple[str, .
     Keyed per operation: a role is granted for an operation, so a permission another
     operation already needed is still one to add to this operation's role.
     """
-    sql = """
-    with families as (
-        select distinct coalesce(family, canonical_url) as url from pages where product = :product
-    ), chosen as (
-        select f.url, (
-            select v.id from page_versions v join releases r on r.id = v.release
-            join pages p on p.id = v.page
-            where coalesce(p.family, p.canonical_url) = f.url and r.sort_key <= :key
-            order by r.sort_key desc, v._first_seen desc, v.id desc limit 1) as version
-        from families f
-    )
-    select c.url, o.title, o.title_key, perm.provider, perm.name, perm.name_key, perm.risk,
+    sql = VERSIONS_AT_BUILD + """
+    select c.family as url, o.title, o.title_key, perm.provider, perm.name, perm.name_key, perm.risk,
            g.optional
     from chosen c join operations o on o.page_version = c.version
     join grants g on g.operation = o.id join permissions perm on perm.id = g.permission
