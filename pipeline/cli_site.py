@@ -83,6 +83,8 @@ def publish(db_path, target, base_url):
 def demo(db_path, port, no_serve):
     """Build a catalog from the recorded pages in cassettes/ (no network) and serve it.
 
+    Running it again reuses the catalog: the same recorded pages add no new versions.
+
     Example: veeam-perms demo --port 8001
     """
     import vcr
@@ -90,8 +92,7 @@ def demo(db_path, port, no_serve):
     from .fetch import FetchConfig
     from .scrape import scrape
 
-    if Path(db_path).exists():
-        Path(db_path).unlink()
+    # An existing catalog is kept: replaying the same pages into it changes nothing.
     recorder = vcr.VCR(record_mode="none", decode_compressed_response=True)
     with recorder.use_cassette(str(CASSETTE)):
         report = scrape(db_path, config=FetchConfig(base_url=RECORDED_BASE, per_host_per_second=100),
