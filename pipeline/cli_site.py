@@ -16,7 +16,11 @@ DEMO_PRODUCTS = Path(__file__).resolve().parents[1] / "cassettes" / "site_produc
 
 
 def _serve(db_path: Path, host: str, port: int) -> None:
+    from catalog.database import open_catalog
+
     from .website import datasette_args, served_name
+
+    open_catalog(db_path).close()  # apply pending migrations: the site then serves it read-only
 
     args = datasette_args(served_name(db_path), host, port)
     click.echo(f"Serving {db_path} at http://{host}:{port}/ (Ctrl-C to stop)", err=True)
