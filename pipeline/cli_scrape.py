@@ -111,6 +111,7 @@ def update(db_path, export_dir, changelog_path, report_path, since_last, base_ur
                              config=FetchConfig(base_url=base_url.rstrip("/"), per_host_per_second=rate),
                              products_toml=products_toml)
     except (PageError, CatalogLocked, ConfigError) as error:
+        Path(report_path).write_text(f"# veeam-perms: scheduled run failed\n\n{error}\n", encoding="utf-8")
         raise click.ClickException(str(error)) from error
     click.echo(outcome.summary)
     click.echo(f"status: {outcome.status}")

@@ -48,7 +48,7 @@ def test_scrape_workflow_is_scheduled_serialised_and_least_privilege():
         "--report gate-report.md"]
     assert jobs["propose"]["if"] == "needs.scrape.outputs.status == 'changed'"
     assert commands(jobs["propose"])[-1].startswith("veeam-perms propose --result scrape-result")
-    assert "needs.scrape.outputs.status == 'gated'" in jobs["alert"]["if"]
+    assert jobs["alert"]["if"] == "${{ !cancelled() && needs.scrape.result == 'failure' }}"
     assert "--body-file scrape-result/gate-report.md" in commands(jobs["alert"])[0]
 
 
