@@ -79,6 +79,11 @@ def _utc(stamp: str) -> str:
     return dt.datetime.fromisoformat(stamp).astimezone(dt.UTC).isoformat(timespec="seconds")
 
 
+def list_shas(repo: Path) -> list[str]:
+    """The non-merge commits reachable from HEAD (the ones `list_commits` reads)."""
+    return _git(repo, "rev-list", "--no-merges", "HEAD").split()
+
+
 def list_commits(repo: Path) -> list[Commit]:
     """Every non-merge commit reachable from HEAD, oldest first, with the page files it changed.
 

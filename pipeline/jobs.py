@@ -10,7 +10,7 @@ from catalog.database import open_catalog
 from catalog.lock import catalog_lock
 from catalog.store import CatalogWriter, Observation, utc_now
 
-from .dumps import BlobReader, Commit, is_git_source, list_commits, open_repository, repository_id
+from .dumps import BlobReader, Commit, is_git_source, list_commits, list_shas, open_repository, repository_id
 from .sources import (
     PAGE_SUFFIXES,
     PageError,
@@ -70,6 +70,9 @@ def ingest_git(db, path: Path, accept_anomalies: bool, progress: Progress | None
         repository = repository_id(repo)
         known = {row[0] for row in db.execute(
             "select sha from source_commits where repository = ?", [repository])}
+        # Listing shas is cheap; reading every commit's changed files is done only when some are new.
+        if set(list_shas(repo)) <= known:
+            return IngestReport(str(path))
         commits = [c for c in list_commits(repo) if c.sha not in known]
         report = IngestReport(str(path), commits=len(commits))
         if not commits:
