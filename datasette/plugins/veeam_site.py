@@ -18,9 +18,27 @@ def _database(datasette):
     return datasette.get_database()
 
 
+_CACHE: dict[tuple, object] = {}
+CACHE_ENTRIES = 2048
+
+
 async def _run(datasette, function, *args):
-    """Run a sync catalog query on Datasette's read connection for the catalog."""
-    return await _database(datasette).execute_fn(lambda conn: function(Database(conn), *args))
+    """Run a sync catalog query on Datasette's read connection, remembering the answer.
+
+    The catalog is served immutable, so an answer never goes stale while this process serves it;
+    the cache is bounded and only holds the pages' data (no request state).
+    """
+    database = _database(datasette)
+    key = (database.name, database.hash, getattr(function, "__qualname__", repr(function)), args)
+    if key in _CACHE:
+        return _CACHE[key]
+    value = await database.execute_fn(lambda conn: function(Database(conn), *args))
+    if database.is_mutable:
+        return value
+    if len(_CACHE) >= CACHE_ENTRIES:
+        _CACHE.pop(next(iter(_CACHE)))
+    _CACHE[key] = value
+    return value
 
 
 async def _render(datasette, request, template, context, status=200):
@@ -77,20 +95,20 @@ async def changes(datasette, request):
     return await _render(datasette, request, "veeam_changes.html", {"data": data})
 
 
-async def feed(datasette, request):
+def _feed_xml(db, code, url):
     from catalog.changelog import atom_feed
     from catalog.compare import feed_changes
 
+    name = db.execute("select name from products where code = ?", [code]).fetchone()
+    if not name:
+        return None
+    return atom_feed(feed_changes(db, code), code, name[0], url,
+                     dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+
+
+async def feed(datasette, request):
     code = request.url_vars["code"]
-
-    def build(db):
-        name = db.execute("select name from products where code = ?", [code]).fetchone()
-        if not name:
-            return None
-        return atom_feed(feed_changes(db, code), code, name[0], request.url,
-                         dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
-
-    body = await _run(datasette, lambda db: build(db))
+    body = await _run(datasette, _feed_xml, code, request.url)
     if body is None:
         return await _not_found(datasette, request, f"No product {code!r} in the catalog.")
     return Response(body, content_type="application/atom+xml; charset=utf-8")
