@@ -61,7 +61,7 @@ def format_markdown(changes: list[Change], title: str, products: dict[str, str],
         return "\n".join([*lines, "No permission changes.", ""])
     tree: dict = defaultdict(lambda: defaultdict(list))
     for page, observed, from_build, to_build, group in _by_version(changes):
-        product = _product_of(page)
+        product = product_of(page)
         tree[product][_builds(from_build, to_build, group[0].kind)].append((page, observed, group))
     for product in sorted(tree):
         lines += [f"## {products.get(product, product)} (`{product}`)", ""]
@@ -81,7 +81,7 @@ def format_json(changes: list[Change]) -> str:
     return json.dumps([change.as_json() for change in changes], indent=2, ensure_ascii=False)
 
 
-def _product_of(page: str) -> str:
+def product_of(page: str) -> str:
     from pipeline.urls import parse_url
 
     return parse_url(page).product or "unknown"

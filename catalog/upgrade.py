@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from sqlite_utils import Database
 
-from .compare import VERSIONS_AT_BUILD, Point, resolve
+from .compare import VERSIONS_AT_BUILD, resolve
 from .keys import build_sort_key
 
 
@@ -110,5 +110,3 @@ def format_upgrade(delta: UpgradeDelta) -> str:
     lines.append(f"Unchanged (per operation): {delta.keep}")
     return "\n".join(lines)
 
-
-__all__ = ["Point", "UpgradeDelta", "format_upgrade", "upgrade_delta"]

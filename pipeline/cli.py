@@ -7,16 +7,9 @@ import sys
 
 import click
 
+from .cli_common import progress_bar
 from .sources import PageError, iter_page_files, parse_file
 from .summary import format_page_summary
-
-
-def progress(items, label: str, total: int | None = None):
-    """A progress bar on a terminal, nothing in pipes and CI logs."""
-    from tqdm import tqdm
-
-    return tqdm(items, desc=label, total=total, unit="page", disable=not sys.stderr.isatty(),
-                leave=False)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -45,7 +38,7 @@ def parse(paths, as_json, show_all):
     except PageError as error:
         raise click.ClickException(str(error)) from error
     failures, pages, operations = [], 0, 0
-    for page_file in progress(files, "parsing"):
+    for page_file in progress_bar("parsing", files, unit="page"):
         try:
             page = parse_file(page_file)
         except PageError as error:

@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
 from catalog.lock import CatalogLocked
 
+from .cli_common import DB_OPTION, existing_catalog, exit_for, progress_bar
 from .dumps import DumpError
 from .sources import PageError
-
-DB_OPTION = click.option("--db", "db_path", default="catalog.db", show_default=True,
-                         type=click.Path(dir_okay=False), help="The catalog SQLite file.")
-
-
-def _bar(label: str):
-    from tqdm import tqdm
-
-    return tqdm(desc=label, unit="item", disable=not sys.stderr.isatty(), leave=False)
 
 
 @click.command()
@@ -38,16 +29,13 @@ def ingest(source, db_path, accept_anomalies):
     """
     from .jobs import ingest as run_ingest
 
-    with _bar("ingesting") as bar:
+    with progress_bar("ingesting") as bar:
         try:
             report = run_ingest(db_path, source, accept_anomalies, progress=bar.update)
         except (PageError, DumpError, CatalogLocked) as error:
             raise click.ClickException(str(error)) from error
     click.echo(report.summary())
-    if report.failures:
-        sys.exit(1)
-    if report.anomalies:
-        sys.exit(3)
+    exit_for(report.failures, report.anomalies)
 
 
 @click.command()
@@ -59,9 +47,7 @@ def stats(db_path):
     """
     from catalog.queries import catalog_stats
 
-    if not Path(db_path).exists():
-        raise click.ClickException(f"{db_path}: no catalog here; build one with `veeam-perms ingest`")
-    click.echo(catalog_stats(db_path))
+    click.echo(catalog_stats(str(existing_catalog(db_path))))
 
 
 @click.command()
@@ -75,7 +61,5 @@ def export(db_path, target):
     """
     from catalog.export import export_catalog
 
-    if not Path(db_path).exists():
-        raise click.ClickException(f"{db_path}: no catalog here; build one with `veeam-perms ingest`")
-    written = export_catalog(db_path, Path(target))
+    written = export_catalog(existing_catalog(db_path), Path(target))
     click.echo(f"wrote {written} files under {target}")

@@ -7,15 +7,7 @@ from pathlib import Path
 
 import click
 
-from .cli_catalog import DB_OPTION
-
-
-def _open(db_path):
-    from catalog.database import open_catalog
-
-    if not Path(db_path).exists():
-        raise click.ClickException(f"{db_path}: no catalog here; build one with `veeam-perms ingest`")
-    return open_catalog(db_path)
+from .cli_common import DB_OPTION, open_existing
 
 
 def _products(db) -> dict[str, str]:
@@ -41,7 +33,7 @@ def diff(db_path, product, from_, to, page, fmt):
     from catalog.changelog import format_json, format_markdown, format_text
     from catalog.compare import CompareError, compare_product, page_history, resolve
 
-    db = _open(db_path)
+    db = open_existing(db_path)
     try:
         if page:
             if product or from_ or to:
@@ -81,7 +73,7 @@ def upgrade(db_path, product, from_, to, operations, as_json):
     from catalog.compare import CompareError
     from catalog.upgrade import format_upgrade, upgrade_delta
 
-    db = _open(db_path)
+    db = open_existing(db_path)
     try:
         delta = upgrade_delta(db, product, from_, to, tuple(operations))
     except (CompareError, ValueError) as error:
@@ -107,7 +99,7 @@ def changelog(db_path, since, product, output, feed_dir, base_url):
     from catalog.compare import changes_since
     from catalog.store import utc_now
 
-    db = _open(db_path)
+    db = open_existing(db_path)
     try:
         import datetime as dt
 
@@ -124,11 +116,10 @@ def changelog(db_path, since, product, output, feed_dir, base_url):
         click.echo(text)
     if feed_dir:
         Path(feed_dir).mkdir(parents=True, exist_ok=True)
-        products = sorted({c.page.split("/docs/")[-1].split("/")[0] for c in result.changes} |
-                          ({product} if product else set()))
-        from catalog.changelog import _product_of
+        from catalog.changelog import product_of
 
+        products = sorted({product_of(c.page) for c in result.changes} | ({product} if product else set()))
         for code in products:
-            own = [c for c in result.changes if _product_of(c.page) == code]
+            own = [c for c in result.changes if product_of(c.page) == code]
             feed = atom_feed(own, code, names.get(code, code), f"{base_url}/{code}.atom", utc_now())
             (Path(feed_dir) / f"{code}.atom").write_text(feed, encoding="utf-8")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from .cli_catalog import DB_OPTION
+from .cli_common import DB_OPTION, existing_catalog
 from .github import GitHubError
 
 
@@ -59,9 +59,7 @@ def release_command(db_path, site_dir, release_name):
     """
     from .github import release_catalog
 
-    if not Path(db_path).exists():
-        raise click.ClickException(f"{db_path}: no catalog here")
     try:
-        click.echo(release_catalog(Path(db_path), Path(site_dir), release_name))
+        click.echo(release_catalog(existing_catalog(db_path), Path(site_dir), release_name))
     except GitHubError as error:
         raise click.ClickException(str(error)) from error

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import click
 
-from .cli_catalog import DB_OPTION
-from .cli_diff import _open
+from .cli_common import DB_OPTION, open_existing
 
 
 @click.command()
@@ -33,7 +32,7 @@ def policy(db_path, product, build, operations, fmt, include_optional):
     from catalog.policy import select_permissions
     from catalog.policy_docs import aws_policies, azure_role, gcp_role_yaml, terraform
 
-    db = _open(db_path)
+    db = open_existing(db_path)
     try:
         selection = select_permissions(db, product, build, operations, include_optional)
     except CompareError as error:
@@ -81,7 +80,7 @@ def check(policy_file, db_path, product, build, operations, as_json):
     except (OSError, UnicodeDecodeError) as error:
         click.echo(f"Error: {policy_file}: cannot read ({error})", err=True)
         sys.exit(2)
-    db = _open(db_path)
+    db = open_existing(db_path)
     try:
         selection = select_permissions(db, product, build, operations)
         result = check_text(text, policy_file, selection)

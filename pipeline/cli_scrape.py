@@ -9,7 +9,7 @@ import click
 
 from catalog.lock import CatalogLocked
 
-from .cli_catalog import DB_OPTION, _bar
+from .cli_common import DB_OPTION, exit_for, progress_bar
 from .discover import ConfigError
 from .sources import PageError
 
@@ -45,7 +45,7 @@ def scrape(db_path, products, urls, since_last, concurrency, rate, base_url, acc
 
     config = FetchConfig(base_url=base_url.rstrip("/"), concurrency=concurrency,
                          per_host_per_second=rate, respect_robots=not ignore_robots)
-    with _bar("fetching") as bar:
+    with progress_bar("fetching") as bar:
         try:
             products_toml = Path(products_file).read_text(encoding="utf-8") if products_file else None
             report = run_scrape(db_path, list(products), list(urls), since_last, config,
@@ -53,10 +53,7 @@ def scrape(db_path, products, urls, since_last, concurrency, rate, base_url, acc
         except (PageError, CatalogLocked, ConfigError) as error:
             raise click.ClickException(str(error)) from error
     click.echo(report.summary())
-    if report.failed:
-        sys.exit(1)
-    if report.anomalies:
-        sys.exit(3)
+    exit_for(report.failed, report.anomalies)
 
 
 @click.command()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from .cli_catalog import DB_OPTION
+from .cli_common import DB_OPTION, existing_catalog
 
 CASSETTE = Path(__file__).resolve().parents[1] / "cassettes" / "scrape_site.yaml"
 RECORDED_BASE = "http://127.0.0.1:8765"
@@ -36,9 +36,7 @@ def serve(db_path, host, port):
 
     Example: veeam-perms serve --db catalog.db --port 8001
     """
-    if not Path(db_path).exists():
-        raise click.ClickException(f"{db_path}: no catalog here; build one with `veeam-perms ingest`")
-    _serve(Path(db_path), host, port)
+    _serve(existing_catalog(db_path), host, port)
 
 
 @click.command()
@@ -62,9 +60,7 @@ def publish(db_path, target, base_url):
 
     from .website import build_publish_dir
 
-    if not Path(db_path).exists():
-        raise click.ClickException(f"{db_path}: no catalog here; build one with `veeam-perms ingest`")
-    db = open_catalog(db_path)
+    db = open_catalog(existing_catalog(db_path))
     names = {row[0]: row[1] for row in db.execute("select code, name from products")}
     feeds, everything = {}, changes_since(db, "0000-01-01")
     for (code,) in db.execute("select distinct product from pages").fetchall():

@@ -10,7 +10,6 @@ import datetime as dt
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -128,6 +127,3 @@ class BlobReader:
             self._process.stdin.close()
         self._process.wait()
 
-
-def iter_new_commits(commits: list[Commit], known: set[str]) -> Iterator[Commit]:
-    return (commit for commit in commits if commit.sha not in known)

@@ -144,3 +144,10 @@ def test_changelog_cli_writes_markdown_and_feeds(catalog, tmp_path):
     assert "`iam:PassRole`" in out.read_text()
     assert sorted(p.name for p in feeds.iterdir()) == ["vbaws.atom", "vbazure.atom"]
     assert feedparser.parse(str(feeds / "vbazure.atom")).bozo == 0
+
+
+def test_feeds_are_named_by_product_for_archive_urls_too():
+    from catalog.changelog import product_of
+
+    assert product_of("https://helpcenter.veeam.com/archive/vbazure/7/guide/plugin_permissions.html") == "vbazure"
+    assert product_of("https://helpcenter.veeam.com/docs/backup/vsphere/x.html?ver=120") == "vbr"
