@@ -14,9 +14,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import BUNDLES, ROOT, emit  # noqa: E402
-from catalog.compare import compare_product, resolve  # noqa: E402
-from catalog.database import open_catalog  # noqa: E402
-from catalog.upgrade import upgrade_delta  # noqa: E402
+from catalog.analysis.compare import compare_product, resolve  # noqa: E402
+from catalog.analysis.upgrade import upgrade_delta  # noqa: E402
+from catalog.storage.database import open_catalog  # noqa: E402
 
 
 def best_of(runs: int, action) -> float:

@@ -12,9 +12,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import clone_bundle, emit  # noqa: E402
-from pipeline.markdown_frontend import parse_markdown_blocks  # noqa: E402
-from pipeline.parse import parse_html_page, parse_markdown_page  # noqa: E402
-from pipeline.render_html import render_document  # noqa: E402
+from pipeline.parse.markdown_frontend import parse_markdown_blocks  # noqa: E402
+from pipeline.parse.page import parse_html_page, parse_markdown_page  # noqa: E402
+from tests.support.render_html import render_document  # noqa: E402
 
 
 def main() -> None:

@@ -83,10 +83,10 @@ def measure(scale: int, work: Path) -> list[dict]:
                                           cwd=ROOT, check=True, capture_output=True))
     noop = timed(lambda: subprocess.run([sys.executable, "-m", "pipeline", "ingest", str(repo), "--db", str(db_path)],
                                         cwd=ROOT, check=True, capture_output=True))
-    from catalog.compare import compare_product, resolve
-    from catalog.database import open_catalog
-    from catalog.queries import first_required, operations_as_of
-    from catalog.site_data import home
+    from catalog.analysis.compare import compare_product, resolve
+    from catalog.analysis.queries import first_required, operations_as_of
+    from catalog.analysis.site_data import home
+    from catalog.storage.database import open_catalog
 
     db = open_catalog(db_path)
     versions = db["page_versions"].count

@@ -19,9 +19,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import emit  # noqa: E402
 from benchmarks.synthetic import site_pages  # noqa: E402
-from pipeline.fetch import FetchConfig  # noqa: E402
-from pipeline.scrape import scrape  # noqa: E402
-from pipeline.sitegen import SiteServer, build_site  # noqa: E402
+from pipeline.fetch.client import FetchConfig  # noqa: E402
+from pipeline.jobs.scrape import scrape  # noqa: E402
+from tests.support.sitegen import SiteServer, build_site  # noqa: E402
 
 
 def main() -> None:

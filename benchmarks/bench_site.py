@@ -22,7 +22,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import BUNDLES, ROOT, emit  # noqa: E402
-from pipeline.website import datasette_args, served_name  # noqa: E402
+from pipeline.jobs.website import datasette_args, served_name  # noqa: E402
 
 
 def build_catalog() -> Path:

@@ -14,7 +14,7 @@ def regen_golden(request):
 @pytest.fixture(scope="session")
 def real_catalog(tmp_path_factory):
     """The four real bundles and the GCP pages ingested once per test session (needs ../shared)."""
-    from pipeline.jobs import ingest
+    from pipeline.jobs.ingest import ingest
 
     from corpus import BUNDLES, GCP_DOCS, need
 
@@ -58,12 +58,12 @@ def site_catalog(tmp_path_factory):
 
     import vcr
 
-    from catalog.database import open_catalog
-    from catalog.store import CatalogWriter, Observation
-    from pipeline.cli_site import CASSETTE, DEMO_PRODUCTS, RECORDED_BASE
-    from pipeline.fetch import FetchConfig
-    from pipeline.parse import parse_markdown_page
-    from pipeline.scrape import scrape
+    from catalog.storage.database import open_catalog
+    from catalog.storage.store import CatalogWriter, Observation
+    from pipeline.cli.site_commands import CASSETTE, DEMO_PRODUCTS, RECORDED_BASE
+    from pipeline.fetch.client import FetchConfig
+    from pipeline.jobs.scrape import scrape
+    from pipeline.parse.page import parse_markdown_page
 
     db_path = tmp_path_factory.mktemp("site") / "site.db"
     with vcr.VCR(record_mode="none").use_cassette(str(CASSETTE)):

@@ -38,7 +38,7 @@ def clone(name: str, root: str) -> Path:
 
 def listed_names(text: str) -> set[str]:
     """Every quoted entry of an AWS Action/NotAction or Azure placement list, read independently."""
-    from pipeline.lenient_json import clean_text
+    from pipeline.parse.lenient_json import clean_text
 
     names = set()
     for _key, body in LIST_KEYS.findall(clean_text(text)):

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from pipeline.website import datasette_args, served_name
+from pipeline.jobs.website import datasette_args, served_name
 
 # Debian's chromium here and in CI; GitHub's Ubuntu runners ship google-chrome instead.
 CHROMIUM = next((found for name in ("chromium", "chromium-browser", "google-chrome")

@@ -10,7 +10,7 @@ import pytest
 from conftest import table_counts
 from sqlite_utils import Database
 
-from pipeline.jobs import ingest
+from pipeline.jobs.ingest import ingest
 
 from corpus import BUNDLES, need
 

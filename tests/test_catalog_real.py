@@ -5,8 +5,8 @@ import json
 from conftest import table_counts
 from sqlite_utils import Database
 
-from catalog.queries import builds_in_order, first_required, operations_as_of
-from pipeline.jobs import ingest
+from catalog.analysis.queries import builds_in_order, first_required, operations_as_of
+from pipeline.jobs.ingest import ingest
 
 from corpus import BUNDLES
 

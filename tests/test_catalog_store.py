@@ -8,11 +8,11 @@ from click.testing import CliRunner
 from conftest import table_counts
 from sqlite_utils import Database
 
-from catalog.lock import CatalogLocked, catalog_lock
-from catalog.store import CatalogWriter, Observation
-from pipeline.cli import cli
-from pipeline.jobs import ingest
-from pipeline.parse import parse_markdown_page
+from catalog.storage.lock import CatalogLocked, catalog_lock
+from catalog.storage.store import CatalogWriter, Observation
+from pipeline.cli.main import cli
+from pipeline.jobs.ingest import ingest
+from pipeline.parse.page import parse_markdown_page
 
 from corpus import SEED, need
 
@@ -22,7 +22,7 @@ V1 = (PAGES / "typo_v1.md").read_text()
 
 
 def save(db_path, text, when, accept=False):
-    from catalog.database import open_catalog
+    from catalog.storage.database import open_catalog
 
     db = open_catalog(db_path)
     writer = CatalogWriter(db, "live", "test", accept_anomalies=accept)
@@ -107,7 +107,7 @@ def test_exception_inside_a_run_leaves_the_catalog_as_it_was(tmp_path):
     db_path = tmp_path / "c.db"
     save(db_path, V1, "2026-01-10T00:00:00+00:00")
     before = table_counts(db_path)
-    from catalog.database import open_catalog
+    from catalog.storage.database import open_catalog
 
     db = open_catalog(db_path)
     writer = CatalogWriter(db, "live", "test")

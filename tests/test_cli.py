@@ -5,8 +5,8 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from pipeline.cli import cli
-from pipeline.models import Page, describe_validation_error
+from catalog.model import Page, describe_validation_error
+from pipeline.cli.main import cli
 
 PAGES = Path(__file__).parent / "pages"
 

@@ -8,13 +8,13 @@ import pytest
 from click.testing import CliRunner
 from sqlite_utils import Database
 
-from catalog.changelog import atom_feed, format_markdown
-from catalog.compare import CompareError, changes_since, compare_product, page_history, resolve
-from catalog.database import open_catalog
-from catalog.store import CatalogWriter, Observation
-from catalog.upgrade import upgrade_delta
-from pipeline.cli import cli
-from pipeline.parse import parse_markdown_page
+from catalog.analysis.changelog import atom_feed, format_markdown
+from catalog.analysis.compare import CompareError, changes_since, compare_product, page_history, resolve
+from catalog.analysis.upgrade import upgrade_delta
+from catalog.storage.database import open_catalog
+from catalog.storage.store import CatalogWriter, Observation
+from pipeline.cli.main import cli
+from pipeline.parse.page import parse_markdown_page
 
 PAGES = Path(__file__).parent / "diff_pages"
 APPLIANCE = "https://helpcenter.veeam.com/docs/vbaws/guide/fixture_appliance.html"
@@ -147,7 +147,7 @@ def test_changelog_cli_writes_markdown_and_feeds(catalog, tmp_path):
 
 
 def test_feeds_are_named_by_product_for_archive_urls_too():
-    from catalog.changelog import product_of
+    from catalog.analysis.changelog import product_of
 
     assert product_of("https://helpcenter.veeam.com/archive/vbazure/7/guide/plugin_permissions.html") == "vbazure"
     assert product_of("https://helpcenter.veeam.com/docs/backup/vsphere/x.html?ver=120") == "vbr"

@@ -5,7 +5,7 @@ from datetime import UTC
 
 from sqlite_utils import Database
 
-from catalog.compare import compare_product, page_history, resolve
+from catalog.analysis.compare import compare_product, page_history, resolve
 
 from corpus import clone
 
@@ -55,7 +55,7 @@ def test_edits_that_change_no_permission_produce_no_change_rows(real_catalog, tm
                     continue
                 before = (when - timedelta(seconds=1)).isoformat(timespec="seconds")
                 after = when.isoformat(timespec="seconds")
-                from catalog.compare import Point
+                from catalog.analysis.compare import Point
 
                 result = compare_product(db, product, Point("date", before), Point("date", after))
                 assert [c for c in result.changes if c.page == url] == []

@@ -1,9 +1,9 @@
 import pytest
 
-from catalog.store import label_key
-from pipeline.blocked import blocked_reason
-from pipeline.discover import ConfigError, extract_links, helpcenter_url, in_scope, load_products
-from pipeline.urls import canonicalize, parse_url, version_sort_key
+from catalog.storage.store import label_key
+from catalog.urls import canonicalize, parse_url, version_sort_key
+from pipeline.fetch.blocked import blocked_reason
+from pipeline.fetch.discover import ConfigError, extract_links, helpcenter_url, in_scope, load_products
 
 BASE = "https://helpcenter.veeam.com"
 

@@ -5,8 +5,8 @@ import time
 
 import pytest
 
-from pipeline.fetch import FetchConfig, Fetcher, retry_after_seconds
-from pipeline.sitegen import SiteServer
+from pipeline.fetch.client import FetchConfig, Fetcher, retry_after_seconds
+from tests.support.sitegen import SiteServer
 
 PAGE = "<html><head><title>Page</title></head><body><p>" + "Documentation text. " * 30 + "</p></body></html>"
 

@@ -4,11 +4,11 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.blocks import Code, Footer, Note, Paragraph, Toggle
-from pipeline.html_frontend import parse_html_blocks
-from pipeline.markdown_frontend import parse_markdown_blocks
-from pipeline.parse import parse_html_page, parse_markdown_page
-from pipeline.render_html import render_document
+from pipeline.parse.blocks import Code, Footer, Note, Paragraph, Toggle
+from pipeline.parse.html_frontend import parse_html_blocks
+from pipeline.parse.markdown_frontend import parse_markdown_blocks
+from pipeline.parse.page import parse_html_page, parse_markdown_page
+from tests.support.render_html import render_document
 
 from corpus import SEED, need
 

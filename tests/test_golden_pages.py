@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.sources import PageFile, parse_file
+from pipeline.parse.sources import PageFile, parse_file
 
 HERE = Path(__file__).parent
 PAGES = sorted((HERE / "pages").glob("*.*"))

@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 from sqlite_utils import Database
 
-from pipeline.cli import cli
-from pipeline.sources import PageError, PageFile, parse_file
+from pipeline.cli.main import cli
+from pipeline.parse.sources import PageError, PageFile, parse_file
 
 FRONT = ('---\ntitle: "{title}"\nproduct: "vbaws"\nsource_url: "https://helpcenter.veeam.com/docs/vbaws/guide/'
          '{slug}.html"\nlast_updated: "1/2/2026"\nproduct_version: "10.0.0.232"\n---\n\n')

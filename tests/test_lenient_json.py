@@ -1,7 +1,7 @@
 import pytest
 
-from pipeline.codeformats import read_code
-from pipeline.lenient_json import RecoveryError, loads_lenient
+from pipeline.parse.codeformats import read_code
+from pipeline.parse.lenient_json import RecoveryError, loads_lenient
 
 
 def test_strict_json_needs_no_repair():

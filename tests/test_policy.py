@@ -6,11 +6,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from catalog.enrich import enrich
-from catalog.policy_docs import AWS_MANAGED_POLICY_LIMIT, aws_policies
-from pipeline.cli import cli
-from pipeline.jobs import ingest
-from pipeline.parse import parse_markdown_page
+from catalog.analysis.policy_docs import AWS_MANAGED_POLICY_LIMIT, aws_policies
+from catalog.storage.enrich import enrich
+from pipeline.cli.main import cli
+from pipeline.jobs.ingest import ingest
+from pipeline.parse.page import parse_markdown_page
 
 from corpus import SEED, need
 
@@ -141,7 +141,7 @@ def test_malformed_json_is_exit_2_naming_file_and_position(seed_db, tmp_path):
 
 
 def test_azure_role_is_checked_with_data_actions_apart(tmp_path):
-    from catalog.policy_check import check_azure
+    from catalog.analysis.check import check_azure
 
     role = {"properties": {"permissions": [{"actions": ["Microsoft.Compute/*/read"],
                                             "notActions": ["Microsoft.Compute/disks/read"],

@@ -6,13 +6,13 @@ import string
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from catalog.database import open_catalog
-from catalog.export import export_catalog, page_from_export
-from catalog.store import CatalogWriter, Observation
-from pipeline.lenient_json import RecoveryError, clean_text, loads_lenient
-from pipeline.markdown_frontend import parse_markdown_blocks
-from pipeline.parse import parse_html_page, parse_markdown_page
-from pipeline.render_html import render_document
+from catalog.analysis.export import export_catalog, page_from_export
+from catalog.storage.database import open_catalog
+from catalog.storage.store import CatalogWriter, Observation
+from pipeline.parse.lenient_json import RecoveryError, clean_text, loads_lenient
+from pipeline.parse.markdown_frontend import parse_markdown_blocks
+from pipeline.parse.page import parse_html_page, parse_markdown_page
+from tests.support.render_html import render_document
 
 ARROW = "![](//img.veeam.com/helpcenter/baggage/arrow_next.svg)"
 FRONT = ('---\ntitle: "Generated"\nsource_url: "https://helpcenter.veeam.com/docs/vbaws/guide/generated.html"\n'
@@ -109,7 +109,7 @@ def test_re_importing_an_export_gives_the_same_catalog(tmp_path_factory, blocks)
     with writer.run():
         writer.save_page(parse_markdown_page(FRONT + body), Observation("2026-01-02T00:00:00+00:00", "dir"))
     db.close()
-    export_catalog(first, folder / "a")
+    export_catalog(open_catalog(first), folder / "a")
     db = open_catalog(second)
     writer = CatalogWriter(db, "dir", "export")
     with writer.run():
@@ -117,7 +117,7 @@ def test_re_importing_an_export_gives_the_same_catalog(tmp_path_factory, blocks)
             writer.save_page(page_from_export(json.loads(path.read_text()), "vbaws"),
                              Observation("2026-01-02T00:00:00+00:00", "dir"))
     db.close()
-    export_catalog(second, folder / "b")
+    export_catalog(open_catalog(second), folder / "b")
     files = sorted(p.relative_to(folder / "a") for p in (folder / "a").rglob("*.json"))
     assert files == sorted(p.relative_to(folder / "b") for p in (folder / "b").rglob("*.json"))
     assert all((folder / "a" / f).read_text() == (folder / "b" / f).read_text() for f in files)

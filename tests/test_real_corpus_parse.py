@@ -2,8 +2,8 @@
 
 import pytest
 
-from pipeline.lenient_json import clean_text
-from pipeline.sources import iter_page_files, parse_file
+from pipeline.parse.lenient_json import clean_text
+from pipeline.parse.sources import iter_page_files, parse_file
 
 from corpus import GCP_DOCS, clone, listed_names, need
 

@@ -2,9 +2,9 @@
 
 from pathlib import Path
 
-from catalog.database import open_catalog
+from catalog.storage.database import open_catalog
 
-SCHEMA = Path(__file__).resolve().parents[1] / "catalog" / "schema.sql"
+SCHEMA = Path(__file__).resolve().parents[1] / "catalog" / "storage" / "schema.sql"
 
 
 def migrated_schema(tmp_path) -> str:

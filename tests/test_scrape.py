@@ -7,10 +7,10 @@ from click.testing import CliRunner
 from conftest import table_counts
 from sqlite_utils import Database
 
-from pipeline.cli import cli
-from pipeline.fetch import FetchConfig
-from pipeline.scrape import scrape
-from pipeline.sitegen import SiteServer, load_site
+from pipeline.cli.main import cli
+from pipeline.fetch.client import FetchConfig
+from pipeline.jobs.scrape import scrape
+from tests.support.sitegen import SiteServer, load_site
 
 SITE = Path(__file__).parent / "site"
 PRODUCTS = (Path(__file__).resolve().parents[1] / "cassettes" / "site_products.toml").read_text()

@@ -2,7 +2,7 @@
 
 import pytest
 
-from pipeline.parse import cross_check_full_lists, parse_markdown_page
+from pipeline.parse.page import cross_check_full_lists, parse_markdown_page
 
 from corpus import SEED, need
 

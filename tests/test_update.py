@@ -9,8 +9,8 @@ from pathlib import Path
 import vcr
 from click.testing import CliRunner
 
-from pipeline.cli import cli
-from pipeline.sitegen import SiteServer, build_site
+from pipeline.cli.main import cli
+from tests.support.sitegen import SiteServer, build_site
 
 ROOT = Path(__file__).resolve().parents[1]
 CASSETTES = ROOT / "cassettes"

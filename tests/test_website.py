@@ -6,7 +6,7 @@ import feedparser
 import pytest
 from sqlite_utils import Database
 
-from pipeline.website import make_datasette
+from pipeline.jobs.website import make_datasette
 
 pytestmark = pytest.mark.anyio
 

@@ -9,8 +9,8 @@ import datetime as dt
 
 from sqlite_utils import Database
 
-from catalog import charts, site_data
-from catalog.compare import CompareError
+from catalog.analysis import charts, site_data
+from catalog.analysis.compare import CompareError
 from datasette import Response, hookimpl
 
 
@@ -96,8 +96,8 @@ async def changes(datasette, request):
 
 
 def _feed_xml(db, code, url):
-    from catalog.changelog import atom_feed
-    from catalog.compare import feed_changes
+    from catalog.analysis.changelog import atom_feed
+    from catalog.analysis.compare import feed_changes
 
     name = db.execute("select name from products where code = ?", [code]).fetchone()
     if not name:
@@ -119,8 +119,8 @@ MAX_POLICY_CHARS = 200_000
 
 async def check(datasette, request):
     """Paste a policy, get what is missing; nothing is stored."""
-    from catalog.policy import select_permissions
-    from catalog.policy_check import PolicyError, check_text
+    from catalog.analysis.check import PolicyError, check_text
+    from catalog.analysis.policy import select_permissions
 
     products = await _run(datasette, site_data.home)
     form = dict(await request.post_vars()) if request.method == "POST" else {}

@@ -1,0 +1,114 @@
+"""Render changes: text, Markdown (a changelog fit for a release or PR body), JSON and Atom."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from collections import defaultdict
+from itertools import groupby
+
+from catalog.analysis.diff import Change
+
+ATOM = "http://www.w3.org/2005/Atom"
+_VERBS = {"added": "+", "removed": "-", "changed": "~", "renamed": ">"}
+
+
+def _line(change: Change, markdown: bool) -> str:
+    code = (lambda text: f"`{text}`") if markdown else (lambda text: text)
+    if change.change == "renamed":
+        return f"renamed {code(change.from_)} to {code(change.to)}"
+    text = f"{_VERBS[change.change]} {code(change.permission)}"
+    if change.change == "changed":
+        text += f": {change.from_} -> {change.to}"
+    if change.risk and change.change != "removed":
+        text += f" (risk: {change.risk})"
+    if change.operation_change:
+        text += f" [operation {change.operation_change}]"
+    return text
+
+
+def _by_version(changes: list[Change]):
+    key = lambda c: (c.page, c.observed or "", c.from_build or "", c.to_build or "")  # noqa: E731
+    for (page, observed, from_build, to_build), group in groupby(sorted(changes, key=key), key=key):
+        yield page, observed, from_build, to_build, list(group)
+
+
+def _builds(from_build: str | None, to_build: str | None, kind: str) -> str:
+    if kind == "correction":
+        return f"correction within build {to_build}"
+    return f"build {from_build or '(none)'} -> {to_build or '(none)'}"
+
+
+def format_text(changes: list[Change]) -> str:
+    lines = []
+    for page, observed, from_build, to_build, group in _by_version(changes):
+        lines.append(f"{page} ({_builds(from_build, to_build, group[0].kind)}, seen {observed or '?'})")
+        for operation, items in groupby(group, key=lambda c: c.operation):
+            lines.append(f"  {operation}")
+            lines.extend(f"    {_line(item, False)}" for item in items)
+    return "\n".join(lines) if lines else "no permission changes"
+
+
+def format_markdown(changes: list[Change], title: str, products: dict[str, str],
+                    new_pages: list[tuple[str, str, str | None, int]] = ()) -> str:
+    lines = [f"# {title}", ""]
+    if new_pages:
+        lines += ["## Newly catalogued permission pages", ""]
+        lines += [f"- [{url.rsplit('/', 1)[-1]}]({url}): {count} permissions, build {build or '?'}, "
+                  f"first seen {seen[:10]}" for url, seen, build, count in sorted(new_pages)]
+        lines.append("")
+    if not changes:
+        return "\n".join([*lines, "No permission changes.", ""])
+    tree: dict = defaultdict(lambda: defaultdict(list))
+    for page, observed, from_build, to_build, group in _by_version(changes):
+        product = product_of(page)
+        tree[product][_builds(from_build, to_build, group[0].kind)].append((page, observed, group))
+    for product in sorted(tree):
+        lines += [f"## {products.get(product, product)} (`{product}`)", ""]
+        for builds, pages in tree[product].items():
+            lines += [f"### {builds[0].upper()}{builds[1:]}", ""]
+            for page, observed, group in pages:
+                lines.append(f"#### [{page.rsplit('/', 1)[-1]}]({page}) (seen {(observed or '?')[:10]})")
+                lines.append("")
+                for operation, items in groupby(group, key=lambda c: c.operation):
+                    lines.append(f"- **{operation}**")
+                    lines.extend(f"  - {_line(item, True)}" for item in items)
+                lines.append("")
+    return "\n".join(lines)
+
+
+def format_json(changes: list[Change]) -> str:
+    return json.dumps([change.as_json() for change in changes], indent=2, ensure_ascii=False)
+
+
+def product_of(page: str) -> str:
+    from catalog.urls import parse_url
+
+    return parse_url(page).product or "unknown"
+
+
+def atom_feed(changes: list[Change], product: str, name: str, feed_url: str, updated: str) -> str:
+    """One entry per page version that changed permissions, newest first."""
+    ET.register_namespace("", ATOM)
+    feed = ET.Element(f"{{{ATOM}}}feed")
+    ET.SubElement(feed, f"{{{ATOM}}}title").text = f"{name}: permission changes"
+    ET.SubElement(feed, f"{{{ATOM}}}id").text = feed_url
+    ET.SubElement(feed, f"{{{ATOM}}}updated").text = updated
+    ET.SubElement(feed, f"{{{ATOM}}}link", href=feed_url, rel="self")
+    author = ET.SubElement(feed, f"{{{ATOM}}}author")
+    ET.SubElement(author, f"{{{ATOM}}}name").text = "veeam-perms"
+    versions = sorted(_by_version(changes), key=lambda item: item[1] or "", reverse=True)
+    for page, observed, from_build, to_build, group in versions:
+        entry = ET.SubElement(feed, f"{{{ATOM}}}entry")
+        counts = defaultdict(int)
+        for change in group:
+            counts[change.change] += 1
+        summary = ", ".join(f"{n} {verb}" for verb, n in sorted(counts.items()))
+        ET.SubElement(entry, f"{{{ATOM}}}title").text = \
+            f"{page.rsplit('/', 1)[-1]}: {summary} ({_builds(from_build, to_build, group[0].kind)})"
+        ET.SubElement(entry, f"{{{ATOM}}}id").text = f"{page}#{observed}"
+        ET.SubElement(entry, f"{{{ATOM}}}updated").text = observed or updated
+        ET.SubElement(entry, f"{{{ATOM}}}link", href=page)
+        content = ET.SubElement(entry, f"{{{ATOM}}}content", type="text")
+        content.text = format_text(group)
+    return ET.tostring(feed, encoding="unicode", xml_declaration=True)

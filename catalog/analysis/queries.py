@@ -1,0 +1,70 @@
+"""Read-only questions the catalog answers (used by the CLI, tests and the website)."""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+
+
+def builds_in_order(db: Database, product: str) -> list[str]:
+    return [row[0] for row in db.execute(
+        "select build from releases where product = ? order by sort_key", [product])]
+
+
+def first_required(db: Database, permission: str, provider: str = "aws") -> list[dict]:
+    """Per page, the first build and date at which a permission was required."""
+    sql = """
+    with firsts as (
+        select product, page, min(build_key) as build_key, min(_first_seen) as first_seen
+        from required_grants
+        where provider = ? and lower(permission) = lower(?)
+        group by product, page
+    )
+    select f.page, f.first_seen, f.build_key, r.build
+    from firsts f left join releases r on r.product = f.product and r.sort_key = f.build_key
+    order by f.page
+    """
+    return [dict(row) for row in db.query(sql, [provider, permission])]
+
+
+def operations_as_of(db: Database, page_url: str, when: str) -> list[dict]:
+    """The operations of a page in the version current at `when` (an ISO date or timestamp)."""
+    sql = """
+    select o.position, o.title, o.kind, v.build, v.id as page_version,
+           count(distinct g.permission) as permissions
+    from page_versions v
+    join pages p on p.id = v.page
+    join operations o on o.page_version = v.id
+    left join grants g on g.operation = o.id
+    where p.canonical_url = ? and v.id = (
+        select id from page_versions where page = p.id and _first_seen <= ?
+        order by _first_seen desc, id desc limit 1)
+    group by o.id order by o.position
+    """
+    return [dict(row) for row in db.query(sql, [page_url, _end_of_day(when)])]
+
+
+def _end_of_day(when: str) -> str:
+    return when + "T23:59:59+00:00" if len(when) == 10 else when
+
+
+def catalog_stats(db: Database) -> str:
+    lines = []
+    for product, name in db.execute("select code, name from products order by code"):
+        pages = db.execute("select count(*) from pages where product = ?", [product]).fetchone()[0]
+        if not pages:
+            continue
+        builds = db.execute("select count(*), group_concat(build, ', ') from (select build from "
+                            "releases where product = ? order by sort_key)", [product]).fetchone()
+        versions = db.execute("select count(*) from page_versions v join pages p on p.id = v.page "
+                              "where p.product = ?", [product]).fetchone()[0]
+        lines.append(f"{product} ({name}): {pages} permission pages, {versions} page versions, "
+                     f"{builds[0]} builds: {builds[1] or '-'}")
+    totals = {table: db[table].count for table in
+              ("pages", "page_versions", "operations", "permissions", "grants", "mentions",
+               "warnings", "anomalies", "runs")}
+    lines.append("totals: " + ", ".join(f"{name} {count}" for name, count in totals.items()))
+    last = db.execute("select source, source_ref, finished, status from runs where finished is not "
+                      "null order by id desc limit 1").fetchone()
+    if last:
+        lines.append(f"last run: {last[0]} {last[1]} finished {last[2]} ({last[3]})")
+    return "\n".join(lines)

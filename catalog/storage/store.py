@@ -1,0 +1,258 @@
+"""Write parsed pages into the catalog: the only module that writes SQLite rows of pages.
+
+A `CatalogWriter` is one run. Every write of the run happens inside one
+transaction opened by `run()`, so an exception, Ctrl-C or a killed process leaves
+the catalog exactly as it was before the run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections import Counter
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from sqlite_utils import Database
+
+from catalog.model import Page
+from catalog.storage.enrich import enrich
+from catalog.storage.keys import build_sort_key, title_key
+from catalog.urls import parse_url, version_sort_key
+
+
+@dataclass(frozen=True)
+class Observation:
+    """When and from where a page's text was seen."""
+
+    observed_at: str
+    source: str  # "git", "dir" or "live"
+    source_ref: str | None = None
+    path: str | None = None
+
+
+def label_key(label: str) -> str:
+    """A version label (`9`, `6a`, `8.1`) as text that sorts like the version."""
+    return ".".join(f"{part:05d}" if isinstance(part, int) else part
+                    for _, part in version_sort_key(label))
+
+
+def utc_now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def content_hash(page: Page) -> str:
+    """Hash of what the page requires, independent of order, wording of metadata and dates."""
+    operations = sorted(
+        [op.title, op.kind, op.section, op.identity, sorted(op.principals), sorted(
+            [p.provider, p.normalized, p.effect, p.sid, p.resources, p.conditions, p.not_action,
+             p.placement, p.m365_api, p.m365_type, p.optional] for p in op.permissions)]
+        for op in page.operations
+    )
+    mentions = sorted({(m.provider, m.normalized) for m in page.mentions})
+    payload = json.dumps([page.build, operations, mentions], default=str, separators=(",", ":"))
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def is_anomalous(page: Page, current: dict | None) -> str | None:
+    """A page that lost all or most of its operations under the same build is held back."""
+    if not current or not current["operation_count"]:
+        return None
+    now, before = len(page.operations), current["operation_count"]
+    if now == 0:
+        return f"the page lost all {before} operations"
+    if page.build == current["build"] and now * 2 < before:
+        return f"operations fell from {before} to {now} under the same build {page.build}"
+    return None
+
+
+class CatalogWriter:
+    def __init__(self, db: Database, source: str, source_ref: str | None = None,
+                 accept_anomalies: bool = False) -> None:
+        self.db = db
+        self.source, self.source_ref = source, source_ref
+        self.accept_anomalies = accept_anomalies
+        self.counts: Counter[str] = Counter()
+        self.anomalies: list[str] = []
+        self.run_id: int | None = None
+        self._permission_ids: dict[tuple[str, str], int] = {}
+        self._release_ids: dict[tuple[str, str], int] = {}
+
+    @contextmanager
+    def run(self):
+        """One transaction for the whole run; the run row is written only if the run changed data."""
+        started = utc_now()
+        with self.db.atomic():
+            self.run_id = self.db["runs"].insert({
+                "source": self.source, "source_ref": self.source_ref, "started": started,
+                "status": "running"}).last_pk
+            yield self
+            changed = self.counts["new_versions"] or self.counts["anomalies"] or \
+                self.counts["removed"] or self.counts["commits"]
+            if changed or self.source == "live":
+                status = "anomalies" if self.anomalies else "ok"
+                self.db["runs"].update(self.run_id, {
+                    "finished": utc_now(), "status": status,
+                    "counts": json.dumps(dict(sorted(self.counts.items())))})
+            else:
+                self.db["runs"].delete(self.run_id)
+
+    def _permission_id(self, provider: str, name: str, normalized: str) -> int:
+        key = (provider, normalized)
+        if key in self._permission_ids:
+            return self._permission_ids[key]
+        row = self.db.execute("select id from permissions where provider = ? and name_key = ?",
+                              key).fetchone()
+        if row:
+            self._permission_ids[key] = row[0]
+            return row[0]
+        facts = enrich(provider, name)
+        permission_id = self.db["permissions"].insert({
+            "provider": provider, "name": name, "name_key": normalized, "service": facts.service,
+            "access_level": facts.access_level, "description": facts.description,
+            "known": None if facts.known is None else int(facts.known), "problem": facts.problem,
+            "risk": facts.risk}).last_pk
+        if facts.expands_to:
+            self.db["wildcard_expansions"].insert_all(
+                {"permission": permission_id, "action": action} for action in facts.expands_to)
+        self._permission_ids[key] = permission_id
+        return permission_id
+
+    def _release_id(self, product: str | None, build: str | None, label: str | None,
+                    seen: str) -> int | None:
+        if not product or not build:
+            return None
+        key = (product, build)
+        if key not in self._release_ids:
+            row = self.db.execute("select id from releases where product = ? and build = ?",
+                                  key).fetchone()
+            if row:
+                self._release_ids[key] = row[0]
+            else:
+                self._release_ids[key] = self.db["releases"].insert({
+                    "product": product, "build": build, "label": label,
+                    "label_key": label_key(label) if label else None,
+                    "sort_key": build_sort_key(build), "_first_seen": seen}).last_pk
+        return self._release_ids[key]
+
+    def _one(self, sql: str, params: list) -> dict | None:
+        cursor = self.db.execute(sql, params)
+        row = cursor.fetchone()
+        return dict(zip([c[0] for c in cursor.description], row, strict=True)) if row else None
+
+    def _ensure_product(self, product: str | None) -> None:
+        if product and not self.db.execute("select 1 from products where code = ?",
+                                           [product]).fetchone():
+            self.db["products"].insert({"code": product, "name": product})
+
+    def save_page(self, page: Page, seen: Observation) -> str:
+        """Store one observation of a page; return what happened (new, unchanged, held, skipped)."""
+        if not page.url:
+            self.counts["skipped"] += 1
+            return "skipped"
+        existing = self._one("select * from pages where canonical_url = ?", [page.url])
+        if existing is None and not page.operations and not page.mentions:
+            self.counts["skipped"] += 1  # not a permission page, and never was
+            return "skipped"
+        if existing is None:
+            self._ensure_product(page.product)
+            page_id = self.db["pages"].insert({
+                "product": page.product, "guide": page.guide, "slug": page.slug,
+                "canonical_url": page.url, "family": parse_url(page.url).family,
+                "version_label": page.version_label, "title": page.title,
+                "_first_seen": seen.observed_at,
+                "_last_seen": seen.observed_at}).last_pk
+            current = None
+        else:
+            page_id = existing["id"]
+            current = self._version(existing["current_version"])
+        self.db.execute("update pages set _last_seen = ?, _removed_at = null where id = ?",
+                        [seen.observed_at, page_id])
+        digest = content_hash(page)
+        if current and current["content_hash"] == digest:
+            self.db.execute("update page_versions set _last_seen = ? where id = ?",
+                            [seen.observed_at, current["id"]])
+            self.counts["metadata_only" if current["last_updated"] != _date(page) else "unchanged"] += 1
+            return "unchanged"
+        reason = is_anomalous(page, current)
+        if reason and not self.accept_anomalies:
+            self.db["anomalies"].insert({
+                "run": self.run_id, "page": page_id, "observed_at": seen.observed_at,
+                "source_ref": seen.source_ref, "reason": reason, "held_hash": digest, "accepted": 0})
+            self.anomalies.append(f"{page.url}: {reason} (held back)")
+            self.counts["anomalies"] += 1
+            return "held"
+        self._insert_version(page, page_id, digest, seen)
+        return "new"
+
+    def _version(self, version_id: int | None) -> dict | None:
+        if version_id is None:
+            return None
+        return self._one("select * from page_versions where id = ?", [version_id])
+
+    def _insert_version(self, page: Page, page_id: int, digest: str, seen: Observation) -> None:
+        release = self._release_id(page.product, page.build, page.version_label, seen.observed_at)
+        distinct = {(p.provider, p.normalized) for op in page.operations for p in op.permissions}
+        version_id = self.db["page_versions"].insert({
+            "page": page_id, "content_hash": digest, "build": page.build, "release": release,
+            "version_label": page.version_label, "title": page.title, "last_updated": _date(page),
+            "operation_count": len(page.operations), "permission_count": len(distinct),
+            "source": seen.source, "source_ref": seen.source_ref, "path": seen.path,
+            "run": self.run_id, "_first_seen": seen.observed_at, "_last_seen": seen.observed_at,
+        }).last_pk
+        grants = []
+        for position, op in enumerate(page.operations):
+            operation_id = self.db["operations"].insert({
+                "page_version": version_id, "position": position, "title": op.title,
+                "title_key": title_key(op.title), "section": op.section, "identity": op.identity,
+                "kind": op.kind, "principals": json.dumps(op.principals) if op.principals else None,
+            }).last_pk
+            for p in op.permissions:
+                grants.append({
+                    "operation": operation_id,
+                    "permission": self._permission_id(p.provider, p.name, p.normalized),
+                    "effect": p.effect, "sid": p.sid,
+                    "resources": json.dumps(p.resources) if p.resources else None,
+                    "conditions": p.conditions, "not_action": int(p.not_action),
+                    "placement": p.placement, "m365_api": p.m365_api, "m365_type": p.m365_type,
+                    "optional": int(p.optional)})
+        self.db["grants"].insert_all(grants)
+        self.db["mentions"].insert_all({
+            "page_version": version_id, "sentence": m.sentence,
+            "permission": self._permission_id(m.provider, m.name, m.normalized)}
+            for m in page.mentions)
+        self.db["warnings"].insert_all({"page_version": version_id, "block": w.block,
+                                        "message": w.message} for w in page.warnings)
+        self.db.execute("update pages set current_version = ?, title = ? where id = ?",
+                        [version_id, page.title, page_id])
+        self.counts["new_versions"] += 1
+
+    def touch_page(self, url: str, observed_at: str) -> bool:
+        """A conditional request said the page did not change: its current version was seen now."""
+        cursor = self.db.execute(
+            "update page_versions set _last_seen = ? where id = "
+            "(select current_version from pages where canonical_url = ?)", [observed_at, url])
+        self.db.execute("update pages set _last_seen = ? where canonical_url = ?", [observed_at, url])
+        self.counts["unchanged"] += 1
+        return cursor.rowcount > 0
+
+    def touch_present(self, observed_at: str) -> None:
+        """At the end of a history, every page of this source still present was seen then."""
+        self.db.execute(
+            "update page_versions set _last_seen = ? where _last_seen < ? and id in ("
+            " select p.current_version from pages p where p._removed_at is null and p.id in ("
+            "  select v.page from page_versions v join runs r on r.id = v.run"
+            "  where r.source = ? and r.source_ref = ?))",
+            [observed_at, observed_at, self.source, self.source_ref])
+
+    def mark_removed(self, url: str, seen: Observation) -> None:
+        """The source no longer has the page (a dump deleted the file): keep history, flag it."""
+        cursor = self.db.execute(
+            "update pages set _removed_at = ? where canonical_url = ? and _removed_at is null",
+            [seen.observed_at, url])
+        self.counts["removed"] += cursor.rowcount
+
+
+def _date(page: Page) -> str | None:
+    return page.last_updated.isoformat() if page.last_updated else None

@@ -1,0 +1,125 @@
+"""Diff commands: diff, upgrade, changelog."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from pipeline.cli.common import DB_OPTION, open_existing
+
+
+def _products(db) -> dict[str, str]:
+    return {row[0]: row[1] for row in db.execute("select code, name from products")}
+
+
+@click.command()
+@DB_OPTION
+@click.option("--product", help="Product code (vbaws, vbazure, vbgc, vbr, vbo365).")
+@click.option("--from", "from_", help="Build, YYYY-MM-DD date, 'latest' or 'previous'.")
+@click.option("--to", help="Build, YYYY-MM-DD date, 'latest' or 'previous'.")
+@click.option("--page", help="One page's history instead of a product comparison (its URL).")
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text",
+              show_default=True)
+def diff(db_path, product, from_, to, page, fmt):
+    """Permission changes between two builds or dates of a product, or along one page's history.
+
+    \b
+    Examples:
+      veeam-perms diff --product vbr --from 13.0.1.1071 --to latest
+      veeam-perms diff --page https://helpcenter.veeam.com/docs/vbazure/guide/plugin_permissions.html
+    """
+    from catalog.analysis.changelog import format_json, format_markdown, format_text
+    from catalog.analysis.compare import CompareError, compare_product, page_history, resolve
+
+    db = open_existing(db_path)
+    try:
+        if page:
+            if product or from_ or to:
+                raise click.UsageError("--page takes no --product, --from or --to")
+            result, title = page_history(db, page), f"Permission history of {page}"
+        else:
+            if not (product and from_ and to):
+                raise click.UsageError("give --product, --from and --to, or --page")
+            old, new = resolve(db, product, from_), resolve(db, product, to)
+            result = compare_product(db, product, old, new)
+            title = f"{product}: permission changes from {from_} ({old}) to {to} ({new})"
+    except CompareError as error:
+        raise click.ClickException(str(error)) from error
+    if fmt == "json":
+        click.echo(format_json(result.changes))
+    elif fmt == "markdown":
+        click.echo(format_markdown(result.changes, title, _products(db)))
+    else:
+        click.echo(format_text(result.changes))
+        click.echo(f"{result.pages_compared} page versions compared, {len(result.changes)} changes, "
+                   f"{result.metadata_only} without permission changes", err=True)
+
+
+@click.command()
+@DB_OPTION
+@click.option("--product", required=True, help="Product code, e.g. vbr.")
+@click.option("--from", "from_", required=True, help="The build you run now (or 'previous').")
+@click.option("--to", required=True, help="The build you upgrade to (or 'latest').")
+@click.option("--operation", "operations", multiple=True,
+              help="Only operations whose title contains this text (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def upgrade(db_path, product, from_, to, operations, as_json):
+    """What to grant and what may be revoked when upgrading; risky additions first.
+
+    Example: veeam-perms upgrade --product vbr --from 13.0.1.1071 --to 13.0.1.2067
+    """
+    from catalog.analysis.compare import CompareError
+    from catalog.analysis.upgrade import format_upgrade, upgrade_delta
+
+    db = open_existing(db_path)
+    try:
+        delta = upgrade_delta(db, product, from_, to, tuple(operations))
+    except (CompareError, ValueError) as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(json.dumps(delta.as_json(), indent=2) if as_json else format_upgrade(delta))
+
+
+@click.command()
+@DB_OPTION
+@click.option("--since", required=True, help="YYYY-MM-DD: list versions first seen on or after it.")
+@click.option("--product", help="Only this product.")
+@click.option("--output", type=click.Path(dir_okay=False), help="Write the Markdown to a file.")
+@click.option("--feed-dir", type=click.Path(file_okay=False),
+              help="Also write one Atom feed per product (<product>.atom) into this directory.")
+@click.option("--base-url", default="https://example.invalid/veeam-perms/feeds", show_default=True,
+              help="Where the feeds will be served (feed ids and self links).")
+def changelog(db_path, since, product, output, feed_dir, base_url):
+    """A Markdown changelog grouped by product, build and page, and Atom feeds.
+
+    Example: veeam-perms changelog --db catalog.db --since 2026-03-01 --feed-dir feeds/
+    """
+    from catalog.analysis.changelog import atom_feed, format_markdown
+    from catalog.analysis.compare import changes_since
+    from catalog.storage.store import utc_now
+
+    db = open_existing(db_path)
+    try:
+        import datetime as dt
+
+        dt.date.fromisoformat(since)
+    except ValueError as error:
+        raise click.ClickException(f"--since {since!r} is not a YYYY-MM-DD date") from error
+    result = changes_since(db, since, product)
+    names = _products(db)
+    text = format_markdown(result.changes, f"Permission changes since {since}", names,
+                           result.new_pages)
+    if output:
+        Path(output).write_text(text + "\n", encoding="utf-8")
+    else:
+        click.echo(text)
+    if feed_dir:
+        Path(feed_dir).mkdir(parents=True, exist_ok=True)
+        from catalog.analysis.changelog import product_of
+
+        products = sorted({product_of(c.page) for c in result.changes} | ({product} if product else set()))
+        for code in products:
+            own = [c for c in result.changes if product_of(c.page) == code]
+            feed = atom_feed(own, code, names.get(code, code), f"{base_url}/{code}.atom", utc_now())
+            (Path(feed_dir) / f"{code}.atom").write_text(feed, encoding="utf-8")

@@ -1,0 +1,74 @@
+"""The `veeam-perms` command line: thin click commands that call plain functions."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from pipeline.cli.common import progress_bar
+from pipeline.parse.sources import PageError, iter_page_files, parse_file
+from pipeline.parse.summary import format_page_summary
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="veeam-perms")
+def cli():
+    """Veeam helpcenter permissions: parse, catalog, diff and publish.
+
+    Example: veeam-perms parse ../shared/seeds/ --json
+    """
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per page (JSON Lines).")
+@click.option("--all", "show_all", is_flag=True,
+              help="In the summary, list pages without permissions too.")
+def parse(paths, as_json, show_all):
+    """Parse dump pages (.md) or helpcenter HTML (.html) and print what they require.
+
+    Directories are walked for page files. Exit status 1 when any page could not be read.
+
+    Example: veeam-perms parse docs/req_permissions.md --json
+    """
+    try:
+        files = list(iter_page_files(paths))
+    except PageError as error:
+        raise click.ClickException(str(error)) from error
+    failures, pages, operations = [], 0, 0
+    for page_file in progress_bar("parsing", files, unit="page"):
+        try:
+            page = parse_file(page_file)
+        except PageError as error:
+            failures.append(str(error))
+            continue
+        pages += 1
+        operations += len(page.operations)
+        if as_json:
+            click.echo(json.dumps(page.to_json_record(), ensure_ascii=False))
+        elif page.operations or page.mentions or page.warnings or show_all:
+            click.echo(format_page_summary(page))
+    if not as_json:
+        click.echo(f"{pages} pages parsed, {operations} operations, {len(failures)} failed", err=True)
+    for failure in failures:
+        click.echo(f"error: {failure}", err=True)
+    if failures:
+        sys.exit(1)
+
+
+def _register() -> None:
+    from pipeline.cli.catalog_commands import export, ingest, stats
+    from pipeline.cli.diff_commands import changelog, diff, upgrade
+    from pipeline.cli.github_commands import propose, release_command, restore
+    from pipeline.cli.policy_commands import check, policy
+    from pipeline.cli.scrape_commands import reparse, scrape, update
+    from pipeline.cli.site_commands import demo, publish, serve
+
+    for command in (ingest, stats, export, diff, upgrade, changelog, scrape, reparse, serve, publish,
+                    demo, policy, check, update, restore, propose, release_command):
+        cli.add_command(command)
+
+
+_register()

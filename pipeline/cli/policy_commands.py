@@ -1,0 +1,91 @@
+"""Admin commands: policy (what to grant) and check (is an existing policy enough)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from pipeline.cli.common import DB_OPTION, open_existing
+
+
+@click.command()
+@DB_OPTION
+@click.option("--product", required=True, help="Product code, e.g. vbaws.")
+@click.option("--build", help="A build of the product (default: the latest).")
+@click.option("--operation", "operations", multiple=True, required=True,
+              help="Operations whose title contains this text (repeatable).")
+@click.option("--format", "fmt", type=click.Choice(["aws", "azure", "gcp", "terraform"]), default="aws",
+              show_default=True)
+@click.option("--include-optional", is_flag=True, help="Include permissions the page marks optional.")
+def policy(db_path, product, build, operations, fmt, include_optional):
+    """Print a ready-to-paste policy for the chosen operations: merged, de-duplicated, sorted.
+
+    AWS output is one policy document, or a JSON list of documents when one would exceed the
+    6,144-character managed-policy limit.
+
+    Example: veeam-perms policy --product vbaws --operation "deploy a new backup appliance"
+    """
+    from catalog.analysis.compare import CompareError
+    from catalog.analysis.policy import select_permissions
+    from catalog.analysis.policy_docs import aws_policies, azure_role, gcp_role_yaml, terraform
+
+    db = open_existing(db_path)
+    try:
+        selection = select_permissions(db, product, build, operations, include_optional)
+    except CompareError as error:
+        raise click.ClickException(str(error)) from error
+    permissions = selection.permissions
+    name = f"Veeam {product} {selection.build}: " + "; ".join(title for _, title in selection.operations)
+    empty = {"aws": not permissions.aws, "azure": not any(permissions.azure.values()),
+             "gcp": not permissions.gcp, "terraform": permissions.is_empty()}[fmt]
+    if empty:
+        raise click.ClickException(f"the chosen operations list no {fmt} permissions; try another --format")
+    if fmt == "aws":
+        documents = aws_policies(permissions.aws)
+        click.echo(json.dumps(documents[0] if len(documents) == 1 else documents, indent=2))
+    elif fmt == "azure":
+        click.echo(json.dumps(azure_role(permissions, name[:120]), indent=2))
+    elif fmt == "gcp":
+        click.echo(gcp_role_yaml(permissions.gcp, name[:100]), nl=False)
+    else:
+        click.echo(terraform(permissions, name[:120]), nl=False)
+    click.echo(f"{len(selection.operations)} operations at build {selection.build}: "
+               + "; ".join(title for _, title in selection.operations), err=True)
+
+
+@click.command()
+@click.argument("policy_file", type=click.Path(dir_okay=False))
+@DB_OPTION
+@click.option("--product", required=True, help="Product code, e.g. vbaws.")
+@click.option("--build", help="A build of the product (default: the latest).")
+@click.option("--operation", "operations", multiple=True, required=True,
+              help="Operations whose title contains this text (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def check(policy_file, db_path, product, build, operations, as_json):
+    """Check an AWS IAM policy or Azure role definition against what the operations need.
+
+    Exit status 0 when nothing is missing, 1 when something is, 2 on bad input.
+
+    Example: veeam-perms check my-policy.json --product vbaws --operation "deploy a new backup appliance"
+    """
+    from catalog.analysis.check import PolicyError, check_text, format_result
+    from catalog.analysis.compare import CompareError
+    from catalog.analysis.policy import select_permissions
+
+    try:
+        text = Path(policy_file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        click.echo(f"Error: {policy_file}: cannot read ({error})", err=True)
+        sys.exit(2)
+    db = open_existing(db_path)
+    try:
+        selection = select_permissions(db, product, build, operations)
+        result = check_text(text, policy_file, selection)
+    except (PolicyError, CompareError) as error:
+        click.echo(f"Error: {error}", err=True)
+        sys.exit(2)
+    click.echo(json.dumps(result.as_json(), indent=2) if as_json else format_result(result))
+    sys.exit(1 if result.missing else 0)

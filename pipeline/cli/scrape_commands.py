@@ -1,0 +1,116 @@
+"""Live scraping commands: scrape, reparse."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from catalog.storage.lock import CatalogLocked
+from pipeline.cli.common import DB_OPTION, exit_for, progress_bar
+from pipeline.fetch.discover import ConfigError
+from pipeline.parse.sources import PageError
+
+
+@click.command()
+@DB_OPTION
+@click.option("--product", "products", multiple=True,
+              help="Only this product (repeatable): vbaws, vbazure, vbgc, vbr, vbo365.")
+@click.option("--url", "urls", multiple=True,
+              help="Fetch exactly this page (a path or full URL; repeatable) instead of discovering.")
+@click.option("--since-last", is_flag=True,
+              help="Re-fetch only the pages already in the catalog (conditional requests), no discovery.")
+@click.option("--concurrency", default=4, show_default=True, type=click.IntRange(1, 32))
+@click.option("--rate", default=2.0, show_default=True, type=click.FloatRange(0.1, 100),
+              help="Requests per second per host.")
+@click.option("--base-url", default="https://helpcenter.veeam.com", show_default=True,
+              help="Fetch from this mirror or local server instead; the host allowlist follows it.")
+@click.option("--accept-anomalies", is_flag=True,
+              help="Store pages that lost most of their operations instead of holding them back.")
+@click.option("--ignore-robots", is_flag=True, help="Do not read robots.txt (only for local mirrors).")
+@click.option("--products-file", type=click.Path(exists=True, dir_okay=False),
+              help="A products.toml to use instead of the packaged one.")
+def scrape(db_path, products, urls, since_last, concurrency, rate, base_url, accept_anomalies,
+           ignore_robots, products_file):
+    """Crawl the helpcenter, parse permission pages and record new versions in the catalog.
+
+    Exit status 1 when any page failed (each failure is listed), 3 on held-back anomalies.
+
+    Example: veeam-perms scrape --db catalog.db --product vbaws --since-last
+    """
+    from pipeline.fetch.client import FetchConfig
+    from pipeline.jobs.scrape import scrape as run_scrape
+
+    config = FetchConfig(base_url=base_url.rstrip("/"), concurrency=concurrency,
+                         per_host_per_second=rate, respect_robots=not ignore_robots)
+    with progress_bar("fetching") as bar:
+        try:
+            products_toml = Path(products_file).read_text(encoding="utf-8") if products_file else None
+            report = run_scrape(db_path, list(products), list(urls), since_last, config,
+                                accept_anomalies, progress=bar.update, products_toml=products_toml)
+        except (PageError, CatalogLocked, ConfigError) as error:
+            raise click.ClickException(str(error)) from error
+    click.echo(report.summary())
+    exit_for(report.failed, report.anomalies)
+
+
+@click.command()
+@DB_OPTION
+@click.option("--to", "target", required=True, type=click.Path(dir_okay=False),
+              help="The new catalog to build from the raw snapshots (must not exist).")
+def reparse(db_path, target):
+    """Rebuild a catalog offline from the raw pages stored by earlier scrapes (no network).
+
+    Use it after a parser improvement: every stored fetch is parsed again, in fetch order.
+
+    Example: veeam-perms reparse --db catalog.db --to catalog-reparsed.db
+    """
+    from pipeline.jobs.reparse import reparse as run_reparse
+
+    try:
+        report = run_reparse(db_path, target)
+    except (PageError, CatalogLocked, FileExistsError, FileNotFoundError) as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(report)
+
+
+@click.command()
+@DB_OPTION
+@click.option("--export-dir", default="export", show_default=True, type=click.Path(file_okay=False),
+              help="Where the diffable text export goes (committed by the workflow).")
+@click.option("--changelog", "changelog_path", default="CHANGES.md", show_default=True,
+              type=click.Path(dir_okay=False), help="Markdown changelog of this run (the PR body).")
+@click.option("--report", "report_path", default="gate-report.md", show_default=True,
+              type=click.Path(dir_okay=False), help="Written when the anomaly gate trips (the issue body).")
+@click.option("--since-last", is_flag=True, help="Re-fetch the known pages only, no discovery.")
+@click.option("--base-url", default="https://helpcenter.veeam.com", show_default=True)
+@click.option("--products-file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--product", "products", multiple=True)
+@click.option("--rate", default=2.0, show_default=True, type=click.FloatRange(0.1, 100),
+              help="Requests per second per host.")
+def update(db_path, export_dir, changelog_path, report_path, since_last, base_url, products_file, products, rate):
+    """The scheduled run: scrape, stop at the anomaly gate, export, write this run's changelog.
+
+    Exit status 0 when the run is publishable (changed or unchanged; the status is also written to
+    $GITHUB_OUTPUT), 4 when the gate tripped (the report explains why), 1 on other failures.
+
+    Example: veeam-perms update --db catalog.db --export-dir export --changelog CHANGES.md
+    """
+    from pipeline.fetch.client import FetchConfig
+    from pipeline.jobs.update import update as run_update
+
+    products_toml = Path(products_file).read_text(encoding="utf-8") if products_file else None
+    try:
+        outcome = run_update(Path(db_path), Path(export_dir), Path(changelog_path), Path(report_path),
+                             products=list(products), since_last=since_last,
+                             config=FetchConfig(base_url=base_url.rstrip("/"), per_host_per_second=rate),
+                             products_toml=products_toml)
+    except (PageError, CatalogLocked, ConfigError) as error:
+        Path(report_path).write_text(f"# veeam-perms: scheduled run failed\n\n{error}\n", encoding="utf-8")
+        raise click.ClickException(str(error)) from error
+    click.echo(outcome.summary)
+    click.echo(f"status: {outcome.status}")
+    if outcome.status == "gated":
+        click.echo(f"the anomaly gate tripped; see {outcome.report_path}", err=True)
+        sys.exit(4)

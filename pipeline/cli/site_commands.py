@@ -1,0 +1,100 @@
+"""Website commands: serve, publish, demo."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from pipeline.cli.common import DB_OPTION, existing_catalog
+
+CASSETTE = Path(__file__).resolve().parents[2] / "cassettes" / "scrape_site.yaml"
+RECORDED_BASE = "http://127.0.0.1:8765"
+DEMO_PRODUCTS = Path(__file__).resolve().parents[2] / "cassettes" / "site_products.toml"
+
+
+def _serve(db_path: Path, host: str, port: int) -> None:
+    from catalog.storage.database import open_catalog
+    from pipeline.jobs.website import datasette_args, served_name
+
+    open_catalog(db_path).close()  # apply pending migrations: the site then serves it read-only
+
+    args = datasette_args(served_name(db_path), host, port)
+    click.echo(f"Serving {db_path} at http://{host}:{port}/ (Ctrl-C to stop)", err=True)
+    os.execv(sys.executable, [sys.executable, "-m", "datasette", *args])
+
+
+@click.command()
+@DB_OPTION
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8001, show_default=True, type=int)
+def serve(db_path, host, port):
+    """Serve the catalog website locally with Datasette (read-only, immutable database).
+
+    Example: veeam-perms serve --db catalog.db --port 8001
+    """
+    _serve(existing_catalog(db_path), host, port)
+
+
+@click.command()
+@DB_OPTION
+@click.option("--to", "target", required=True, type=click.Path(file_okay=False),
+              help="An empty directory to write the deployable site into.")
+@click.option("--base-url", default="https://example.invalid", show_default=True,
+              help="Where the site will be served (for feed links).")
+def publish(db_path, target, base_url):
+    """Build what a host needs: database, site configuration, Dockerfile, pre-rendered feeds.
+
+    Deploy the directory with any container host, or run `datasette publish` from it
+    (see the README).
+
+    Example: veeam-perms publish --db catalog.db --to build/site
+    """
+    from catalog.analysis.changelog import atom_feed, format_markdown
+    from catalog.analysis.compare import changes_since, feed_changes
+    from catalog.storage.database import open_catalog
+    from catalog.storage.store import utc_now
+    from pipeline.jobs.website import build_publish_dir
+
+    db = open_catalog(existing_catalog(db_path))
+    names = {row[0]: row[1] for row in db.execute("select code, name from products")}
+    feeds, everything = {}, changes_since(db, "0000-01-01")
+    for (code,) in db.execute("select distinct product from pages").fetchall():
+        feeds[code] = atom_feed(feed_changes(db, code), code, names.get(code, code),
+                                f"{base_url.rstrip('/')}/static/feeds/{code}.atom", utc_now())
+    changelog = format_markdown(everything.changes, "Permission changes", names, everything.new_pages)
+    db.close()
+    try:
+        files = build_publish_dir(Path(db_path), Path(target), feeds, changelog)
+    except FileExistsError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"wrote {len(files)} files under {target}; deploy with: docker build -t veeam-perms "
+               f"{target} && docker run -p 8001:8001 veeam-perms")
+
+
+@click.command()
+@click.option("--db", "db_path", default="demo.db", show_default=True, type=click.Path(dir_okay=False))
+@click.option("--port", default=8001, show_default=True, type=int)
+@click.option("--no-serve", is_flag=True, help="Build the catalog and stop.")
+def demo(db_path, port, no_serve):
+    """Build a catalog from the recorded pages in cassettes/ (no network) and serve it.
+
+    Running it again reuses the catalog: the same recorded pages add no new versions.
+
+    Example: veeam-perms demo --port 8001
+    """
+    import vcr
+
+    from pipeline.fetch.client import FetchConfig
+    from pipeline.jobs.scrape import scrape
+
+    # An existing catalog is kept: replaying the same pages into it changes nothing.
+    recorder = vcr.VCR(record_mode="none", decode_compressed_response=True)
+    with recorder.use_cassette(str(CASSETTE)):
+        report = scrape(db_path, config=FetchConfig(base_url=RECORDED_BASE, per_host_per_second=100),
+                        products_toml=DEMO_PRODUCTS.read_text(encoding="utf-8"))
+    click.echo(report.summary())
+    if not no_serve:
+        _serve(Path(db_path), "127.0.0.1", port)

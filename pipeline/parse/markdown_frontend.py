@@ -1,0 +1,189 @@
+"""Front-end for the public Markdown dumps of the helpcenter (both converter generations).
+
+The dump flattens helpcenter HTML into Markdown: collapsible blocks become an
+arrow image followed by the title, their code becomes a one-row table holding a
+nested single-cell table, notes become two-row single-column tables. This module
+only recognises those shapes; deciding what is a permission is the extractor's job.
+"""
+
+from __future__ import annotations
+
+import re
+
+from pipeline.parse.blocks import (
+    NOTE_LABELS,
+    Block,
+    Code,
+    Document,
+    Heading,
+    ListBlock,
+    Note,
+    Paragraph,
+    Table,
+    Toggle,
+    footer_from_text,
+)
+
+ARROW_IMAGE = "arrow_next.svg"
+_HEADING = re.compile(r"^(#{1,6})\s+(.*)$")
+_LIST_ITEM = re.compile(r"^\s*(?:[*+-]|\d+[.)])\s+(.*)$")
+_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
+_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
+_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|<>~\"'])")
+# A nested single-column table flattened into a cell: "|  | | --- |" then "| CELL |" rows.
+_NESTED_TABLE = re.compile(r"\|\s*\|\s*\|\s*-{3,}\s*\|")
+_NESTED_NOTE = re.compile(r"^\s*([A-Za-z]+)\s*\|\s*\|(.*?)\|(.*)$", re.S)
+_SEPARATOR_CELL = re.compile(r"^:?-{3,}:?$")
+_CELL_SPLIT = re.compile(r"(?<!\\)\|")
+_FRONT_MATTER_LINE = re.compile(r'^([A-Za-z_][\w-]*):\s*(.*)$')
+
+
+def unescape(text: str) -> str:
+    """Undo the dump's Markdown escapes (`\\*`, `\\_`, ...)."""
+    if "\\" not in text:
+        return text
+    return _ESCAPE.sub(r"\1", text)
+
+
+def inline_text(text: str) -> str:
+    """Markdown inline text to plain text: images dropped, links to their label."""
+    if "](" in text:
+        text = _IMAGE.sub("", text)
+        text = _LINK.sub(r"\1", text)
+    return unescape(text).strip()
+
+
+def split_front_matter(text: str) -> tuple[dict[str, str], list[str]]:
+    lines = text.replace("\r\n", "\n").split("\n")
+    meta: dict[str, str] = {}
+    if not lines or lines[0].strip() != "---":
+        return meta, lines
+    for index in range(1, len(lines)):
+        line = lines[index]
+        if line.strip() == "---":
+            return meta, lines[index + 1:]
+        match = _FRONT_MATTER_LINE.match(line)
+        if match:
+            value = match.group(2).strip()
+            if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+                value = value[1:-1].replace('\\"', '"')
+            meta[match.group(1)] = value
+    # An unterminated front matter is treated as body text rather than swallowing the page.
+    return {}, lines
+
+
+def _text_blocks(text: str) -> list[Block]:
+    text = inline_text(text.strip().strip("|"))
+    return [Paragraph(text)] if text else []
+
+
+def _collapsible_body(row: str) -> list[Block]:
+    """The body of a collapsible block: text, nested code tables and nested notes, in order."""
+    pieces = _NESTED_TABLE.split(row.strip())
+    blocks = _text_blocks(pieces[0])
+    for number, piece in enumerate(pieces[1:], start=2):
+        piece = piece.strip()
+        if number == len(pieces) and piece.endswith("|"):
+            piece = piece[:-1]  # the closing bar of the outer cell
+        piece = piece[1:] if piece.startswith("|") else piece
+        note = _NESTED_NOTE.match(piece)
+        if note and note.group(1).lower() in NOTE_LABELS:
+            blocks.append(Note(note.group(1), inline_text(note.group(2))))
+            blocks.extend(_text_blocks(note.group(3)))
+            continue
+        code, _, rest = piece.rpartition("|")
+        blocks.append(Code(unescape(code.strip()), in_toggle=True))
+        blocks.extend(_text_blocks(rest))
+    return blocks
+
+
+def _table_blocks(lines: list[str]) -> list[Block]:
+    if len(lines) >= 3 and not lines[0].strip(" |") and any(
+            _NESTED_TABLE.search(line) for line in lines[2:]):
+        return [block for line in lines[2:] for block in _collapsible_body(line)]
+    return [_table_block(lines)]
+
+
+def _table_block(lines: list[str]) -> Block:
+    rows: list[tuple[str, ...]] = []
+    for line in lines:
+        body = line.strip()
+        if body.startswith("|"):
+            body = body[1:]
+        if body.endswith("|") and not body.endswith("\\|"):
+            body = body[:-1]
+        cells = tuple(cell.strip() for cell in _CELL_SPLIT.split(body))
+        if all(_SEPARATOR_CELL.match(cell) for cell in cells if cell) and any(cells):
+            continue
+        rows.append(cells)
+    if rows and not any(rows[0]):
+        rows = rows[1:]
+    single_column = all(len(row) == 1 for row in rows)
+    if single_column and len(rows) == 1:
+        return Code(unescape(rows[0][0]))
+    if single_column and len(rows) == 2 and rows[0][0].lower() in NOTE_LABELS:
+        return Note(rows[0][0], inline_text(rows[1][0]))
+    return Table(tuple(tuple(inline_text(cell) for cell in row) for row in rows))
+
+
+def _flush_paragraph(buffer: list[str], blocks: list[Block]) -> None:
+    if not buffer:
+        return
+    text = inline_text(" ".join(buffer))
+    buffer.clear()
+    if not text or text == "In this article":
+        return
+    blocks.append(footer_from_text(text) or Paragraph(text))
+
+
+def parse_markdown_blocks(text: str) -> Document:
+    """Split a dump page into front matter and a block stream."""
+    meta, lines = split_front_matter(text)
+    blocks: list[Block] = []
+    paragraph: list[str] = []
+    items: list[str] = []
+    table: list[str] = []
+
+    def flush_all() -> None:
+        _flush_paragraph(paragraph, blocks)
+        if items:
+            blocks.append(ListBlock(tuple(items)))
+            items.clear()
+        if table:
+            blocks.extend(_table_blocks(table))
+            table.clear()
+
+    for raw in lines:
+        line = raw.rstrip()
+        stripped = line.lstrip()
+        if stripped.startswith("|"):
+            if not table:
+                flush_all()
+            table.append(stripped)
+            continue
+        if table:
+            flush_all()
+        if not stripped:
+            flush_all()
+            continue
+        if stripped.startswith("![") and ARROW_IMAGE in stripped.split(")", 1)[0]:
+            flush_all()
+            blocks.append(Toggle(inline_text(stripped.split(")", 1)[1])))
+            continue
+        heading = _HEADING.match(stripped)
+        if heading:
+            flush_all()
+            blocks.append(Heading(inline_text(heading.group(2)), len(heading.group(1))))
+            continue
+        item = _LIST_ITEM.match(line)
+        if item:
+            _flush_paragraph(paragraph, blocks)
+            items.append(inline_text(item.group(1)))
+            continue
+        if items:
+            # A lazy continuation line belongs to the list item above it.
+            items[-1] = f"{items[-1]} {inline_text(stripped)}"
+            continue
+        paragraph.append(stripped)
+    flush_all()
+    return Document(meta=meta, blocks=blocks)

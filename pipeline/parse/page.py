@@ -1,0 +1,128 @@
+"""Page text in, `Page` out: front-end, extractor and metadata, no I/O."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from catalog.model import Page, ParseWarning, SourceKind
+from catalog.urls import parse_url
+from pipeline.parse.blocks import Document, Footer, Heading
+from pipeline.parse.extract import extract
+from pipeline.parse.markdown_frontend import parse_markdown_blocks
+
+_US_DATE = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})\s*$")
+_ISO_DATE = re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})\s*$")
+_BUILD = re.compile(r"^\d+(?:\.\d+){1,4}$")
+
+
+def parse_us_date(text: str | None) -> dt.date | None:
+    """`8/8/2025` (or `2025-08-08`) -> 2025-08-08; anything else (`2024`, empty) -> None."""
+    match = _US_DATE.match(text or "")
+    if match:
+        month, day, year = (int(group) for group in match.groups())
+    elif match := _ISO_DATE.match(text or ""):
+        year, month, day = (int(group) for group in match.groups())
+    else:
+        return None
+    try:
+        return dt.date(year, month, day)
+    except ValueError:
+        return None
+
+
+def _footer_values(document: Document) -> tuple[str | None, str | None]:
+    updated = build = None
+    for block in document.blocks:
+        if isinstance(block, Footer):
+            updated = block.updated or updated
+            build = block.build or build
+    return updated, build
+
+
+def _title(document: Document, slug: str | None) -> str | None:
+    title = document.meta.get("title")
+    if title and title != slug:
+        return title
+    for block in document.blocks:
+        if isinstance(block, Heading) and block.level == 1:
+            return block.text
+    return title
+
+
+def build_page(
+    document: Document, source_kind: SourceKind, url: str | None = None, path: str | None = None
+) -> Page:
+    url = url or document.meta.get("source_url") or None
+    parts = parse_url(url) if url else None
+    footer_updated, footer_build = _footer_values(document)
+    warnings: list[ParseWarning] = []
+    candidates = [raw for raw in (document.meta.get("last_updated"), footer_updated) if raw]
+    dates = [parse_us_date(raw) for raw in candidates]
+    last_updated = next((date for date in dates if date), None)
+    if candidates and last_updated is None:
+        warnings.append(ParseWarning(
+            block="page", message=f"last_updated {candidates[0]!r} is not a M/D/YYYY date; ignored"))
+    build = document.meta.get("product_version") or footer_build
+    if build and not _BUILD.match(build):
+        warnings.append(ParseWarning(block="page", message=f"build {build!r} is not dotted numbers"))
+    title = _title(document, parts.slug if parts else None)
+    extraction = extract(document.blocks, title)
+    return Page(
+        url=parts.canonical if parts else url,
+        path=path,
+        product=parts.product if parts else document.meta.get("product"),
+        guide=parts.guide if parts else None,
+        slug=parts.slug if parts else None,
+        version_label=parts.version_label if parts else None,
+        title=title,
+        build=build or None,
+        last_updated=last_updated,
+        source_kind=source_kind,
+        archived=document.archived,
+        operations=extraction.operations,
+        mentions=extraction.mentions,
+        warnings=warnings + extraction.warnings,
+    )
+
+
+def parse_markdown_page(text: str, path: str | None = None, url: str | None = None) -> Page:
+    return build_page(parse_markdown_blocks(text), "markdown-dump", url=url, path=path)
+
+
+def parse_html_page(text: str, url: str | None = None, path: str | None = None) -> Page:
+    from pipeline.parse.html_frontend import parse_html_blocks  # bs4/lxml load only when HTML is parsed
+
+    return build_page(parse_html_blocks(text), "html", url=url, path=path)
+
+
+@dataclass(frozen=True)
+class CrossCheck:
+    """A "Full list" operation compared with the union of its sibling collapsible lists."""
+
+    full_list: str
+    compared: tuple[str, ...]
+    missing_from_full: tuple[str, ...]
+    only_in_full: tuple[str, ...]
+
+    @property
+    def agrees(self) -> bool:
+        return not self.missing_from_full and not self.only_in_full
+
+
+def cross_check_full_lists(page: Page) -> list[CrossCheck]:
+    """For each operation titled "Full list ...", compare it with the other lists of its section."""
+    checks = []
+    for full in page.operations:
+        if not full.title.lower().startswith("full list") or full.kind == "trust-policy":
+            continue
+        siblings = [op for op in page.operations if op is not full and op.section == full.section
+                    and op.kind == full.kind and op.title.lower().startswith("list of")]
+        if not siblings:
+            continue
+        union = {p.normalized for op in siblings for p in op.permissions}
+        listed = {p.normalized for p in full.permissions}
+        checks.append(CrossCheck(full.title, tuple(op.title for op in siblings),
+                                 tuple(sorted(union - listed)), tuple(sorted(listed - union))))
+    return checks

@@ -1,0 +1,78 @@
+"""Find page files on disk and parse each one, turning failures into messages."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from catalog.model import Page
+from pipeline.parse.limits import MAX_PAGE_BYTES, LimitExceeded
+from pipeline.parse.page import parse_html_page, parse_markdown_page
+
+PAGE_SUFFIXES = {".md": "markdown", ".txt": "markdown", ".html": "html", ".htm": "html"}
+
+
+class PageError(Exception):
+    """A page that could not be read or parsed; the message names the file and the reason."""
+
+
+@dataclass(frozen=True)
+class PageFile:
+    path: Path
+
+    @property
+    def kind(self) -> str:
+        return PAGE_SUFFIXES.get(self.path.suffix.lower(), "markdown")
+
+
+def iter_page_files(paths: Iterable[str | os.PathLike]) -> Iterator[PageFile]:
+    """Files as given, and directories walked in sorted order for page files."""
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            for root, dirs, files in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for name in sorted(files):
+                    if Path(name).suffix.lower() in PAGE_SUFFIXES:
+                        yield PageFile(Path(root) / name)
+        elif path.exists():
+            yield PageFile(path)
+        else:
+            raise PageError(f"{path}: no such file or directory")
+
+
+def decode_page(data: bytes, where: str) -> str:
+    """Bytes of a page as text; refuses oversized, binary and non-UTF-8 bodies with a reason."""
+    if len(data) > MAX_PAGE_BYTES:
+        raise PageError(f"{where}: {len(data):,} bytes is over the {MAX_PAGE_BYTES:,}-byte page limit")
+    if b"\x00" in data[:8192]:
+        raise PageError(f"{where}: binary content (NUL bytes), not a page")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise PageError(
+            f"{where}: not valid UTF-8 at byte {error.start} ({error.reason})"
+        ) from error
+
+
+def parse_page_text(text: str, kind: str, path: str | None = None, url: str | None = None) -> Page:
+    where = path or url or "page"
+    try:
+        if kind == "html":
+            return parse_html_page(text, url=url, path=path)
+        return parse_markdown_page(text, path=path, url=url)
+    except RecursionError as error:
+        raise PageError(f"{where}: structure nested too deeply to parse") from error
+    except LimitExceeded as error:
+        raise PageError(f"{where}: {error}") from error
+
+
+def parse_file(page_file: PageFile) -> Page:
+    where = str(page_file.path)
+    try:
+        data = page_file.path.read_bytes()
+    except OSError as error:
+        raise PageError(f"{where}: cannot read ({error.strerror})") from error
+    return parse_page_text(decode_page(data, where), page_file.kind, path=where)
