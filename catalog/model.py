@@ -11,11 +11,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 Provider = Literal["aws", "azure", "gcp", "m365"]
 OperationKind = Literal[
-    "aws-policy", "azure-role", "gcp-list", "m365-table", "action-list", "trust-policy", "prose"
+    "aws-policy", "azure-role", "gcp-list", "m365-table", "action-list", "trust-policy", "prose",
+    "inline-list",
 ]
 Placement = Literal["actions", "notActions", "dataActions", "notDataActions"]
 SourceKind = Literal["markdown-dump", "html"]
@@ -44,10 +45,21 @@ class Permission(StrictModel):
     optional: bool = False
 
 
+SECTION_SEPARATOR = " › "
+MAX_TITLE_CHARS = 100
+
+
 class Operation(StrictModel):
+    key: str = ""
+    """Stable identity within the page: section path, short title, an ordinal where both repeat.
+    Empty only until the page assigns keys (see `assign_keys`)."""
     title: str
     section: str | None = None
+    """The path of headings above the operation, joined by SECTION_SEPARATOR."""
+    description: str | None = None
+    """The lead-in sentence that introduced the block, when there was one."""
     identity: str | None = None
+    """Who the permissions are for ("IAM role", "service account"), when the text says."""
     kind: OperationKind
     permissions: list[Permission] = []
     principals: list[str] = []
@@ -84,9 +96,46 @@ class Page(StrictModel):
     mentions: list[Mention] = []
     warnings: list[ParseWarning] = []
 
+    @model_validator(mode="after")
+    def _keys_are_assigned_and_unique(self) -> Page:
+        if any(not operation.key for operation in self.operations):
+            assign_keys(self.operations)
+        seen: set[str] = set()
+        for operation in self.operations:
+            if operation.key in seen:
+                raise ValueError(f"two operations share the key {operation.key!r}")
+            seen.add(operation.key)
+        return self
+
     def to_json_record(self) -> dict:
         """The stable JSON Lines shape printed by `veeam-perms parse --json`."""
         return self.model_dump(mode="json")
+
+
+def base_key(section: str | None, title: str) -> str:
+    """Section path and title; the title alone repeats the section when it is the heading."""
+    if not section:
+        return title
+    if section.rsplit(SECTION_SEPARATOR, 1)[-1] == title:
+        return section
+    return f"{section}{SECTION_SEPARATOR}{title}"
+
+
+def assign_keys(operations: list[Operation]) -> None:
+    """Give every operation without a key its key: the first of a repeated (section, title) keeps
+    the plain key, later ones get " #2", " #3" in page order, so adding a twin never renames the
+    first. Keys already given are kept."""
+    used = {operation.key for operation in operations if operation.key}
+    for operation in operations:
+        if operation.key:
+            continue
+        base = base_key(operation.section, operation.title)
+        key, ordinal = base, 1
+        while key in used:
+            ordinal += 1
+            key = f"{base} #{ordinal}"
+        operation.key = key
+        used.add(key)
 
 
 def describe_validation_error(error: ValidationError, where: str) -> str:

@@ -48,7 +48,10 @@ def test_deploy_operation_has_84_entries_in_two_statements(seed):
 
 def test_unlabeled_policy_for_one_time_access_keys(seed):
     (unlabeled,) = [op for op in seed.operations if op.title not in EXPECTED_DISTINCT]
-    assert "one-time access keys" in unlabeled.title
+    # No collapsible title: the heading names it and the lead-in sentence describes it.
+    assert unlabeled.title == "AWS IAM User Permissions"
+    assert "one-time access keys" in unlabeled.description
+    assert unlabeled.key == "AWS IAM User Permissions"
     assert len({p.name for p in unlabeled.permissions}) == 5
     assert "iam:AttachUserPolicy" in {p.name for p in unlabeled.permissions}
 

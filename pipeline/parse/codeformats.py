@@ -25,6 +25,7 @@ _QUOTED_AWS = re.compile(r'"([a-z0-9][a-z0-9-]*:[A-Za-z*][A-Za-z0-9*?]*)"')
 _QUOTED_AZURE = re.compile(r'"((?:Microsoft\.[A-Za-z0-9.]+|\*)(?:/[A-Za-z0-9*._{}-]+)+)"', re.I)
 _QUOTED_GCP = re.compile(r'"([a-z][a-zA-Z0-9]*(?:\.[a-zA-Z0-9]+){2,})"')
 _LIST_SPLIT = re.compile(r"[\s,;]+")
+_QUOTED_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 
 
 @dataclass
@@ -188,6 +189,31 @@ def _token_scan(text: str, reason: str) -> CodeReading:
     if '"Deny"' in text:
         problem += " (the block contains a Deny statement: effects are unknown)"
     return CodeReading("action-list", found, problem=problem)
+
+
+def _unbalanced(text: str) -> str | None:
+    """Brackets opened and never closed (or the reverse), ignoring those inside quoted strings."""
+    depth = {"{": 0, "[": 0}
+    closing = {"}": "{", "]": "["}
+    for char in _QUOTED_STRING.sub('""', text):
+        if char in depth:
+            depth[char] += 1
+        elif char in closing:
+            depth[closing[char]] -= 1
+    wrong = [f"{count:+d} '{opener}'" for opener, count in depth.items() if count]
+    return ", ".join(wrong) if wrong else None
+
+
+def lost_content(text: str) -> str | None:
+    """Why a code block's text cannot be all of what the page held: empty, or unbalanced."""
+    body = clean_text(text).strip()
+    if not body:
+        return "the block is empty"
+    unbalanced = _unbalanced(body)
+    if unbalanced:
+        shown = body if len(body) <= 40 else body[:37] + "..."
+        return f"the block is unbalanced ({unbalanced} left open): {shown!r}"
+    return None
 
 
 def looks_like_permissions(text: str) -> bool:

@@ -1,8 +1,9 @@
 """Turn a block stream into operations, prose mentions and warnings.
 
-Written once for both front-ends. The walk keeps a little state: the section
-heading in force, the identity the last sentences spoke of, the pending
-collapsible title and the sentence that introduced the next block.
+Written once for both front-ends. The walk keeps a little state: the path of headings in
+force, the identity the last sentences spoke of, the pending collapsible title or list-item
+label, and the sentence that introduced the next block. Every name passes through one gate
+(`_admit`): trimmed of punctuation, checked against its provider's grammar, or reported.
 """
 
 from __future__ import annotations
@@ -10,12 +11,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from catalog.model import Mention, Operation, ParseWarning
-from catalog.names import PROSE_AWS, PROSE_AZURE, normalize
+from catalog.model import SECTION_SEPARATOR, Mention, Operation, ParseWarning, Permission
+from catalog.names import PROSE_AWS, PROSE_AZURE, PROSE_M365, is_valid_name, normalize, trim_name
 from pipeline.parse import m365
 from pipeline.parse.blocks import Block, Code, Heading, ListBlock, Note, Paragraph, Table, Toggle
-from pipeline.parse.codeformats import CodeReading, looks_like_permissions, read_code
+from pipeline.parse.codeformats import CodeReading, looks_like_permissions, lost_content, read_code
+from pipeline.parse.inline import InlineList, find_inline_lists, read_name
 from pipeline.parse.limits import MAX_BLOCKS, LimitExceeded
+from pipeline.parse.naming import block_name, is_heading_like, is_label, last_sentence
 
 _IDENTITIES = (
     (re.compile(r"\bIAM roles?\b"), "IAM role"),
@@ -29,17 +32,8 @@ _OPTIONAL_NOTE = re.compile(
 )
 _INTRODUCES_PERMISSIONS = re.compile(r"\bfollowing (?:set of )?(?:permissions|actions|dataActions)\b")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
-_NOT_HEADING_END = (".", ":", ";", ",", "?", "!")
-
-
-def is_heading_like(text: str) -> bool:
-    """Section headings in the dumps are often plain paragraphs: short, unpunctuated, capitalised."""
-    return (
-        0 < len(text) <= 100
-        and not text.endswith(_NOT_HEADING_END)
-        and text[0].isupper()
-        and len(text.split()) <= 14
-    )
+_PROSE = ((PROSE_AWS, "aws"), (PROSE_AZURE, "azure"), (PROSE_M365, "m365"))
+CONTENT_LOST = "content-lost"
 
 
 def identity_of(text: str) -> str | None:
@@ -51,40 +45,69 @@ def identity_of(text: str) -> str | None:
     return best[1] if best else None
 
 
-def _last_sentence(text: str) -> str:
-    return _SENTENCE_END.split(text.rstrip(":").strip())[-1].strip()
-
-
 @dataclass
 class Extraction:
     operations: list[Operation] = field(default_factory=list)
     mentions: list[Mention] = field(default_factory=list)
     warnings: list[ParseWarning] = field(default_factory=list)
-    collapsible: set[int] = field(default_factory=set)
-    """Positions (in `operations`) of operations that came from collapsible blocks."""
 
 
 @dataclass
 class _State:
     page_title: str | None
-    section: str | None = None
+    headings: list[tuple[int, str]] = field(default_factory=list)
     section_start: int = 0
     identity: str | None = None
     toggle: str | None = None
+    label: str | None = None
     lead: str | None = None
     m365_type: str | None = None
 
+    @property
+    def section(self) -> str | None:
+        return SECTION_SEPARATOR.join(text for _, text in self.headings) or None
 
-def _mentions_in(text: str) -> list[Mention]:
+    @property
+    def heading(self) -> str | None:
+        return self.headings[-1][1] if self.headings else None
+
+    def name(self, index: int, lead: str | None, suffix: str = "") -> tuple[str, str | None]:
+        return block_name(self.toggle or self.label, self.heading, lead, self.page_title, index, suffix)
+
+    def clear_block(self) -> None:
+        self.toggle = self.label = self.lead = None
+
+
+def _admit(permissions: list[Permission], label: str, out: Extraction) -> list[Permission]:
+    """Names as stored: trimmed of wrapping punctuation, and only those that follow their grammar."""
+    kept = []
+    for permission in permissions:
+        name = trim_name(permission.name)
+        if not is_valid_name(permission.provider, name):
+            out.warnings.append(ParseWarning(block=label, message=(
+                f"{permission.name!r} is not a valid {permission.provider} permission name; not stored")))
+            continue
+        if name != permission.name:
+            permission.name, permission.normalized = name, normalize(permission.provider, name)
+        kept.append(permission)
+    return kept
+
+
+def _mentions_in(text: str, out: Extraction | None = None) -> list[Mention]:
     """Permission names in sentences that speak of permissions ("edition:Microsoft" is not one)."""
     found = []
     for sentence in _SENTENCE_END.split(text):
         if "permission" not in sentence.lower():
             continue
-        for pattern, provider in ((PROSE_AWS, "aws"), (PROSE_AZURE, "azure")):
-            for name in pattern.findall(sentence):
-                found.append(Mention(provider=provider, name=name,
-                                     normalized=normalize(provider, name), sentence=sentence))
+        for pattern, provider in _PROSE:
+            for raw in pattern.findall(sentence):
+                name = trim_name(raw)
+                if is_valid_name(provider, name):
+                    found.append(Mention(provider=provider, name=name,
+                                         normalized=normalize(provider, name), sentence=sentence))
+                elif out is not None:
+                    out.warnings.append(ParseWarning(block="prose", message=(
+                        f"{raw!r} is not a valid {provider} permission name; not stored as a mention")))
     return found
 
 
@@ -98,76 +121,143 @@ def _mark_optional(note: str, state: _State, out: Extraction) -> None:
                 permission.optional = True
 
 
-def _add_operation(
-    reading: CodeReading, title: str, index: int, state: _State, out: Extraction, collapsible: bool
-) -> None:
+def _add_operation(reading: CodeReading, index: int, state: _State, out: Extraction,
+                   lead: str | None) -> None:
     for extra in [reading, reading.trust] if reading.trust else [reading]:
         suffix = " (trust policy)" if extra is reading.trust else ""
-        if collapsible:
-            out.collapsible.add(len(out.operations))
+        title, description = state.name(index, lead, suffix)
+        permissions = _admit(extra.permissions, f"block {index} '{title}'", out)
+        if not permissions:
+            continue
         out.operations.append(Operation(
-            title=title + suffix, section=state.section, identity=state.identity,
-            kind=extra.kind, permissions=extra.permissions, principals=extra.principals,
-            block=index,
+            title=title, section=state.section, description=description, identity=state.identity,
+            kind=extra.kind, permissions=permissions, principals=extra.principals, block=index,
         ))
-    label = f"block {index} '{title}'"
+    label = f"block {index} '{state.name(index, lead)[0]}'"
     if reading.problem:
         out.warnings.append(ParseWarning(block=label, message=reading.problem))
     for note in reading.notes:
         out.warnings.append(ParseWarning(block=label, message=f"read with a repair: {note}"))
 
 
-def _on_text(text: str, state: _State, out: Extraction) -> None:
+def _add_inline(found: InlineList, index: int, state: _State, out: Extraction) -> None:
+    label = f"block {index} '{state.name(index, found.sentence)[0]}'"
+    for rejected in found.rejected:
+        out.warnings.append(ParseWarning(block=label, message=(
+            f"{rejected!r} follows no provider's permission grammar; not stored")))
+    if found.permissions:
+        _add_operation(CodeReading("inline-list", found.permissions), index, state, out, found.sentence)
+
+
+def _on_text(text: str, index: int, state: _State, out: Extraction) -> None:
     state.identity = identity_of(text) or state.identity
     state.m365_type = m365.type_hint(text) or state.m365_type
+    inline = find_inline_lists(text)
+    for found in inline:
+        _add_inline(found, index, state, out)
+    prose = text
+    for found in reversed(inline):  # names of a requirement list are grants, not mentions
+        prose = prose[:found.span[0]] + " " + prose[found.span[1]:]
+    out.mentions.extend(_mentions_in(prose, out))
     # The sentence right before a code block names it when it ends in a colon or speaks of
     # permissions ("You must grant this permission to the IAM user.").
-    state.lead = text if text.endswith(":") or "permission" in text.lower() else None
-    out.mentions.extend(_mentions_in(text))
+    introduces = text.endswith(":") or "permission" in text.lower()
+    state.lead = text if introduces and not inline else None
+    state.label = None
 
 
-def _set_section(text: str, state: _State, out: Extraction) -> None:
-    state.section, state.section_start = text, len(out.operations)
+def _on_list(block: ListBlock, index: int, state: _State, out: Extraction) -> None:
+    if state.lead and _INTRODUCES_PERMISSIONS.search(state.lead) and _is_name_list(block.items):
+        found = InlineList(sentence=last_sentence(state.lead))
+        for item in block.items:
+            read_name(item, found)
+        _add_inline(found, index, state, out)
+        state.clear_block()
+        return
+    for item in block.items:
+        _on_text(item, index, state, out)
+    last = block.items[-1] if block.items else ""
+    state.label = last if len(block.items) == 1 and is_label(last) else None
+
+
+def _is_name_list(items: tuple[str, ...]) -> bool:
+    """A bulleted list whose items are single name-like tokens (a list of permissions)."""
+    return bool(items) and all(len(item.split()) == 1 and any(c in item for c in ":/.") for item in items)
+
+
+def _set_section(text: str, level: int, state: _State, out: Extraction) -> None:
+    if level > 1:  # the page title (level 1) is the page's name, not a section of it
+        while state.headings and state.headings[-1][0] >= level:
+            state.headings.pop()
+        state.headings.append((level, text))
+    state.section_start = len(out.operations)
     state.identity = identity_of(text)
-    state.toggle = state.lead = None
+    state.clear_block()
 
 
-def _title_for(state: _State, index: int) -> str:
-    if state.toggle:
-        return state.toggle
-    if state.lead:
-        return _last_sentence(state.lead)
-    return state.section or state.page_title or f"Block {index}"
+def _introduced(state: _State) -> bool:
+    return bool(state.lead and _INTRODUCES_PERMISSIONS.search(state.lead))
 
 
 def _on_code(block: Code, index: int, state: _State, out: Extraction) -> None:
-    title = _title_for(state, index)
-    collapsible = state.toggle is not None
     reading = read_code(block.text)
-    if reading is None:
-        if state.lead and _INTRODUCES_PERMISSIONS.search(state.lead):
-            out.warnings.append(ParseWarning(
-                block=f"block {index} '{title}'",
-                message="introduced as a list of permissions, but no permission names were found"))
+    if reading is not None and reading.permissions:
+        _add_operation(reading, index, state, out, state.lead)
         return
-    if not reading.permissions:
-        if looks_like_permissions(block.text):
-            out.warnings.append(ParseWarning(
-                block=f"block {index} '{title}'", message=reading.problem or "no permission names found in the block"))
+    label = f"block {index} '{state.name(index, state.lead)[0]}'"
+    lost = lost_content(block.text)
+    if lost and (_introduced(state) or state.toggle or looks_like_permissions(block.text)
+                 or len(block.text.strip()) <= 2 and block.text.strip()):
+        detail = lost
+    elif _introduced(state):
+        detail = "introduced as a list of permissions, but no permission names were found"
+    elif reading is not None and looks_like_permissions(block.text):
+        detail = reading.problem or "no permission names found in the block"
+    else:
         return
-    _add_operation(reading, title, index, state, out, collapsible)
+    out.warnings.append(ParseWarning(block=label, message=f"{CONTENT_LOST}: {detail}"))
 
 
 def _on_table(block: Table, index: int, state: _State, out: Extraction) -> None:
     if not m365.is_m365_table(block.rows):
         return
-    title = _title_for(state, index)
     permissions, unreadable = m365.read_m365_table(block.rows, state.m365_type)
     reading = CodeReading("m365-table", permissions)
     if unreadable:
         reading.problem = "rows without a readable permission name: " + "; ".join(unreadable)
     if permissions or unreadable:
-        _add_operation(reading, title, index, state, out, collapsible=state.toggle is not None)
+        _add_operation(reading, index, state, out, state.lead)
+
+
+def _walk(block: Block, index: int, state: _State, out: Extraction) -> None:
+    if isinstance(block, Heading):
+        _set_section(block.text, block.level, state, out)
+    elif isinstance(block, Paragraph):
+        if is_heading_like(block.text):
+            _set_section(block.text, 7, state, out)  # a heading written as a paragraph: deepest level
+        else:
+            _on_text(block.text, index, state, out)
+    elif isinstance(block, ListBlock):
+        _on_list(block, index, state, out)
+    elif isinstance(block, Toggle):
+        state.toggle, state.label, state.lead = block.title, None, None
+    elif isinstance(block, Code):
+        _on_code(block, index, state, out)
+        state.clear_block()
+    elif isinstance(block, Table):
+        _on_table(block, index, state, out)
+        state.clear_block()
+    elif isinstance(block, Note):
+        _on_note(block, index, state, out)
+
+
+def _on_note(block: Note, index: int, state: _State, out: Extraction) -> None:
+    inline = find_inline_lists(block.text)
+    for found in inline:
+        _add_inline(found, index, state, out)
+    if not inline:
+        out.mentions.extend(_mentions_in(block.text, out))
+        _mark_optional(block.text, state, out)
 
 
 def extract(blocks: list[Block], page_title: str | None = None) -> Extraction:
@@ -175,25 +265,5 @@ def extract(blocks: list[Block], page_title: str | None = None) -> Extraction:
         raise LimitExceeded(f"{len(blocks):,} blocks is over the {MAX_BLOCKS:,} a page may have")
     state, out = _State(page_title), Extraction()
     for index, block in enumerate(blocks):
-        if isinstance(block, Heading):
-            _set_section(block.text, state, out)
-        elif isinstance(block, Paragraph):
-            if is_heading_like(block.text):
-                _set_section(block.text, state, out)
-            else:
-                _on_text(block.text, state, out)
-        elif isinstance(block, ListBlock):
-            for item in block.items:
-                _on_text(item, state, out)
-        elif isinstance(block, Toggle):
-            state.toggle, state.lead = block.title, None
-        elif isinstance(block, Code):
-            _on_code(block, index, state, out)
-            state.toggle = state.lead = None
-        elif isinstance(block, Table):
-            _on_table(block, index, state, out)
-            state.toggle = state.lead = None
-        elif isinstance(block, Note):
-            out.mentions.extend(_mentions_in(block.text))
-            _mark_optional(block.text, state, out)
+        _walk(block, index, state, out)
     return out

@@ -1,0 +1,84 @@
+"""Requirement lists written inside a sentence or list item.
+
+"The role must also have the following permissions: A, B and C." names a requirement, not a
+passing mention: the names after the colon are permissions of an operation of kind
+`inline-list`. Names are split on commas, semicolons, "and"/"or" and line breaks; each piece is
+trimmed of sentence punctuation and wrapping quotes, and kept only when it follows its provider's
+grammar. A piece that looks like a name but fails every grammar is reported, never stored.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from catalog.model import Permission, Provider
+from catalog.names import is_valid_name, normalize, trim_name
+
+# The requirement phrase, then "the following ...", then a colon (or "are:"). Bounded gaps keep
+# the scan linear on long paragraphs.
+_TRIGGER = re.compile(
+    r"\b(?:must(?:\s+(?:also|additionally))?\s+(?:have|be\s+(?:additionally\s+)?(?:granted|assigned))"
+    r"|requires?|assign|grant)\b[^:\n]{0,200}?\bthe\s+following\b[^:\n.]{0,120}?:",
+    re.I)
+_SPLIT = re.compile(r"\s*(?:[,;\n]|\band\b|\bor\b)\s*")
+# Where the list ends: a period followed by a space and a capital letter starts the next sentence.
+_SENTENCE_END = re.compile(r"\.\s+(?=[A-Z])|\.\s*$")
+_NAME_LIKE = re.compile(r"^[A-Za-z0-9*_.-]+(?:[:/][A-Za-z0-9*_.{}/-]+)+$|^[A-Za-z0-9_]+\.[A-Za-z0-9_.]+$")
+_PROVIDERS: tuple[Provider, ...] = ("aws", "azure", "gcp", "m365")
+
+
+@dataclass
+class InlineList:
+    sentence: str
+    """The sentence that states the requirement (up to the colon)."""
+    permissions: list[Permission] = field(default_factory=list)
+    rejected: list[str] = field(default_factory=list)
+    """Name-like tokens that follow no provider's grammar."""
+    span: tuple[int, int] = (0, 0)
+    """Where the requirement and its names stand in the text."""
+
+
+def provider_of(name: str) -> Provider | None:
+    return next((provider for provider in _PROVIDERS if is_valid_name(provider, name)), None)
+
+
+def read_name(token: str, found: InlineList) -> bool:
+    """Add `token` as a permission when it is one; remember it when it only looks like one."""
+    name = trim_name(token)
+    provider = provider_of(name) if name else None
+    if provider is not None:
+        found.permissions.append(Permission(provider=provider, name=name,
+                                            normalized=normalize(provider, name)))
+        return True
+    if name and _NAME_LIKE.match(name):
+        found.rejected.append(name)
+    return False
+
+
+def _read_names(tail: str, found: InlineList) -> None:
+    # Names separated only by spaces (line breaks flattened) are read while they stay names;
+    # "C to the role" yields C.
+    for piece in _SPLIT.split(tail):
+        for word in piece.split():
+            if not read_name(word, found):
+                break
+
+
+def find_inline_lists(text: str) -> list[InlineList]:
+    """Every requirement sentence of `text` whose colon is followed by at least one name."""
+    found = []
+    for trigger in _TRIGGER.finditer(text):
+        rest = text[trigger.end():]
+        end = _SENTENCE_END.search(rest)
+        tail = rest[:end.start()] if end else rest
+        if not tail.strip():
+            continue  # the list follows in a block of its own
+        start = text.rfind(". ", 0, trigger.start())
+        sentence = text[start + 2 if start >= 0 else 0:trigger.end()].strip()
+        item = InlineList(sentence=sentence.rstrip(":").strip())
+        _read_names(tail, item)
+        if item.permissions or item.rejected:
+            item.span = (trigger.start(), trigger.end() + len(tail))
+            found.append(item)
+    return found
