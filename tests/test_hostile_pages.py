@@ -87,7 +87,7 @@ def test_each_hostile_page_is_bounded_and_explained(hostile_dir, name):
 def test_deep_json_keeps_its_names_and_says_why(hostile_dir):
     result = parse_file(PageFile(hostile_dir / "deep_json.md"))
     assert [w.message for w in result.warnings] == [
-        "nesting deeper than 64 levels; recovered 0 names by scanning quoted strings"]
+        "content-lost: nesting deeper than 64 levels; recovered 0 names by scanning quoted strings"]
 
 
 def test_ingesting_the_hostile_corpus_lists_failures_and_keeps_the_catalog_sound(hostile_dir, tmp_path):

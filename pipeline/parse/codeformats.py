@@ -162,7 +162,13 @@ def _interpret(value: object) -> CodeReading | None:
     return _read_azure(_azure_blocks(value))
 
 
+_WRAPPED = re.compile(r"^\s*([{\[])(.*)([}\]])\s*$", re.S)
+
+
 def _read_gcp(text: str) -> CodeReading | None:
+    wrapped = _WRAPPED.match(text)
+    if wrapped and "{[".index(wrapped.group(1)) == "}]".index(wrapped.group(3)):
+        text = wrapped.group(2)  # `{ compute.disks.get compute.disks.list }`: a list in braces
     if any(char in text for char in '{}[]":='):
         return None
     tokens = [token for token in _LIST_SPLIT.split(text) if token]

@@ -16,7 +16,7 @@ from catalog.names import PROSE_AWS, PROSE_AZURE, PROSE_M365, is_valid_name, nor
 from pipeline.parse import m365
 from pipeline.parse.blocks import Block, Code, Heading, ListBlock, Note, Paragraph, Table, Toggle
 from pipeline.parse.codeformats import CodeReading, looks_like_permissions, lost_content, read_code
-from pipeline.parse.inline import InlineList, find_inline_lists, read_name
+from pipeline.parse.inline import M365_CONTEXT, InlineList, find_inline_lists, read_name
 from pipeline.parse.limits import MAX_BLOCKS, LimitExceeded
 from pipeline.parse.naming import block_name, is_heading_like, is_label, last_sentence
 
@@ -31,6 +31,7 @@ _OPTIONAL_NOTE = re.compile(
     r"\b(only required|not required|required only|optional|only needed|not needed)\b", re.I
 )
 _INTRODUCES_PERMISSIONS = re.compile(r"\bfollowing (?:set of )?(?:permissions|actions|dataActions)\b")
+_NAMES_PERMISSIONS = re.compile(r"\bpermissions\b", re.I)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
 _PROSE = ((PROSE_AWS, "aws"), (PROSE_AZURE, "azure"), (PROSE_M365, "m365"))
 CONTENT_LOST = "content-lost"
@@ -62,6 +63,8 @@ class _State:
     label: str | None = None
     lead: str | None = None
     m365_type: str | None = None
+    m365_context: bool = False
+    """The page has spoken of Microsoft's APIs: Graph-shaped names are Microsoft 365 permissions."""
 
     @property
     def section(self) -> str | None:
@@ -93,13 +96,16 @@ def _admit(permissions: list[Permission], label: str, out: Extraction) -> list[P
     return kept
 
 
-def _mentions_in(text: str, out: Extraction | None = None) -> list[Mention]:
+def _mentions_in(text: str, out: Extraction | None = None, m365_context: bool = False) -> list[Mention]:
     """Permission names in sentences that speak of permissions ("edition:Microsoft" is not one)."""
     found = []
+    m365_context = m365_context or bool(M365_CONTEXT.search(text))
     for sentence in _SENTENCE_END.split(text):
         if "permission" not in sentence.lower():
             continue
         for pattern, provider in _PROSE:
+            if provider == "m365" and not m365_context:
+                continue
             for raw in pattern.findall(sentence):
                 name = trim_name(raw)
                 if is_valid_name(provider, name):
@@ -152,13 +158,14 @@ def _add_inline(found: InlineList, index: int, state: _State, out: Extraction) -
 def _on_text(text: str, index: int, state: _State, out: Extraction) -> None:
     state.identity = identity_of(text) or state.identity
     state.m365_type = m365.type_hint(text) or state.m365_type
+    state.m365_context = state.m365_context or bool(M365_CONTEXT.search(text))
     inline = find_inline_lists(text)
     for found in inline:
         _add_inline(found, index, state, out)
     prose = text
     for found in reversed(inline):  # names of a requirement list are grants, not mentions
         prose = prose[:found.span[0]] + " " + prose[found.span[1]:]
-    out.mentions.extend(_mentions_in(prose, out))
+    out.mentions.extend(_mentions_in(prose, out, state.m365_context))
     # The sentence right before a code block names it when it ends in a colon or speaks of
     # permissions ("You must grant this permission to the IAM user.").
     introduces = text.endswith(":") or "permission" in text.lower()
@@ -168,7 +175,7 @@ def _on_text(text: str, index: int, state: _State, out: Extraction) -> None:
 
 def _on_list(block: ListBlock, index: int, state: _State, out: Extraction) -> None:
     if state.lead and _INTRODUCES_PERMISSIONS.search(state.lead) and _is_name_list(block.items):
-        found = InlineList(sentence=last_sentence(state.lead))
+        found = InlineList(sentence=last_sentence(state.lead), m365=bool(M365_CONTEXT.search(state.lead)))
         for item in block.items:
             read_name(item, found)
         _add_inline(found, index, state, out)
@@ -206,13 +213,14 @@ def _on_code(block: Code, index: int, state: _State, out: Extraction) -> None:
         return
     label = f"block {index} '{state.name(index, state.lead)[0]}'"
     lost = lost_content(block.text)
-    if lost and (_introduced(state) or state.toggle or looks_like_permissions(block.text)
+    named = bool(state.toggle and _NAMES_PERMISSIONS.search(state.toggle))
+    if lost and (_introduced(state) or named or looks_like_permissions(block.text)
                  or len(block.text.strip()) <= 2 and block.text.strip()):
         detail = lost
-    elif _introduced(state):
-        detail = "introduced as a list of permissions, but no permission names were found"
     elif reading is not None and looks_like_permissions(block.text):
         detail = reading.problem or "no permission names found in the block"
+    elif _introduced(state):
+        detail = "introduced as a list of permissions, but no permission names were found"
     else:
         return
     out.warnings.append(ParseWarning(block=label, message=f"{CONTENT_LOST}: {detail}"))
@@ -256,7 +264,7 @@ def _on_note(block: Note, index: int, state: _State, out: Extraction) -> None:
     for found in inline:
         _add_inline(found, index, state, out)
     if not inline:
-        out.mentions.extend(_mentions_in(block.text, out))
+        out.mentions.extend(_mentions_in(block.text, out, state.m365_context))
         _mark_optional(block.text, state, out)
 
 

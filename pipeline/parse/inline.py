@@ -19,13 +19,19 @@ from catalog.names import is_valid_name, normalize, trim_name
 # the scan linear on long paragraphs.
 _TRIGGER = re.compile(
     r"\b(?:must(?:\s+(?:also|additionally))?\s+(?:have|be\s+(?:additionally\s+)?(?:granted|assigned))"
-    r"|requires?|assign|grant)\b[^:\n]{0,200}?\bthe\s+following\b[^:\n.]{0,120}?:",
+    r"|requires?|assign|grant)\b[^:\n]{0,200}?\bthe\s+following\b[^:\n.]{0,120}?"
+    r"\b(?:permissions?|actions|dataActions|scopes)\b[^:\n.]{0,60}?:",
     re.I)
+# Graph-shaped names (`Task.Create`) are also vSphere privileges: they count as Microsoft 365
+# permissions only where the text speaks of Microsoft's APIs.
+M365_CONTEXT = re.compile(
+    r"\b(?:Graph|Microsoft 365|Office 365|Exchange|SharePoint|Entra|Azure AD|Teams|OneDrive)\b", re.I)
 _SPLIT = re.compile(r"\s*(?:[,;\n]|\band\b|\bor\b)\s*")
 # Where the list ends: a period followed by a space and a capital letter starts the next sentence.
 _SENTENCE_END = re.compile(r"\.\s+(?=[A-Z])|\.\s*$")
 _NAME_LIKE = re.compile(r"^[A-Za-z0-9*_.-]+(?:[:/][A-Za-z0-9*_.{}/-]+)+$|^[A-Za-z0-9_]+\.[A-Za-z0-9_.]+$")
 _PROVIDERS: tuple[Provider, ...] = ("aws", "azure", "gcp", "m365")
+_CLOUD_SHAPED = re.compile(r"[:/]")
 
 
 @dataclass
@@ -35,18 +41,24 @@ class InlineList:
     permissions: list[Permission] = field(default_factory=list)
     rejected: list[str] = field(default_factory=list)
     """Name-like tokens that follow no provider's grammar."""
+    m365: bool = True
+    """Whether Graph-shaped names are Microsoft 365 permissions here."""
     span: tuple[int, int] = (0, 0)
     """Where the requirement and its names stand in the text."""
 
 
-def provider_of(name: str) -> Provider | None:
-    return next((provider for provider in _PROVIDERS if is_valid_name(provider, name)), None)
+def provider_of(name: str, m365: bool = True) -> Provider | None:
+    """The provider whose grammar `name` follows; a lone `*` in prose is a bullet, not a name."""
+    if name == "*":
+        return None
+    return next((provider for provider in _PROVIDERS if is_valid_name(provider, name)
+                 and (m365 or provider != "m365")), None)
 
 
 def read_name(token: str, found: InlineList) -> bool:
     """Add `token` as a permission when it is one; remember it when it only looks like one."""
     name = trim_name(token)
-    provider = provider_of(name) if name else None
+    provider = provider_of(name, found.m365) if name else None
     if provider is not None:
         found.permissions.append(Permission(provider=provider, name=name,
                                             normalized=normalize(provider, name)))
@@ -76,8 +88,14 @@ def find_inline_lists(text: str) -> list[InlineList]:
             continue  # the list follows in a block of its own
         start = text.rfind(". ", 0, trigger.start())
         sentence = text[start + 2 if start >= 0 else 0:trigger.end()].strip()
-        item = InlineList(sentence=sentence.rstrip(":").strip())
+        item = InlineList(sentence=sentence.rstrip(":").strip(),
+                          m365=bool(M365_CONTEXT.search(sentence)))
+        for word in trigger.group(0).split():  # "grant it the Mail.Send permission and the following"
+            if provider_of(trim_name(word), item.m365) is not None:
+                read_name(word, item)
         _read_names(tail, item)
+        if not item.permissions:  # dotted words alone (vSphere privileges) are not our business
+            item.rejected = [name for name in item.rejected if _CLOUD_SHAPED.search(name)]
         if item.permissions or item.rejected:
             item.span = (trigger.start(), trigger.end() + len(tail))
             found.append(item)
