@@ -121,21 +121,24 @@ def base_key(section: str | None, title: str) -> str:
     return f"{section}{SECTION_SEPARATOR}{title}"
 
 
+def unique_key(base: str, used: set[str]) -> str:
+    """`base`, or `base #2`, `#3`... the first not in `used` (which it joins)."""
+    key, ordinal = base, 1
+    while key in used:
+        ordinal += 1
+        key = f"{base} #{ordinal}"
+    used.add(key)
+    return key
+
+
 def assign_keys(operations: list[Operation]) -> None:
     """Give every operation without a key its key: the first of a repeated (section, title) keeps
     the plain key, later ones get " #2", " #3" in page order, so adding a twin never renames the
     first. Keys already given are kept."""
     used = {operation.key for operation in operations if operation.key}
     for operation in operations:
-        if operation.key:
-            continue
-        base = base_key(operation.section, operation.title)
-        key, ordinal = base, 1
-        while key in used:
-            ordinal += 1
-            key = f"{base} #{ordinal}"
-        operation.key = key
-        used.add(key)
+        if not operation.key:
+            operation.key = unique_key(base_key(operation.section, operation.title), used)
 
 
 def describe_validation_error(error: ValidationError, where: str) -> str:

@@ -12,6 +12,9 @@ from catalog.model import Provider
 
 # The action part starts with a letter or a wildcard: "host:27017" is not an action.
 AWS_ACTION = re.compile(r"^[a-z0-9][a-z0-9-]*:[A-Za-z*][A-Za-z0-9*?]*$")
+# IAM reads service prefixes case-insensitively: "EC2:describeVolumes" is a (badly written) action,
+# stored so that enrichment can say how AWS spells it.
+_AWS_ACTION_ANY_CASE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*:[A-Za-z*][A-Za-z0-9*?]*$")
 # Segments may hold inner dots ("Microsoft.Storage/storageAccounts/blobServices/containers/blobs/
 # read") but never end in one: a trailing period is the end of a sentence, not of a name.
 _AZURE_SEGMENT = r"[A-Za-z0-9*_{}-]+(?:\.[A-Za-z0-9*_{}-]+)*"
@@ -64,7 +67,7 @@ def trim_name(token: str) -> str:
 
 
 def is_aws_action(name: str) -> bool:
-    return name == "*" or bool(AWS_ACTION.match(name))
+    return name == "*" or bool(_AWS_ACTION_ANY_CASE.match(name))
 
 
 def is_azure_operation(name: str) -> bool:
@@ -90,7 +93,7 @@ def is_valid_name(provider: str, name: str) -> bool:
 
 
 def guess_provider(name: str) -> Provider | None:
-    if is_aws_action(name):
+    if AWS_ACTION.match(name) or name == "*":
         return "aws"
     if AZURE_OPERATION.match(name):
         return "azure"

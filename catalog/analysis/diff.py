@@ -1,10 +1,10 @@
 """Semantic diffs between page versions: what an admin must add, may revoke, or should re-check.
 
-Operations are matched by their normalised title first, then by the overlap of their
-permission sets, so a renamed operation is one rename plus its permission delta, not a
-removal and an addition. Within an operation, statements do not matter: a permission
-moved from one statement to another with the same effect, resources and conditions
-is no change.
+Operations are matched by their key (section path + title) first, then by normalised title
+within the same section, then by the overlap of their permission sets (same section first), so a
+renamed operation is one rename plus its permission delta, not a removal and an addition.
+Within an operation, statements do not matter: a permission moved from one statement to another
+with the same effect, resources and conditions is no change.
 """
 
 from __future__ import annotations
@@ -32,6 +32,9 @@ class Change:
     to_build: str | None = None
     observed: str | None = None
     operation_change: str | None = None  # added | removed when the whole operation is
+    key: str | None = None
+    """The operation's identity within its page (section path + title)."""
+    section: str | None = None
 
     def as_json(self) -> dict:
         record = asdict(self)
@@ -44,6 +47,8 @@ class OperationState:
     title: str
     title_key: str
     kind: str
+    key: str | None = None
+    section: str | None = None
     grants: dict[tuple[str, str], dict] = field(default_factory=dict)
 
     @property
@@ -66,13 +71,14 @@ def load_version(db: Database, version_id: int) -> VersionState:
         "join pages p on p.id = v.page where v.id = ?", [version_id]))
     operations: dict[int, OperationState] = {}
     for row in db.query(
-            "select o.id as op, o.title, o.title_key, o.kind, perm.provider, perm.name, perm.name_key,"
-            " perm.risk, g.effect, g.resources, g.conditions, g.placement, g.not_action, g.optional "
+            "select o.id as op, o.title, o.title_key, o.kind, o.key, o.section, perm.provider,"
+            " perm.name, perm.name_key, perm.risk, g.effect, g.resources, g.conditions, g.placement,"
+            " g.not_action, g.optional "
             "from operations o left join grants g on g.operation = o.id "
             "left join permissions perm on perm.id = g.permission "
             "where o.page_version = ? order by o.position, g.id", [version_id]):
-        state = operations.setdefault(row["op"], OperationState(row["title"], row["title_key"],
-                                                                row["kind"]))
+        state = operations.setdefault(row["op"], OperationState(
+            row["title"], row["title_key"], row["kind"], row["key"], row["section"]))
         if row["name"] is None:
             continue
         entry = state.grants.setdefault((row["provider"], row["name_key"]), {
@@ -101,6 +107,10 @@ def _describe(entry: dict) -> str:
     return "; ".join(parts) + (" (optional)" if entry["optional"] else "")
 
 
+def _named(op: OperationState) -> dict:
+    return {"operation": op.title, "key": op.key, "section": op.section}
+
+
 def _jaccard(a: OperationState, b: OperationState) -> float:
     union = a.keys | b.keys
     return len(a.keys & b.keys) / len(union) if union else 1.0
@@ -120,16 +130,24 @@ def _greedy_pairs(left, right, allowed) -> list[tuple[int, int]]:
 
 
 def _match_operations(old: list[OperationState], new: list[OperationState]):
-    """Pairs (old, new): same title key first (by overlap when a title repeats), then renames.
+    """Pairs (old, new), in rounds, each among the operations still unpaired: the same key; the
+    same title key in the same section, then anywhere (a moved section); a rename within the
+    section; a rename anywhere.
 
     A rename needs at least RENAME_OVERLAP of the two permission sets in common.
     """
-    same_title = _greedy_pairs(old, new, lambda i, j: old[i].title_key == new[j].title_key)
-    taken_old, taken_new = {i for i, _ in same_title}, {j for _, j in same_title}
-    renames = [(i, j) for i, j in _greedy_pairs(
-        old, new, lambda i, j: i not in taken_old and j not in taken_new)
-        if _jaccard(old[i], new[j]) >= RENAME_OVERLAP]
-    pairs = same_title + renames
+    rounds = (
+        lambda a, b: a.key is not None and a.key == b.key,
+        lambda a, b: a.title_key == b.title_key and a.section == b.section,
+        lambda a, b: a.title_key == b.title_key,
+        lambda a, b: a.section == b.section and _jaccard(a, b) >= RENAME_OVERLAP,
+        lambda a, b: _jaccard(a, b) >= RENAME_OVERLAP,
+    )
+    pairs: list[tuple[int, int]] = []
+    for same in rounds:
+        taken_old, taken_new = {i for i, _ in pairs}, {j for _, j in pairs}
+        pairs += _greedy_pairs(old, new, lambda i, j, same=same, t_old=taken_old, t_new=taken_new:
+                               i not in t_old and j not in t_new and same(old[i], new[j]))
     matched_old, matched_new = {i for i, _ in pairs}, {j for _, j in pairs}
     return ([(old[i], new[j]) for i, j in pairs],
             [op for i, op in enumerate(old) if i not in matched_old],
@@ -149,15 +167,15 @@ def diff_versions(old: VersionState | None, new: VersionState | None) -> list[Ch
     changes: list[Change] = []
     for before, after in pairs:
         if " ".join(before.title.lower().split()) != " ".join(after.title.lower().split()):
-            changes.append(Change(operation=after.title, change="renamed", permission=None,
+            changes.append(Change(**_named(after), change="renamed", permission=None,
                                   from_=before.title, to=after.title, **base))
         changes.extend(_permission_changes(before, after, base))
     for op in gone:
-        changes.extend(Change(operation=op.title, change="removed", permission=e["name"], from_=_describe(e),
+        changes.extend(Change(**_named(op), change="removed", permission=e["name"], from_=_describe(e),
                               to=None, provider=key[0], risk=e["risk"], operation_change="removed", **base)
                        for key, e in sorted(op.grants.items()))
     for op in arrived:
-        changes.extend(Change(operation=op.title, change="added", permission=e["name"], from_=None,
+        changes.extend(Change(**_named(op), change="added", permission=e["name"], from_=None,
                               to=_describe(e), provider=key[0], risk=e["risk"], operation_change="added",
                               **base)
                        for key, e in sorted(op.grants.items()))
@@ -168,18 +186,18 @@ def _permission_changes(before: OperationState, after: OperationState, base: dic
     changes = []
     for key in sorted(after.keys - before.keys):
         entry = after.grants[key]
-        changes.append(Change(operation=after.title, change="added", permission=entry["name"],
+        changes.append(Change(**_named(after), change="added", permission=entry["name"],
                               from_=None, to=_describe(entry), provider=key[0], risk=entry["risk"],
                               **base))
     for key in sorted(before.keys - after.keys):
         entry = before.grants[key]
-        changes.append(Change(operation=after.title, change="removed", permission=entry["name"],
+        changes.append(Change(**_named(after), change="removed", permission=entry["name"],
                               from_=_describe(entry), to=None, provider=key[0], risk=entry["risk"],
                               **base))
     for key in sorted(before.keys & after.keys):
         old, new = before.grants[key], after.grants[key]
         if old["statements"] != new["statements"] or old["optional"] != new["optional"]:
-            changes.append(Change(operation=after.title, change="changed", permission=new["name"],
+            changes.append(Change(**_named(after), change="changed", permission=new["name"],
                                   from_=_describe(old), to=_describe(new), provider=key[0],
                                   risk=new["risk"], **base))
     return changes

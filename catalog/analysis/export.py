@@ -41,7 +41,8 @@ def page_record(db: Database, page: dict) -> dict:
              for g in db.query("select g.*, p.name, p.provider from grants g join permissions p "
                                "on p.id = g.permission where g.operation = ?", [op["id"]])),
             key=lambda g: json.dumps(g, sort_keys=True))
-        operations.append({"title": op["title"], "kind": op["kind"], "section": op["section"],
+        operations.append({"key": op["key"], "title": op["title"], "kind": op["kind"],
+                           "section": op["section"], "description": op["description"],
                            "identity": op["identity"], "permissions": grants})
     return {"url": page["canonical_url"], "title": version["title"], "build": version["build"],
             "last_updated": version["last_updated"], "operations": operations}
@@ -76,7 +77,8 @@ def page_from_export(record: dict, product: str):
 
     parts = parse_url(record["url"])
     operations = [Operation(
-        title=op["title"], kind=op["kind"], section=op["section"], identity=op["identity"],
+        key=op.get("key") or "", title=op["title"], kind=op["kind"], section=op["section"],
+        description=op.get("description"), identity=op["identity"],
         permissions=[Permission(
             provider=g["provider"], name=g["permission"], normalized=normalize(g["provider"], g["permission"]),
             effect=g["effect"], sid=g["sid"], resources=g["resources"], conditions=g["conditions"],

@@ -10,6 +10,8 @@ from __future__ import annotations
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
+from catalog.model import base_key, unique_key
+
 migrations = Migrations("veeam-perms")
 
 PRODUCTS = {
@@ -150,6 +152,23 @@ def m004_raw_snapshots(db: Database) -> None:
         "snapshot": str, "fetched_at": str,
     }, pk="id", foreign_keys=[("run", "runs", "id"), ("snapshot", "snapshots", "hash")])
     db["fetches"].create_index(["url", "id"])
+
+
+@migrations()
+def m13_operation_key(db: Database) -> None:
+    """Operations get their identity within the page (`key`) and the sentence that introduced them
+    (`description`). Existing rows get the key the parser gives today from their stored section
+    and title (ordinals in page order); their description is unknown and stays null."""
+    db["operations"].add_column("key", str)
+    db["operations"].add_column("description", str)
+    used: dict[int, set[str]] = {}
+    updates = []
+    for row_id, version, section, title in db.execute(
+            "select id, page_version, section, title from operations order by page_version, position, id"):
+        key = unique_key(base_key(section, title or ""), used.setdefault(version, set()))
+        updates.append((key, row_id))
+    db.conn.executemany("update operations set key = ? where id = ?", updates)
+    db["operations"].create_index(["page_version", "key"], unique=True)
 
 
 def migrate(db: Database) -> None:

@@ -10,6 +10,8 @@ CREATE INDEX "idx_mentions_page_version"
     ON "mentions" ("page_version");
 CREATE INDEX "idx_operations_page_version"
     ON "operations" ("page_version");
+CREATE UNIQUE INDEX "idx_operations_page_version_key"
+    ON "operations" ("page_version", "key");
 CREATE INDEX "idx_page_versions_page__first_seen"
     ON "page_versions" ("page", "_first_seen");
 CREATE INDEX "idx_page_versions_release"
@@ -85,7 +87,7 @@ CREATE TABLE "operations" (
    "identity" TEXT,
    "kind" TEXT,
    "principals" TEXT
-);
+, "key" TEXT, "description" TEXT);
 CREATE VIRTUAL TABLE "operations_fts" USING FTS5 (
     "title", "section",
     content="operations"

@@ -45,7 +45,7 @@ def utc_now() -> str:
 def content_hash(page: Page) -> str:
     """Hash of what the page requires, independent of order, wording of metadata and dates."""
     operations = sorted(
-        [op.title, op.kind, op.section, op.identity, sorted(op.principals), sorted(
+        [op.key, op.title, op.description, op.kind, op.section, op.identity, sorted(op.principals), sorted(
             [p.provider, p.normalized, p.effect, p.sid, p.resources, p.conditions, p.not_action,
              p.placement, p.m365_api, p.m365_type, p.optional] for p in op.permissions)]
         for op in page.operations
@@ -204,8 +204,9 @@ class CatalogWriter:
         grants = []
         for position, op in enumerate(page.operations):
             operation_id = self.db["operations"].insert({
-                "page_version": version_id, "position": position, "title": op.title,
-                "title_key": title_key(op.title), "section": op.section, "identity": op.identity,
+                "page_version": version_id, "position": position, "key": op.key, "title": op.title,
+                "title_key": title_key(op.title), "section": op.section,
+                "description": op.description, "identity": op.identity,
                 "kind": op.kind, "principals": json.dumps(op.principals) if op.principals else None,
             }).last_pk
             for p in op.permissions:
