@@ -48,16 +48,26 @@ def product_page(db: Database, code: str) -> dict | None:
                          "added": sum(c.change == "added" for c in result.changes),
                          "removed": sum(c.change == "removed" for c in result.changes)})
     operations = [dict(row) for row in db.query(
-        "select operation_id, page, page_title, build, operation, kind, identity, permissions "
+        "select operation_id, page, page_title, build, operation, kind, identity, section, permissions "
         "from current_operations where product = ? order by page, operation_id", [code])]
     return {"code": product[0], "name": product[1], "builds": builds,
             "first_build": builds[0] if builds else None, "timeline": timeline,
-            "operations": operations}
+            "operations": operations, "warnings": current_warnings(db, code)}
+
+
+def current_warnings(db: Database, code: str) -> list[dict]:
+    """Parse warnings of the current version of each page of a product (lost content first)."""
+    return [dict(row) for row in db.query(
+        "select p.canonical_url as page, p.title as page_title, w.block, w.message "
+        "from pages p join warnings w on w.page_version = p.current_version "
+        "where p.product = ? and p._removed_at is null "
+        "order by p.canonical_url, w.message not like 'content-lost:%', w.id", [code])]
 
 
 def operation_page(db: Database, operation_id: int) -> dict | None:
     rows = list(db.query(
-        "select o.id, o.title, o.title_key, o.kind, o.identity, o.section, o.principals, v.id as version, "
+        "select o.id, o.key, o.title, o.title_key, o.kind, o.identity, o.section, o.description, "
+        "o.principals, v.id as version, "
         "v.build, v.last_updated, v._first_seen, v._last_seen, p.product, p.canonical_url, "
         "coalesce(p.family, p.canonical_url) as family, p.title as page_title, "
         "p.current_version = v.id as is_current "
@@ -77,9 +87,11 @@ def operation_page(db: Database, operation_id: int) -> dict | None:
         "select o.id, v.build, v._first_seen, v.last_updated, p.canonical_url, "
         "(select count(distinct g.permission) from grants g where g.operation = o.id) as size "
         "from operations o join page_versions v on v.id = o.page_version join pages p on p.id = v.page "
-        "where coalesce(p.family, p.canonical_url) = ? and o.title_key = ? "
-        "order by v._first_seen, v.id", [operation["family"], operation["title_key"]])]
-    return {**operation, "permissions": permissions, "history": history,
+        "where coalesce(p.family, p.canonical_url) = ? and o.key = ? "
+        "order by v._first_seen, v.id", [operation["family"], operation["key"]])]
+    warnings = [dict(row) for row in db.query(
+        "select block, message from warnings where page_version = ? order by id", [operation["version"]])]
+    return {**operation, "permissions": permissions, "history": history, "warnings": warnings,
             "documents": policy_documents(db, operation_id)}
 
 
@@ -101,7 +113,7 @@ def permission_page(db: Database, permission_id: int) -> dict | None:
     if not rows:
         return None
     uses = [dict(row) for row in db.query(
-        "select o.id as operation_id, o.title as operation, o.kind, p.product, "
+        "select o.id as operation_id, o.title as operation, o.key, o.kind, p.product, "
         "coalesce(p.family, p.canonical_url) as page, v.build, v._first_seen, "
         "p.current_version = v.id as is_current from grants g "
         "join operations o on o.id = g.operation join page_versions v on v.id = o.page_version "
