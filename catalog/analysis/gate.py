@@ -56,7 +56,24 @@ def evaluate(db: Database, run_id: int | None) -> GateResult:
         result.reasons.append(f"{len(anomalies)} pages lost most or all of their operations (held back)")
         result.details += [f"{a['canonical_url']}: {a['reason']}" for a in anomalies]
     _warning_spike(db, run_id, result)
+    _newly_lost(db, run_id, result)
     return result
+
+
+def _newly_lost(db: Database, run_id: int, result: GateResult) -> None:
+    """Pages of this run whose new version lost content (a `content-lost` warning) that the
+    version before it did not: the source may be truncating pages."""
+    rows = list(db.query(
+        "select p.canonical_url, w.block, w.message from page_versions v join pages p on p.id = v.page "
+        "join warnings w on w.page_version = v.id where v.run = ? and w.message like 'content-lost:%' "
+        "and exists (select 1 from page_versions old where old.page = v.page and old.id < v.id) "
+        "and not exists (select 1 from page_versions old join warnings ow on ow.page_version = old.id "
+        " where old.page = v.page and old.id < v.id and ow.block = w.block and ow.message = w.message) "
+        "order by p.canonical_url, w.id", [run_id]))
+    if rows:
+        pages = len({row["canonical_url"] for row in rows})
+        result.reasons.append(f"{len(rows)} content-lost warnings on {pages} pages that read whole before")
+        result.details += [f"{row['canonical_url']}: {row['block']}: {row['message']}" for row in rows]
 
 
 def _warning_spike(db: Database, run_id: int, result: GateResult) -> None:

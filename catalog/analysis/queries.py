@@ -63,8 +63,25 @@ def catalog_stats(db: Database) -> str:
               ("pages", "page_versions", "operations", "permissions", "grants", "mentions",
                "warnings", "anomalies", "runs")}
     lines.append("totals: " + ", ".join(f"{name} {count}" for name, count in totals.items()))
+    lines += warnings_per_page(db)
     last = db.execute("select source, source_ref, finished, status from runs where finished is not "
                       "null order by id desc limit 1").fetchone()
     if last:
         lines.append(f"last run: {last[0]} {last[1]} finished {last[2]} ({last[3]})")
     return "\n".join(lines)
+
+
+def warnings_per_page(db: Database) -> list[str]:
+    """One line per current page version with parse warnings, lost content counted apart."""
+    rows = db.execute(
+        "select p.canonical_url, count(w.id), sum(w.message like 'content-lost:%') from pages p "
+        "join warnings w on w.page_version = p.current_version where p._removed_at is null "
+        "group by p.id order by p.canonical_url").fetchall()
+    if not rows:
+        return ["warnings per page: none"]
+    lost = sum(row[2] for row in rows)
+    lines = [f"warnings per page ({sum(row[1] for row in rows)} on {len(rows)} current pages, "
+             f"{lost} content-lost):"]
+    lines += [f"  {url}: {count}" + (f" ({lost_here} content-lost)" if lost_here else "")
+              for url, count, lost_here in rows]
+    return lines
