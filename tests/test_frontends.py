@@ -17,7 +17,7 @@ PAGES = Path(__file__).parent / "pages"
 
 def operations_of(page):
     return [
-        (op.title, op.kind, op.section, op.identity,
+        (op.key, op.title, op.description, op.kind, op.section, op.identity,
          [(p.name, p.effect, p.sid, p.resources, p.optional) for p in op.permissions])
         for op in page.operations
     ]
@@ -31,6 +31,15 @@ def test_authored_html_twin_parses_like_its_markdown_twin():
     assert [m.name for m in html.mentions] == [m.name for m in md.mentions]
     assert (html.url, html.build, html.last_updated, html.version_label) == \
         (md.url, md.build, md.last_updated, "9")
+
+
+@pytest.mark.parametrize("name", ["13_operation_identity", "14_inline_lists", "15_content_lost"])
+def test_authored_twins_of_issue_13_shapes_parse_alike(name):
+    md = parse_markdown_page((PAGES / f"{name}.md").read_text())
+    html = parse_html_page((PAGES / f"{name}.html").read_text())
+    assert operations_of(html) == operations_of(md)
+    assert [(m.provider, m.name) for m in html.mentions] == [(m.provider, m.name) for m in md.mentions]
+    assert [(w.block, w.message) for w in html.warnings] == [(w.block, w.message) for w in md.warnings]
 
 
 def test_html_front_end_reads_the_archive_banner_and_skips_scripts():

@@ -208,11 +208,13 @@ def _introduced(state: _State) -> bool:
 
 def _on_code(block: Code, index: int, state: _State, out: Extraction) -> None:
     reading = read_code(block.text)
-    if reading is not None and reading.permissions:
-        _add_operation(reading, index, state, out, state.lead)
-        return
     label = f"block {index} '{state.name(index, state.lead)[0]}'"
     lost = lost_content(block.text)
+    if reading is not None and reading.permissions:
+        _add_operation(reading, index, state, out, state.lead)
+        if lost:  # names were recovered, but the block was cut: more may have been there
+            out.warnings.append(ParseWarning(block=label, message=f"{CONTENT_LOST}: {lost}"))
+        return
     named = bool(state.toggle and _NAMES_PERMISSIONS.search(state.toggle))
     if lost and (_introduced(state) or named or looks_like_permissions(block.text)
                  or len(block.text.strip()) <= 2 and block.text.strip()):
