@@ -40,4 +40,4 @@ def test_every_one_of_the_ten_formats_has_a_golden_page():
         if record["mentions"]:
             kinds.add("prose")
     assert kinds >= {"aws-policy", "action-list", "trust-policy", "azure-role", "gcp-list",
-                     "m365-table", "prose"}
+                     "m365-table", "prose", "inline-list"}

@@ -243,7 +243,7 @@ def _walk(block: Block, index: int, state: _State, out: Extraction) -> None:
     if isinstance(block, Heading):
         _set_section(block.text, block.level, state, out)
     elif isinstance(block, Paragraph):
-        if is_heading_like(block.text):
+        if is_heading_like(block.text) and not find_inline_lists(block.text):
             _set_section(block.text, 7, state, out)  # a heading written as a paragraph: deepest level
         else:
             _on_text(block.text, index, state, out)
