@@ -87,3 +87,24 @@ def test_catalog_is_consistent(real_catalog):
     assert db.execute("pragma foreign_key_check").fetchall() == []
     counts = json.loads(db.execute("select counts from runs order by id limit 1").fetchone()[0])
     assert counts["commits"] > 0
+
+
+def test_operation_identity_titles_and_names_over_the_whole_history(real_catalog):
+    from catalog.model import MAX_TITLE_CHARS
+    from catalog.names import is_valid_name
+
+    db = Database(real_catalog)
+    assert db.execute("select count(*) from (select 1 from operations group by page_version, key "
+                      "having count(*) > 1)").fetchone()[0] == 0
+    assert db.execute("select count(*) from operations where key is null or key = ''").fetchone()[0] == 0
+    assert db.execute("select max(length(title)) from operations").fetchone()[0] <= MAX_TITLE_CHARS
+    # The history of an operation (its key within a page family) never changes section.
+    jumps = db.execute(
+        "select coalesce(p.family, p.canonical_url), o.key from operations o "
+        "join page_versions v on v.id = o.page_version join pages p on p.id = v.page "
+        "group by 1, 2 having count(distinct coalesce(o.section, '')) > 1").fetchall()
+    assert jumps == []
+    names = db.execute("select provider, name from permissions").fetchall()
+    assert [name for provider, name in names if not is_valid_name(provider, name)
+            or name.endswith(tuple(".,;:)]\"'"))] == []
+    assert {provider for provider, _ in names} == {"aws", "azure", "gcp", "m365"}
