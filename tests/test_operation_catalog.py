@@ -151,3 +151,15 @@ def test_page_warnings_reach_stats_the_gate_and_the_site(tmp_path):
     assert warning["message"] == "content-lost: the block is unbalanced (+1 '{' left open): '{'"
     first_run = db.execute("select min(run) from page_versions").fetchone()[0]
     assert gate.evaluate(db, first_run).reasons == []
+
+
+def test_a_policy_can_pick_one_of_two_same_titled_operations_by_its_section(tmp_path):
+    from catalog.analysis.policy import select_permissions
+
+    text = page_text("13.0.1.1071", [("Object Storage", [("Amazon S3", S3)]),
+                                     ("Archive Storage", [("Amazon S3", ["s3:RestoreObject"])])])
+    db = store(tmp_path / "c.db", [text])
+    selection = select_permissions(db, "vbr", None, ("archive storage › amazon s3",))
+    assert selection.operations == [(URL, "Archive Storage › Amazon S3")]
+    assert [row["name"] for row in selection.rows] == ["s3:RestoreObject"]
+    assert len(select_permissions(db, "vbr", None, ("Amazon S3",)).operations) == 2

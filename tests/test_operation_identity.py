@@ -106,7 +106,9 @@ def test_no_title_is_over_100_characters_even_for_long_toggles_and_trust_policie
     page = parse(f"{ARROW}{long_toggle}\n\n{code(trust)}")
     assert [len(op.title) <= MAX_TITLE_CHARS for op in page.operations] == [True, True]
     assert page.operations[1].title.endswith("… (trust policy)")
-    assert cut("one two three", 9) == "one two…"
+    assert cut("one two three", 10) == "one two…"  # the ellipsis is three UTF-8 bytes
+    wide = parse(f"{ARROW}{'JSON — Permissions for an Existing Application ' * 4}\n\n{code(trust)}")
+    assert all(len(op.title.encode()) <= MAX_TITLE_CHARS for op in wide.operations)
 
 
 # --- inline lists and names -------------------------------------------------------------------

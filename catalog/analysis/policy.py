@@ -15,7 +15,7 @@ from catalog.storage.keys import build_sort_key
 class Selection:
     product: str
     build: str
-    operations: list[tuple[str, str]]  # (page, operation title)
+    operations: list[tuple[str, str]]  # (page, operation key: section path and title)
     permissions: PermissionSet
     rows: list[dict]
 
@@ -23,7 +23,8 @@ class Selection:
 def _operations_at(db: Database, product: str, build: str) -> list[dict]:
     """Every non-trust operation of the versions current at `build`, one version per page family."""
     sql = VERSIONS_AT_BUILD + """
-    select c.family as page, o.id, o.title from chosen c join operations o on o.page_version = c.version
+    select c.family as page, o.id, coalesce(o.key, o.title) as title
+    from chosen c join operations o on o.page_version = c.version
     where o.kind != 'trust-policy' order by c.family, o.position
     """
     return [dict(row) for row in db.query(sql, {"product": product, "key": build_sort_key(build)})]

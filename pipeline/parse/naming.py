@@ -2,8 +2,8 @@
 
 Title = the collapsible block's own title (or a one-item list label right above the block);
 otherwise the nearest heading; a lead-in sentence becomes the description and, only when nothing
-else names the block, a title cut at a word boundary. No title is longer than MAX_TITLE_CHARS
-(GCP refuses custom role titles over 100 bytes).
+else names the block, a title cut at a word boundary. No title is longer than MAX_TITLE_CHARS,
+in characters or in UTF-8 bytes (GCP refuses custom role titles over 100 bytes).
 """
 
 from __future__ import annotations
@@ -38,14 +38,20 @@ def last_sentence(text: str) -> str:
     return _SENTENCE_END.split(text.rstrip(":").strip())[-1].strip().rstrip(":").strip()
 
 
+def _fits(text: str, limit: int) -> bool:
+    # Characters and UTF-8 bytes: GCP counts bytes, and "…" or "—" take three.
+    return len(text.encode()) <= limit
+
+
 def cut(text: str, limit: int) -> str:
-    """`text` within `limit` characters, cut at a word boundary with an ellipsis when too long."""
+    """`text` within `limit` characters and bytes, cut at a word boundary with an ellipsis."""
     text = " ".join(text.split())
-    if len(text) <= limit:
+    if _fits(text, limit):
         return text
-    room = text[:max(limit - len(ELLIPSIS), 1)]
-    head = room.rsplit(" ", 1)[0] if " " in room else room
-    return head.rstrip(" ,;:-") + ELLIPSIS
+    room = text.encode()[:max(limit - len(ELLIPSIS.encode()), 1)].decode(errors="ignore")
+    at_word_end = text[len(room):len(room) + 1] == " "
+    head = room if at_word_end or " " not in room else room.rsplit(" ", 1)[0]
+    return head.rstrip(" ,;:-—–") + ELLIPSIS
 
 
 def block_name(own: str | None, heading: str | None, lead: str | None, page_title: str | None,
