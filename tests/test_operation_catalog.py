@@ -56,6 +56,8 @@ def test_the_catalog_keeps_key_section_and_description(tmp_path):
     assert rows == [{"key": op.key, "section": op.section, "description": op.description}
                     for op in page.operations]
     assert db.execute("select count(distinct key) = count(*) from operations").fetchone()[0] == 1
+    view = list(db.query("select key, section, description from current_operations order by operation_id"))
+    assert view == rows
 
 
 def test_migration_backfills_keys_of_an_existing_catalog(tmp_path):

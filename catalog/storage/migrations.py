@@ -169,6 +169,19 @@ def m13_operation_key(db: Database) -> None:
         updates.append((key, row_id))
     db.conn.executemany("update operations set key = ? where id = ?", updates)
     db["operations"].create_index(["page_version", "key"], unique=True)
+    db.create_view("current_operations", CURRENT_OPERATIONS_WITH_KEY, replace=True)
+
+
+CURRENT_OPERATIONS_WITH_KEY = """
+select p.product, p.canonical_url as page, p.title as page_title, v.build, v.last_updated,
+       o.id as operation_id, o.key, o.title as operation, o.kind, o.identity, o.section,
+       o.description,
+       (select count(distinct g.permission) from grants g where g.operation = o.id) as permissions
+from pages p
+join page_versions v on v.id = p.current_version
+join operations o on o.page_version = v.id
+where p._removed_at is null
+"""
 
 
 def migrate(db: Database) -> None:

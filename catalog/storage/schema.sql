@@ -237,7 +237,8 @@ join permissions perm on perm.id = g.permission
 where p._removed_at is null;
 CREATE VIEW "current_operations" AS 
 select p.product, p.canonical_url as page, p.title as page_title, v.build, v.last_updated,
-       o.id as operation_id, o.title as operation, o.kind, o.identity, o.section,
+       o.id as operation_id, o.key, o.title as operation, o.kind, o.identity, o.section,
+       o.description,
        (select count(distinct g.permission) from grants g where g.operation = o.id) as permissions
 from pages p
 join page_versions v on v.id = p.current_version
