@@ -41,6 +41,10 @@ def hostile_pages():
         "many_names.md": page("many_names", "The IAM user needs the following permissions:\n\n|  |\n| --- |\n| { "
                               + many + " } |\n").encode(),
         "many_blocks.md": page("many_blocks", "para\n\n" * 200_000).encode(),
+        "inline_flood.md": page("inline_flood", "The role must have the following permissions: s3:GetObject "
+                                * 6_000).encode(),
+        "unended_inline.md": page("unended_inline", "Grant the role the following permissions: "
+                                  + "s3:GetObject and " * 500_000).encode(),
     }
 
 
@@ -53,6 +57,8 @@ EXPECTED = {
     "million.md": "a code block of 12,888,892 characters is over the 2,000,000 limit",
     "many_names.md": "a code block lists 100,000 names, over the 20,000 limit",
     "many_blocks.md": "200,000 blocks is over the 50,000 a page may have",
+    "inline_flood.md": "a text block holds over 5,000 requirement lists",
+    "unended_inline.md": None,  # read up to MAX_SENTENCE_CHARS after the colon
 }
 
 
@@ -95,7 +101,7 @@ def test_ingesting_the_hostile_corpus_lists_failures_and_keeps_the_catalog_sound
     result = CliRunner().invoke(cli, ["ingest", str(hostile_dir), "--db", str(db_path)])
     assert result.exit_code == 1
     failed = [line for line in result.output.splitlines() if line.startswith("failed: ")]
-    assert len(failed) == 6
+    assert len(failed) == 7
     db = Database(db_path)
     assert db.execute("pragma integrity_check").fetchone()[0] == "ok"
     assert db.execute("select count(*) from pages where title like '%DROP TABLE%'").fetchone()[0] == 1

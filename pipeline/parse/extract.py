@@ -17,7 +17,7 @@ from pipeline.parse import m365
 from pipeline.parse.blocks import Block, Code, Heading, ListBlock, Note, Paragraph, Table, Toggle
 from pipeline.parse.codeformats import CodeReading, looks_like_permissions, lost_content, read_code
 from pipeline.parse.inline import M365_CONTEXT, InlineList, find_inline_lists, read_name
-from pipeline.parse.limits import MAX_BLOCKS, LimitExceeded
+from pipeline.parse.limits import MAX_BLOCKS, MAX_OPERATIONS, LimitExceeded
 from pipeline.parse.naming import block_name, is_heading_like, is_label, last_sentence
 
 _IDENTITIES = (
@@ -135,6 +135,8 @@ def _add_operation(reading: CodeReading, index: int, state: _State, out: Extract
         permissions = _admit(extra.permissions, f"block {index} '{title}'", out)
         if not permissions:
             continue
+        if len(out.operations) >= MAX_OPERATIONS:
+            raise LimitExceeded(f"over {MAX_OPERATIONS:,} operations is more than a page may have")
         out.operations.append(Operation(
             title=title, section=state.section, description=description, identity=state.identity,
             kind=extra.kind, permissions=permissions, principals=extra.principals, block=index,

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from catalog.model import Permission, Provider
 from catalog.names import is_valid_name, normalize, trim_name
+from pipeline.parse.limits import MAX_OPERATIONS, MAX_SENTENCE_CHARS, LimitExceeded
 
 # The requirement phrase, then "the following ...", then a colon (or "are:"). Bounded gaps keep
 # the scan linear on long paragraphs.
@@ -26,7 +27,7 @@ _TRIGGER = re.compile(
 # permissions only where the text speaks of Microsoft's APIs.
 M365_CONTEXT = re.compile(
     r"\b(?:Graph|Microsoft 365|Office 365|Exchange|SharePoint|Entra|Azure AD|Teams|OneDrive)\b", re.I)
-_SPLIT = re.compile(r"\s*(?:[,;\n]|\band\b|\bor\b)\s*")
+_SPLIT = re.compile(r"[,;\n]|\band\b|\bor\b")
 # Where the list ends: a period followed by a space and a capital letter starts the next sentence.
 _SENTENCE_END = re.compile(r"\.\s+(?=[A-Z])|\.\s*$")
 _NAME_LIKE = re.compile(r"^[A-Za-z0-9*_.-]+(?:[:/][A-Za-z0-9*_.{}/-]+)+$|^[A-Za-z0-9_]+\.[A-Za-z0-9_.]+$")
@@ -55,8 +56,9 @@ def provider_of(name: str, m365: bool = True) -> Provider | None:
                  and (m365 or provider != "m365")), None)
 
 
-def read_name(token: str, found: InlineList) -> bool:
-    """Add `token` as a permission when it is one; remember it when it only looks like one."""
+def read_name(token: str, found: InlineList) -> bool | None:
+    """Add `token` as a permission when it is one (True); remember it when it only looks like one
+    (False); None when it is plain prose."""
     name = trim_name(token)
     provider = provider_of(name, found.m365) if name else None
     if provider is not None:
@@ -65,14 +67,28 @@ def read_name(token: str, found: InlineList) -> bool:
         return True
     if name and _NAME_LIKE.match(name):
         found.rejected.append(name)
-    return False
+        return False
+    return None
+
+
+def _pieces(tail: str):
+    start = 0
+    for separator in _SPLIT.finditer(tail):
+        yield tail[start:separator.start()]
+        start = separator.end()
+    yield tail[start:]
 
 
 def _read_names(tail: str, found: InlineList) -> None:
     # Names separated only by spaces (line breaks flattened) are read while they stay names;
-    # "C to the role" yields C.
-    for piece in _SPLIT.split(tail):
-        for word in piece.split():
+    # "C to the role" yields C. A piece that opens with plain prose ends the list.
+    for piece in _pieces(tail):
+        words = piece.split()
+        if not words:
+            continue
+        if read_name(words[0], found) is None:
+            return
+        for word in words[1:]:
             if not read_name(word, found):
                 break
 
@@ -81,13 +97,14 @@ def find_inline_lists(text: str) -> list[InlineList]:
     """Every requirement sentence of `text` whose colon is followed by at least one name."""
     found = []
     for trigger in _TRIGGER.finditer(text):
-        rest = text[trigger.end():]
+        rest = text[trigger.end():trigger.end() + MAX_SENTENCE_CHARS]
         end = _SENTENCE_END.search(rest)
         tail = rest[:end.start()] if end else rest
         if not tail.strip():
             continue  # the list follows in a block of its own
-        start = text.rfind(". ", 0, trigger.start())
-        sentence = text[start + 2 if start >= 0 else 0:trigger.end()].strip()
+        floor = max(0, trigger.start() - MAX_SENTENCE_CHARS)
+        start = text.rfind(". ", floor, trigger.start())
+        sentence = text[start + 2 if start >= 0 else floor:trigger.end()].strip()
         item = InlineList(sentence=sentence.rstrip(":").strip(),
                           m365=bool(M365_CONTEXT.search(sentence)))
         for word in trigger.group(0).split():  # "grant it the Mail.Send permission and the following"
@@ -99,4 +116,6 @@ def find_inline_lists(text: str) -> list[InlineList]:
         if item.permissions or item.rejected:
             item.span = (trigger.start(), trigger.end() + len(tail))
             found.append(item)
+            if len(found) > MAX_OPERATIONS:
+                raise LimitExceeded(f"a text block holds over {MAX_OPERATIONS:,} requirement lists")
     return found
