@@ -27,6 +27,11 @@ def _line(change: Change, markdown: bool) -> str:
     return text
 
 
+def _operation_label(change: Change) -> str:
+    """Operations are told apart by their key (section path and title) where the catalog has one."""
+    return change.key or change.operation
+
+
 def _by_version(changes: list[Change]):
     key = lambda c: (c.page, c.observed or "", c.from_build or "", c.to_build or "")  # noqa: E731
     for (page, observed, from_build, to_build), group in groupby(sorted(changes, key=key), key=key):
@@ -43,7 +48,7 @@ def format_text(changes: list[Change]) -> str:
     lines = []
     for page, observed, from_build, to_build, group in _by_version(changes):
         lines.append(f"{page} ({_builds(from_build, to_build, group[0].kind)}, seen {observed or '?'})")
-        for operation, items in groupby(group, key=lambda c: c.operation):
+        for operation, items in groupby(group, key=_operation_label):
             lines.append(f"  {operation}")
             lines.extend(f"    {_line(item, False)}" for item in items)
     return "\n".join(lines) if lines else "no permission changes"
@@ -70,7 +75,7 @@ def format_markdown(changes: list[Change], title: str, products: dict[str, str],
             for page, observed, group in pages:
                 lines.append(f"#### [{page.rsplit('/', 1)[-1]}]({page}) (seen {(observed or '?')[:10]})")
                 lines.append("")
-                for operation, items in groupby(group, key=lambda c: c.operation):
+                for operation, items in groupby(group, key=_operation_label):
                     lines.append(f"- **{operation}**")
                     lines.extend(f"  - {_line(item, True)}" for item in items)
                 lines.append("")
