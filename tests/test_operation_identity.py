@@ -139,6 +139,12 @@ def test_inline_list_variants(sentence):
     assert [p.name for p in op.permissions] == ["s3:GetObject", "s3:PutObject", "s3:ListBucket"]
 
 
+def test_an_inline_list_said_to_be_optional_is_optional():
+    (op,) = parse("If you need tags, the role must also have the following optional permissions: "
+                  "ec2:CreateTags, ec2:DeleteTags.\n").operations
+    assert [(p.name, p.optional) for p in op.permissions] == [("ec2:CreateTags", True), ("ec2:DeleteTags", True)]
+
+
 def test_names_on_separate_lines_after_a_lead_are_an_inline_list():
     (op,) = parse("The role must have the following permissions:\n\n* ec2:DescribeVpcs\n* ec2:DescribeSubnets.\n"
                   ).operations

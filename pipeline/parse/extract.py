@@ -154,6 +154,9 @@ def _add_inline(found: InlineList, index: int, state: _State, out: Extraction) -
         out.warnings.append(ParseWarning(block=label, message=(
             f"{rejected!r} follows no provider's permission grammar; not stored")))
     if found.permissions:
+        if _OPTIONAL_NOTE.search(found.sentence):  # "... the following permissions (optional):"
+            for permission in found.permissions:
+                permission.optional = True
         _add_operation(CodeReading("inline-list", found.permissions), index, state, out, found.sentence)
 
 
