@@ -18,7 +18,8 @@ OperationKind = Literal[
     "aws-policy", "azure-role", "gcp-list", "m365-table", "action-list", "trust-policy", "prose"
 ]
 Placement = Literal["actions", "notActions", "dataActions", "notDataActions"]
-SourceKind = Literal["markdown-dump", "html"]
+SourceKind = Literal["markdown-dump", "html", "veeam-markdown"]
+BuildSource = Literal["page", "label"]
 
 
 class StrictModel(BaseModel):
@@ -77,6 +78,9 @@ class Page(StrictModel):
     version_label: str | None = None
     title: str | None = None
     build: str | None = None
+    build_source: BuildSource | None = None
+    """Where the build came from: the page (front matter or footer) or, for an archived release
+    whose page names no build, its release label."""
     last_updated: dt.date | None = None
     source_kind: SourceKind
     archived: bool = False

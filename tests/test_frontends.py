@@ -68,7 +68,10 @@ def test_seed_rendered_as_helpcenter_html_parses_to_the_same_operations():
     assert (html.build, html.last_updated) == (md.build, md.last_updated)
 
 
-@pytest.mark.parametrize("page", sorted(PAGES.glob("*.md")), ids=lambda p: p.name)
+DUMP_PAGES = [page for page in sorted(PAGES.glob("*.md")) if not page.name.endswith(".veeam.md")]
+
+
+@pytest.mark.parametrize("page", DUMP_PAGES, ids=lambda p: p.name)
 def test_every_authored_markdown_page_survives_the_html_round_trip(page):
     text = page.read_text()
     md = parse_markdown_page(text)
