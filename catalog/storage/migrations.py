@@ -152,5 +152,18 @@ def m004_raw_snapshots(db: Database) -> None:
     db["fetches"].create_index(["url", "id"])
 
 
+@migrations()
+def m16_build_source_and_products(db: Database) -> None:
+    """Where a version's build came from ('page' or 'label'), and the products issue 16 added."""
+    db["page_versions"].add_column("build_source", str)
+    db["products"].insert_all([
+        {"code": "agentforwindows", "name": "Veeam Agent for Microsoft Windows"},
+        {"code": "vro", "name": "Veeam Recovery Orchestrator"},
+        {"code": "vspc", "name": "Veeam Service Provider Console"},
+        {"code": "one", "name": "Veeam ONE"},
+    ], ignore=True)
+    db["product_aliases"].insert({"alias": "vac", "product": "vspc"}, ignore=True)
+
+
 def migrate(db: Database) -> None:
     migrations.apply(db)

@@ -62,3 +62,20 @@ def export(db_path, target):
 
     written = export_catalog(open_existing(db_path), Path(target))
     click.echo(f"wrote {written} files under {target}")
+
+
+@click.command()
+@click.option("--db", "db_path", default=None, type=click.Path(dir_okay=False),
+              help="A catalog: add page counts, builds and the last change per product.")
+def products(db_path):
+    """List the products the scraper knows (key and name), with catalog figures given --db.
+
+    Products the catalog holds but products.toml does not (archived or renamed ones) are
+    listed too when --db is given.
+
+    Example: veeam-perms products --db catalog.db
+    """
+    from pipeline.jobs.products import product_table
+
+    db = open_existing(db_path) if db_path else None
+    click.echo(product_table(db))
