@@ -59,6 +59,7 @@ def parse(paths, as_json, show_all):
 
 
 def _register() -> None:
+    from pipeline.cli.canary_commands import canary, issue
     from pipeline.cli.catalog_commands import export, ingest, products, stats
     from pipeline.cli.diff_commands import changelog, diff, upgrade
     from pipeline.cli.github_commands import propose, release_command, restore
@@ -67,7 +68,8 @@ def _register() -> None:
     from pipeline.cli.site_commands import demo, publish, serve
 
     for command in (ingest, stats, export, diff, upgrade, changelog, scrape, reparse, serve, publish,
-                    demo, policy, check, update, restore, propose, release_command, products):
+                    demo, policy, check, update, restore, propose, release_command, products,
+                    canary, issue):
         cli.add_command(command)
 
 
