@@ -3,10 +3,12 @@
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipeline.parse.blocks import Code, Footer, Heading, ListBlock, Note, Paragraph, Toggle
 from pipeline.parse.markdown_frontend import parse_markdown_blocks
-from pipeline.parse.page import parse_any_markdown_page, parse_markdown_page
+from pipeline.parse.page import parse_any_markdown_page, parse_markdown_page, parse_veeam_markdown_page
 from pipeline.parse.sources import PageError, PageFile, parse_file, parse_page_text
 from pipeline.parse.veeam_markdown import (
     looks_like_veeam_markdown,
@@ -138,3 +140,28 @@ def test_seed_written_as_veeam_markdown_gives_the_same_policies(seed_pages):
     assert len({p.normalized for op in veeam.operations for p in op.permissions}) == 115
     assert {p.name for op in veeam.operations for p in op.permissions if p.optional} == OPTIONAL
     assert page_facts(veeam) == page_facts(dump)
+
+
+VEEAM_PIECES = st.sampled_from([
+    "::: dropdown\n", "::: note\n", "::: IMPORTANT\n", "::: {.example}\n", ":::\n", "```json\n", "```\n",
+    "~~~\n", "#### ", "### ", "\n", "\n\n", "{", "}", '"Action": [', '"actions": [', '"s3:GetObject"', ",",
+    '"Microsoft.Compute/disks/read"', "[![](images/x.png)](images/x.png){.toggle scale=80}",
+    "[link](a.md)", "| a | b |\n", "* ", "Page content applies to build 1.2.3\n",
+    '---\ncanonical: "https://helpcenter.veeam.com/docs/vbr/userguide/x.html"\n---\n'])
+VEEAM_FRAGMENTS = st.lists(st.one_of(VEEAM_PIECES, st.text(max_size=40)), max_size=60).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(VEEAM_FRAGMENTS)
+def test_arbitrary_veeam_markdown_never_raises_and_invents_nothing(text):
+    page = parse_veeam_markdown_page(text)
+    for name in (p.name for op in page.operations for p in op.permissions):
+        assert name in text.replace("\\", "")
+
+
+@pytest.mark.parametrize(("text", "blocks"), [
+    ("::: dropdown\n## T\n:::\n" * 30_000, 30_000),
+    ("```json\n" + '"s3:GetObject",\n' * 100_000, 1),
+])
+def test_many_dropdowns_and_an_unterminated_fence_parse_without_recursion(text, blocks):
+    assert len(parse_veeam_markdown_blocks(text).blocks) == blocks

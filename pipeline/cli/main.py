@@ -27,7 +27,7 @@ def cli():
 @click.option("--all", "show_all", is_flag=True,
               help="In the summary, list pages without permissions too.")
 def parse(paths, as_json, show_all):
-    """Parse dump pages (.md) or helpcenter HTML (.html) and print what they require.
+    """Parse dump or Veeam Markdown pages (.md) or helpcenter HTML (.html); print what they require.
 
     Directories are walked for page files. Exit status 1 when any page could not be read.
 
