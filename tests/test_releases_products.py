@@ -139,3 +139,43 @@ def test_products_names_a_missing_catalog(tmp_path):
     result = CliRunner().invoke(cli, ["products", "--db", str(tmp_path / "none.db")])
     assert result.exit_code == 1
     assert "none.db: no catalog here" in result.output
+
+
+DATED_PAGE = """---
+title: "Fixture Vault Permissions"
+source_url: "https://helpcenter.veeam.com/docs/vdc/userguide/fixture_vault_permissions.html"
+last_updated: "{date}"
+---
+
+Storage Account Permissions
+
+The Microsoft Entra ID application must be assigned a role with the following permissions:
+
+|  |
+| --- |
+| {{ "permissions": [ {{ "actions": [ {actions} ] }} ] }} |
+"""
+
+
+def test_a_product_without_builds_is_scraped_and_versioned_by_date(tmp_path):
+    from pipeline.fetch.client import FetchConfig
+    from pipeline.jobs.scrape import scrape
+    from tests.support.sitegen import SiteServer, build_site
+
+    toml = ('[products.vdc]\nname = "Veeam Data Cloud"\n'
+            'entry = ["/docs/vdc/userguide/fixture_vault_permissions.html"]\nfollow = "permission"\n')
+    db_path = tmp_path / "live.db"
+    first = '"Microsoft.Storage/storageAccounts/read"'
+    for date, actions in (("2/1/2026", first), ("3/5/2026", first + ', "Microsoft.KeyVault/vaults/read"')):
+        site = build_site({"vault.md": DATED_PAGE.format(date=date, actions=actions)})
+        with SiteServer(site) as server:
+            report = scrape(db_path, products=["vdc"], products_toml=toml,
+                            config=FetchConfig(base_url=server.base_url, per_host_per_second=50))
+        assert report.failed == [] and report.new_versions == 1
+    db = open_catalog(db_path)
+    assert [tuple(row) for row in db.execute(
+        "select v.build, v.build_source, v.last_updated, v.permission_count from page_versions v "
+        "order by v.id")] == [(None, None, "2026-02-01", 1), (None, None, "2026-03-05", 2)]
+    assert db["releases"].count == 0
+    assert "no builds, dated 2026-02-01 .. 2026-03-05" in catalog_stats(db)
+    db.close()
