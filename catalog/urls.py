@@ -17,9 +17,12 @@ _PAGE = r"(?P<guide>[^/]+)/(?:.*/)?(?P<slug>[^/]+?)\.(?:html?|md)$"
 LABEL = r"\d{1,3}[a-z]?(?:u\d{1,2})?"
 _DOCS = re.compile(r"^/docs/(?P<product>[^/]+)/" + _PAGE)
 _ARCHIVE = re.compile(r"^/archive/(?P<product>[^/]+)/(?P<label>[^/]+)/" + _PAGE)
-# Legacy URLs without /docs/: `/backup/powershell/x.html`, `/backup/80/vsphere/x.html`.
-_LEGACY = re.compile(r"^/(?!docs/|archive/)(?P<product>[a-z][a-z0-9]+)/(?:(?P<label>" + LABEL + r")/)?"
-                     + _PAGE, re.I)
+# Legacy URLs without /docs/ (`/backup/powershell/x.html`, `/backup/80/vsphere/x.html`), only for
+# product slugs: `/static/js/x.html` is not a page.
+LEGACY_PRODUCTS = ("backup", "vbo365", "vb365", "vac", "one", "agentforwindows", "vbaws", "vbazure",
+                   "vbgc", "vbr")
+_LEGACY = re.compile(r"^/(?P<product>" + "|".join(LEGACY_PRODUCTS) + r")/(?:(?P<label>" + LABEL
+                     + r")/)?" + _PAGE, re.I)
 _LABEL_PARTS = re.compile(r"^(\d{1,3})([a-z]?)(?:u(\d{1,2}))?$", re.I)
 # Two-digit labels read as "d.d" from 20 up (`81` is 8.1, `13` is 13); these are the exceptions.
 _LABEL_EXCEPTIONS = {("vbo365", "15"): "1.5"}

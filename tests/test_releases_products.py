@@ -46,6 +46,11 @@ def test_urls_name_product_guide_label_and_release(url, product, guide, label, r
     assert release_of_label(parts.product, parts.version_label) == release
 
 
+def test_other_paths_are_not_pages():
+    assert parse_url(f"{HC}/static/js/menu.html").product is None
+    assert parse_url(f"{HC}/rn/vbr_13_release_notes.html").slug is None
+
+
 @pytest.mark.parametrize("label", ["current", "v12", "", "1234", None])
 def test_words_are_not_release_labels(label):
     assert release_of_label("vbr", label) is None
