@@ -119,6 +119,26 @@ def test_recognised_by_front_matter_or_fences_not_confused_with_the_dump():
     assert dump.source_kind == "markdown-dump"
 
 
+def test_raw_html_tables_inside_the_markdown_are_read_as_tables():
+    page = parse_veeam_markdown_page(
+        '---\ncanonical: "https://helpcenter.veeam.com/docs/vbo365/guide/fixture_app.html"\n---\n'
+        "## Application Permissions\n\nThe Microsoft Entra application must have the following permissions:\n\n"
+        "<table>\n<tr><th>API</th><th>Permission Name</th><th>Type</th></tr>\n"
+        "<tr><td>Microsoft Graph</td><td>Directory.Read.All</td><td>Application</td></tr>\n"
+        "<tr><td></td><td>Group.Read.All</td><td>Application</td></tr>\n"
+        "</table>\n\nAfter the table.\n")
+    (operation,) = page.operations
+    assert operation.kind == "m365-table"
+    assert [(p.m365_api, p.name) for p in operation.permissions] == [
+        ("Microsoft Graph", "Directory.Read.All"), ("Microsoft Graph", "Group.Read.All")]
+    assert parse_veeam_markdown_blocks("<table><tr><td>unclosed").blocks == [Code("unclosed")]
+
+
+def test_heading_attributes_are_not_text():
+    assert parse_veeam_markdown_blocks("::: dropdown\n#### Full list {#full .x}\n:::\n").blocks == \
+        [Toggle("Full list")]
+
+
 def test_heading_levels_and_plain_paragraphs():
     blocks = parse_veeam_markdown_blocks("# Top\n\nSome **bold** text.\n\n## Sub ##\n").blocks
     assert blocks == [Heading("Top", 1), Paragraph("Some bold text."), Heading("Sub", 2)]

@@ -38,7 +38,11 @@ _DIV_OPEN = re.compile(r"^(:{3,})\s*(?:\{([^}]*)\}|([\w-]+))?\s*(.*?)\s*:*\s*$")
 _DIV_CLOSE = re.compile(r"^:{3,}\s*$")
 _DIV_FENCE = re.compile(r"^\s*:{3,}\s*(?:[{A-Za-z]|$)")
 _FENCE = re.compile(r"^(`{3,}|~{3,})\s*\{?\.?([\w+#-]*)[^`]*$")
-_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
+# Pandoc headings may end in an attribute block: `## Title {#anchor .class}`.
+_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*(?:\{[^}]*\})?\s*$")
+# Tables Pandoc cannot draw as pipe tables stay raw HTML inside the Markdown.
+_HTML_TABLE_OPEN = re.compile(r"<table\b", re.I)
+_HTML_TABLE_CLOSE = re.compile(r"</table\s*>", re.I)
 _LIST_ITEM = re.compile(r"^\s*(?:[*+-]|\d+[.)])\s+(.*)$")
 # `[![alt](src)](href){attrs}` and `![alt](src){attrs}`: pictures, never text.
 _LINKED_IMAGE = re.compile(r"\[!\[[^\]]*\]\([^)]*\)\]\([^)]*\)(?:\{[^}]*\})?")
@@ -126,6 +130,8 @@ class _Reader:
         self.fence: str | None = None
         self.code: list[str] = []
         self.language: str | None = None
+        self.html: list[str] = []
+        self.html_depth = 0
 
     @property
     def out(self) -> list[Block]:
@@ -144,7 +150,23 @@ class _Reader:
             self.out.append(table_block(self.table))
             self.table = []
 
+    def raw_html(self, raw: str) -> None:
+        """Collect a raw HTML table up to its balanced close, then read it with the HTML front-end."""
+        self.html.append(raw)
+        self.html_depth += len(_HTML_TABLE_OPEN.findall(raw)) - len(_HTML_TABLE_CLOSE.findall(raw))
+        if self.html_depth <= 0:
+            self.end_html()
+
+    def end_html(self) -> None:
+        from pipeline.parse.html_frontend import parse_html_blocks  # bs4 loads only when needed
+
+        self.out.extend(parse_html_blocks("\n".join(self.html)).blocks)
+        self.html, self.html_depth = [], 0
+
     def line(self, raw: str) -> None:
+        if self.html:
+            self.raw_html(raw)
+            return
         if self.fence is not None:
             if raw.strip().startswith(self.fence) and not raw.strip().strip(self.fence[0]):
                 self.out.append(Code("\n".join(self.code).strip(), language=self.language))
@@ -178,6 +200,9 @@ class _Reader:
             if len(self.stack) > MAX_DIV_DEPTH:
                 raise LimitExceeded(f"fenced divs nested over {MAX_DIV_DEPTH} deep")
             self.stack.append(_div_of(stripped))
+        elif _HTML_TABLE_OPEN.match(stripped):
+            self.flush()
+            self.raw_html(raw)
         elif heading := _HEADING.match(stripped):
             self.flush()
             text = inline_text(heading.group(2))
@@ -193,6 +218,8 @@ class _Reader:
             self.paragraph.append(stripped)
 
     def finish(self) -> list[Block]:
+        if self.html:  # an unclosed raw table ends with the page
+            self.end_html()
         if self.fence is not None:  # an unterminated fence holds the rest of the page
             self.out.append(Code("\n".join(self.code).strip(), language=self.language))
         self.flush()
