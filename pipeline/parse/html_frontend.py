@@ -4,8 +4,11 @@ No raw helpcenter HTML was reachable while this was written, so the walker relie
 on the structural cues the Markdown dumps preserve rather than on class names:
 the `arrow_next.svg` image before a collapsible title, code held in single-cell
 tables (nested inside the collapsible body), notes as two-row label/body tables,
-the "Page updated" / "Page content applies to build" footer sentences and an
-archive banner sentence. It is verified only against authored fixtures.
+the "Page updated" / "Page content applies to build" footer sentences, and the cues
+seen in stored copies of live pages: the archive banner's fixed first sentence, note
+labels in any case ("NOTE", "NoteS", "TiPS"), and toggle images whose alt/title text is
+the page title (never part of a collapsible title). It is verified only against
+authored fixtures; `veeam-perms canary` checks it against live pages.
 """
 
 from __future__ import annotations
