@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import click
 
-from pipeline.cli.common import progress_bar
+from pipeline.cli.common import Exit, leave, progress_bar
 from pipeline.parse.sources import PageError, iter_page_files, parse_file
 from pipeline.parse.summary import format_page_summary
 
@@ -55,7 +54,7 @@ def parse(paths, as_json, show_all):
     for failure in failures:
         click.echo(f"error: {failure}", err=True)
     if failures:
-        sys.exit(1)
+        leave(Exit.FAILED)
 
 
 def _register() -> None:
