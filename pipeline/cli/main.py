@@ -59,6 +59,7 @@ def parse(paths, as_json, show_all):
 
 def _register() -> None:
     from pipeline.cli.catalog_commands import export, ingest, stats
+    from pipeline.cli.corpus_commands import corpus
     from pipeline.cli.diff_commands import changelog, diff, upgrade
     from pipeline.cli.github_commands import propose, release_command, restore
     from pipeline.cli.policy_commands import check, policy
@@ -66,7 +67,7 @@ def _register() -> None:
     from pipeline.cli.site_commands import demo, publish, serve
 
     for command in (ingest, stats, export, diff, upgrade, changelog, scrape, reparse, serve, publish,
-                    demo, policy, check, update, restore, propose, release_command):
+                    demo, policy, check, update, restore, propose, release_command, corpus):
         cli.add_command(command)
 
 
