@@ -15,20 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.jobs.corpus import bundle_path, gcp_dir
+from pipeline.jobs.corpus import CORPUS_VARIABLE, bundle_path, default_root, gcp_dir
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-CORPUS_VARIABLE, SKIP_VARIABLE = "VEEAM_PERMS_CORPUS", "VEEAM_PERMS_SKIP_CORPUS"
-
-
-def corpus_root() -> Path:
-    """../shared when it holds a corpus, else $VEEAM_PERMS_CORPUS, else ../shared (missing)."""
-    if (SHARED / "corpus").is_dir() or not os.environ.get(CORPUS_VARIABLE):
-        return SHARED
-    return Path(os.environ[CORPUS_VARIABLE]).resolve()
-
-
-ROOT = corpus_root()
+SKIP_VARIABLE = "VEEAM_PERMS_SKIP_CORPUS"
+ROOT = default_root()
 SEED = ROOT / "seeds" / "000_5456940f73b6abf5.txt"
 BUNDLES = {name: bundle_path(ROOT, name) for name in ("vbaws", "vbazure", "vbr", "vb365")}
 GCP_DOCS = gcp_dir(ROOT) / "docs"

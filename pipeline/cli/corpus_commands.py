@@ -8,8 +8,6 @@ import click
 
 from pipeline.cli.common import Exit, leave
 
-SHARED = Path(__file__).resolve().parents[3] / "shared"
-
 
 @click.group()
 def corpus():
@@ -45,15 +43,17 @@ def fetch(target, base):
 @corpus.command()
 @click.argument("root", required=False, type=click.Path(file_okay=False))
 def check(root):
-    """Report whether a corpus (default: ../shared beside the project) is the pinned one.
+    """Report whether a corpus (default: the one the tests read) is the pinned one.
+
+    The tests read ../shared beside the project when it holds a corpus, else $VEEAM_PERMS_CORPUS.
 
     Exit status 0 when every bundle and page matches, 1 otherwise.
 
     Example: veeam-perms corpus check ../shared
     """
-    from pipeline.jobs.corpus import check_corpus
+    from pipeline.jobs.corpus import check_corpus, default_root
 
-    findings = check_corpus(Path(root) if root else SHARED)
+    findings = check_corpus(Path(root) if root else default_root())
     for finding in findings:
         click.echo(f"{'ok' if finding.ok else 'WRONG'}  {finding.text}")
     leave(Exit.OK if all(finding.ok for finding in findings) else Exit.FAILED)

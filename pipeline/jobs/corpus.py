@@ -8,6 +8,7 @@ the dumps' `docs/*.md` history), `corpus/vbgcp/{docs,versions}/*.md` (Google Clo
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 import sys
 import tempfile
@@ -17,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PINS_FILE = Path(__file__).with_name("corpus.toml")
+SHARED = Path(__file__).resolve().parents[3] / "shared"  # beside the project folder
+CORPUS_VARIABLE = "VEEAM_PERMS_CORPUS"
 UPSTREAM = "https://github.com/comnam90"
 DUMP_PAGES = "docs/*.md"  # all a bundle keeps of its dump (the glob also matches docs/<dir>/x.md)
 
@@ -56,6 +59,13 @@ def load_pins(text: str | None = None) -> Pins:
     return Pins(dumps=[DumpPin(name, **pin) for name, pin in data["dumps"].items()],
                 seed=FilePin(seed["path"], seed["dump"], "", seed["blob"]),
                 gcp_dump=data["gcp"]["dump"], gcp_files=[FilePin(**row) for row in data["gcp"]["files"]])
+
+
+def default_root() -> Path:
+    """Where the corpus is: ../shared when it holds one, else $VEEAM_PERMS_CORPUS, else ../shared (missing)."""
+    if (SHARED / "corpus").is_dir() or not os.environ.get(CORPUS_VARIABLE):
+        return SHARED
+    return Path(os.environ[CORPUS_VARIABLE]).resolve()
 
 
 def dump_url(base: str, name: str) -> str:
