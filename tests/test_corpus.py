@@ -115,6 +115,7 @@ def test_fetch_refuses_a_page_whose_blob_is_not_the_pinned_one(upstream, tmp_pat
     pins = Pins([upstream["pin"]], FilePin("seeds/s.txt", "other", "", ""), "demo", [page])
     with pytest.raises(CorpusError) as error:
         fetch_corpus(tmp_path / "t", upstream["base"], pins, log=lambda line: None)
+    assert not (tmp_path / "t").exists()  # no half corpus left behind
     found = blob_id(b"# A, changed\n")
     assert str(error.value) == (f"{upstream['base']}/veeam-docs-demo-dump: docs/a.md at {second} is "
                                 f"{found}, expected blob {page.blob}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -181,20 +182,28 @@ def write_seed(repo: Path, seed: FilePin, root: Path) -> None:
 
 def fetch_corpus(target: Path, base: str = UPSTREAM, pins: Pins | None = None,
                  log: Callable[[str], None] = print) -> None:
-    """Build the whole test corpus under `target` (absent or empty) from the dumps under `base`."""
+    """Build the whole test corpus under `target` (absent or empty) from the dumps under `base`.
+
+    It is built in a temporary folder and moved into place at the end: a failure leaves no half corpus.
+    """
     pins = pins or load_pins()
     if target.exists() and any(target.iterdir()):
         raise CorpusError(f"{target} is not empty; corpus fetch writes into an empty directory")
     with tempfile.TemporaryDirectory(prefix="veeam-perms-corpus-") as work:
+        built = Path(work) / "corpus-root"
         for pin in pins.dumps:
             url = dump_url(base, pin.name)
-            repo = fetch_dump(url, pin, bundle_path(target, pin.name), Path(work))
+            repo = fetch_dump(url, pin, bundle_path(built, pin.name), Path(work))
             if pin.name == pins.seed.source:
-                write_seed(repo, pins.seed, target)
-            log(f"{pin.name}: {pin.pages} pages at {url}@{pin.commit[:12]} -> {bundle_path(target, pin.name)}")
+                write_seed(repo, pins.seed, built)
+            log(f"{pin.name}: {pin.pages} pages at {url}@{pin.commit[:12]}")
         if pins.gcp_files:
-            fetch_files(dump_url(base, pins.gcp_dump), pins.gcp_files, gcp_dir(target), Path(work))
-            log(f"{pins.gcp_dump}: {len(pins.gcp_files)} Google Cloud pages -> {gcp_dir(target)}")
+            fetch_files(dump_url(base, pins.gcp_dump), pins.gcp_files, gcp_dir(built), Path(work))
+            log(f"{pins.gcp_dump}: {len(pins.gcp_files)} Google Cloud pages")
+        target.mkdir(parents=True, exist_ok=True)
+        for part in built.iterdir():
+            shutil.move(str(part), str(target / part.name))
+    log(f"wrote the test corpus under {target}")
 
 
 @dataclass(frozen=True)
