@@ -24,11 +24,13 @@ def commands(job):
     return [step["run"] for step in job["steps"] if "run" in step]
 
 
-def test_test_workflow_runs_the_ci_script_on_push_and_pull_requests():
+def test_test_workflow_builds_the_corpus_then_runs_the_ci_script_on_push_and_pull_requests():
     workflow = load("test.yml")
     assert set(workflow["on"]) == {"push", "pull_request"}
-    assert workflow["permissions"] == {"contents": "read"}
-    assert commands(workflow["jobs"]["test"]) == ["bash .ci/run"]
+    assert workflow["permissions"] == {}
+    assert workflow["jobs"]["test"]["permissions"] == {"contents": "read"}
+    assert commands(workflow["jobs"]["test"]) == [
+        "bash .ci/setup", ".venv/bin/veeam-perms corpus fetch --to ../shared", "bash .ci/run"]
     setup = next(s for s in workflow["jobs"]["test"]["steps"] if s.get("uses", "").startswith("actions/setup-python"))
     assert setup["with"]["cache"] == "pip"
 

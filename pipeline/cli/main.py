@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import click
 
-from pipeline.cli.common import progress_bar
+from pipeline.cli.common import Exit, leave, progress_bar
 from pipeline.parse.sources import PageError, iter_page_files, parse_file
 from pipeline.parse.summary import format_page_summary
 
@@ -55,12 +54,13 @@ def parse(paths, as_json, show_all):
     for failure in failures:
         click.echo(f"error: {failure}", err=True)
     if failures:
-        sys.exit(1)
+        leave(Exit.FAILED)
 
 
 def _register() -> None:
     from pipeline.cli.canary_commands import canary, issue
     from pipeline.cli.catalog_commands import export, ingest, products, stats
+    from pipeline.cli.corpus_commands import corpus
     from pipeline.cli.diff_commands import changelog, diff, upgrade
     from pipeline.cli.github_commands import propose, release_command, restore
     from pipeline.cli.policy_commands import check, policy
@@ -69,7 +69,7 @@ def _register() -> None:
 
     for command in (ingest, stats, export, diff, upgrade, changelog, scrape, reparse, serve, publish,
                     demo, policy, check, update, restore, propose, release_command, products,
-                    canary, issue):
+                    canary, issue, corpus):
         cli.add_command(command)
 
 
