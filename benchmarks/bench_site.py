@@ -69,10 +69,9 @@ def main() -> None:
                 break
             except httpx.HTTPError:
                 time.sleep(0.2)
-        import sqlite3
+        from catalog.storage.database import open_catalog
 
-        connection = sqlite3.connect(db_path)
-        operation = connection.execute(
+        operation = open_catalog(db_path, create=False).execute(
             "select o.id from operations o join grants g on g.operation = o.id group by o.id "
             "order by count(*) desc limit 1").fetchone()[0]
         pages = {"home": "/", "operation (largest)": f"/operations/{operation}",

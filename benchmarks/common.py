@@ -9,16 +9,17 @@ import sys
 import tempfile
 from pathlib import Path
 
+from pipeline.jobs.corpus import bundle_path, default_root
+
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
-BUNDLES = {name: SHARED / "corpus" / f"veeam-docs-{name}.bundle"
-           for name in ("vbaws", "vbazure", "vbr", "vb365")}
+BUNDLES = {name: bundle_path(default_root(), name) for name in ("vbaws", "vbazure", "vbr", "vb365")}
 
 
 def clone_bundle(name: str, into: Path | None = None) -> Path:
     bundle = BUNDLES[name]
     if not bundle.exists():
-        sys.exit(f"{bundle} is absent: the benchmarks need ../shared beside the project")
+        sys.exit(f"{bundle} is absent: the benchmarks need the test corpus (../shared or "
+                 "VEEAM_PERMS_CORPUS; see the README)")
     target = (into or Path(tempfile.mkdtemp(prefix="veeam-bench-"))) / name
     if not target.exists():
         subprocess.run(["git", "clone", "-q", str(bundle), str(target)], check=True)

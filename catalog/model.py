@@ -19,7 +19,8 @@ OperationKind = Literal[
     "inline-list",
 ]
 Placement = Literal["actions", "notActions", "dataActions", "notDataActions"]
-SourceKind = Literal["markdown-dump", "html"]
+SourceKind = Literal["markdown-dump", "html", "veeam-markdown"]
+BuildSource = Literal["page", "label"]
 
 
 class StrictModel(BaseModel):
@@ -89,6 +90,9 @@ class Page(StrictModel):
     version_label: str | None = None
     title: str | None = None
     build: str | None = None
+    build_source: BuildSource | None = None
+    """Where the build came from: the page (front matter or footer) or, for an archived release
+    whose page names no build, its release label."""
     last_updated: dt.date | None = None
     source_kind: SourceKind
     archived: bool = False

@@ -7,13 +7,25 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 DEFAULT_HOST = "helpcenter.veeam.com"
-# Products the helpcenter renamed over time: one product in the catalog.
-PRODUCT_ALIASES = {"backup": "vbr", "vbgcp": "vbgc", "vb365": "vbo365"}
+# Products the helpcenter renamed over time: one product in the catalog. Archives keep the old
+# slugs: `backup` (Backup & Replication), `vac` (Veeam Availability Console, today's Service
+# Provider Console), `vb365`/`vbo365` (Backup for Microsoft 365).
+PRODUCT_ALIASES = {"backup": "vbr", "vbgcp": "vbgc", "vb365": "vbo365", "vac": "vspc"}
 _DROPPED_QUERY = frozenset({"ck", "ad"})
-_DOCS = re.compile(r"^/docs/(?P<product>[^/]+)/(?P<guide>[^/]+)/(?:.*/)?(?P<slug>[^/]+?)\.html?$")
-_ARCHIVE = re.compile(
-    r"^/archive/(?P<product>[^/]+)/(?P<label>[^/]+)/(?P<guide>[^/]+)/(?:.*/)?(?P<slug>[^/]+?)\.html?$"
-)
+_PAGE = r"(?P<guide>[^/]+)/(?:.*/)?(?P<slug>[^/]+?)\.(?:html?|md)$"
+# A release label: `13`, `120`, `6a`, `95u4`.
+LABEL = r"\d{1,3}[a-z]?(?:u\d{1,2})?"
+_DOCS = re.compile(r"^/docs/(?P<product>[^/]+)/" + _PAGE)
+_ARCHIVE = re.compile(r"^/archive/(?P<product>[^/]+)/(?P<label>[^/]+)/" + _PAGE)
+# Legacy URLs without /docs/ (`/backup/powershell/x.html`, `/backup/80/vsphere/x.html`), only for
+# product slugs: `/static/js/x.html` is not a page.
+LEGACY_PRODUCTS = ("backup", "vbo365", "vb365", "vac", "one", "agentforwindows", "vbaws", "vbazure",
+                   "vbgc", "vbr")
+_LEGACY = re.compile(r"^/(?P<product>" + "|".join(LEGACY_PRODUCTS) + r")/(?:(?P<label>" + LABEL
+                     + r")/)?" + _PAGE, re.I)
+_LABEL_PARTS = re.compile(r"^(\d{1,3})([a-z]?)(?:u(\d{1,2}))?$", re.I)
+# Two-digit labels read as "d.d" from 20 up (`81` is 8.1, `13` is 13); these are the exceptions.
+_LABEL_EXCEPTIONS = {("vbo365", "15"): "1.5"}
 
 
 @dataclass(frozen=True)
@@ -51,18 +63,38 @@ def canonicalize(url: str) -> str:
 
 
 def parse_url(url: str) -> UrlParts:
+    """Product, guide, slug and release label of a helpcenter URL (current, archive or legacy)."""
     canonical = canonicalize(url)
     parts = urlsplit(canonical)
     version = dict(parse_qsl(parts.query)).get("ver")
-    match = _ARCHIVE.match(parts.path)
-    if match:
-        version = match.group("label")
-    else:
-        match = _DOCS.match(parts.path)
+    match = _ARCHIVE.match(parts.path) or _DOCS.match(parts.path) or _LEGACY.match(parts.path)
     if not match:
         return UrlParts(None, None, None, version, canonical)
+    version = match.groupdict().get("label") or version
     return UrlParts(canonical_product(match.group("product")), match.group("guide"),
                     match.group("slug"), version, canonical)
+
+
+def release_of_label(product: str | None, label: str | None) -> str | None:
+    """The release a version label names, as a dotted version: `120` -> `12.0`, `95u4` -> `9.5.4`,
+    `81` -> `8.1`, `13` -> `13`, `6a` -> `6a`; None when the label is not a release label."""
+    if not label:
+        return None
+    match = _LABEL_PARTS.match(label.strip())
+    if not match:
+        return None
+    if (product, label.lower()) in _LABEL_EXCEPTIONS:
+        return _LABEL_EXCEPTIONS[(product, label.lower())]
+    digits, letter, update = match.groups()
+    if len(digits) == 3:
+        version = f"{digits[:2]}.{digits[2]}"
+    elif len(digits) == 2 and int(digits) >= 20:
+        version = f"{digits[0]}.{digits[1]}"
+    else:
+        version = str(int(digits))
+    if update:
+        version += f".{int(update)}"
+    return version + letter.lower()
 
 
 def version_sort_key(label: str) -> tuple:

@@ -1,7 +1,13 @@
-"""Access to the real helpcenter dumps in ../shared (never copied into the project)."""
+"""Where the real helpcenter dumps are (never copied into the project).
+
+../shared beside the clone when it holds a corpus, else the directory VEEAM_PERMS_CORPUS names
+(built with `veeam-perms corpus fetch --to DIR`). A missing corpus FAILS the tests that read it;
+they skip only when VEEAM_PERMS_SKIP_CORPUS=1 asks for it by name.
+"""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 from functools import cache
@@ -9,11 +15,13 @@ from pathlib import Path
 
 import pytest
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-SEED = SHARED / "seeds" / "000_5456940f73b6abf5.txt"
-BUNDLES = {name: SHARED / "corpus" / f"veeam-docs-{name}.bundle"
-           for name in ("vbaws", "vbazure", "vbr", "vb365")}
-GCP_DOCS = SHARED / "corpus" / "vbgcp" / "docs"
+from pipeline.jobs.corpus import CORPUS_VARIABLE, bundle_path, default_root, gcp_dir
+
+SKIP_VARIABLE = "VEEAM_PERMS_SKIP_CORPUS"
+ROOT = default_root()
+SEED = ROOT / "seeds" / "000_5456940f73b6abf5.txt"
+BUNDLES = {name: bundle_path(ROOT, name) for name in ("vbaws", "vbazure", "vbr", "vb365")}
+GCP_DOCS = gcp_dir(ROOT) / "docs"
 
 LIST_KEYS = re.compile(
     r'"(Action|NotAction|actions|notActions|dataActions|notDataActions)"\s*:\s*(\[[^\]]*\]|"[^"]*")'
@@ -21,10 +29,19 @@ LIST_KEYS = re.compile(
 QUOTED = re.compile(r'"([^"]+)"')
 
 
+def missing_message(path: Path) -> str:
+    return (f"{path} is absent: the real helpcenter corpus is missing. Build it with "
+            f"`.venv/bin/veeam-perms corpus fetch --to DIR` and set {CORPUS_VARIABLE}=DIR (or put it in "
+            f"../shared beside the clone); to skip the corpus tests on purpose, set {SKIP_VARIABLE}=1")
+
+
 def need(path: Path) -> Path:
-    if not path.exists():
-        pytest.skip(f"{path} is absent: the real helpcenter corpus lives in ../shared beside the clone")
-    return path
+    """`path` inside the corpus; a failure saying how to get the corpus when it is absent."""
+    if path.exists():
+        return path
+    if os.environ.get(SKIP_VARIABLE) == "1":
+        pytest.skip(f"{path} is absent and {SKIP_VARIABLE}=1 asks to skip the corpus tests")
+    pytest.fail(missing_message(path), pytrace=False)
 
 
 @cache

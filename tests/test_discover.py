@@ -8,9 +8,9 @@ from pipeline.fetch.discover import ConfigError, extract_links, helpcenter_url, 
 BASE = "https://helpcenter.veeam.com"
 
 
-def test_packaged_configuration_has_the_five_products():
+def test_packaged_configuration_has_every_product():
     products = load_products()
-    assert list(products) == ["vbaws", "vbazure", "vbgc", "vbr", "vbo365"]
+    assert list(products) == ["vbaws", "vbazure", "vbgc", "vbr", "vbo365", "vdc", "agentforwindows", "vro"]
     assert all(product.entry for product in products.values())
 
 

@@ -1,6 +1,7 @@
 """The fetcher against a fault-injecting server on 127.0.0.1 that each test starts itself."""
 
 import asyncio
+import threading
 import time
 
 import pytest
@@ -66,12 +67,18 @@ def test_503_then_success(server):
 
 
 def test_timeout_fails_loudly_after_retries(server):
-    def slow(request):
-        time.sleep(1.5)
-        request.server_ref.send(request, 200, PAGE.encode())
+    given_up = threading.Event()
 
-    install(server, "/slow.html", slow)
-    result = fetch(server, "/slow.html", retries=1)
+    def never_answers(request):
+        # Holds the request until the client has given up, then closes without a response.
+        given_up.wait(timeout=30)
+        request.close_connection = True
+
+    install(server, "/slow.html", never_answers)
+    try:
+        result = fetch(server, "/slow.html", retries=1)
+    finally:
+        given_up.set()
     assert (result.outcome, result.attempts) == ("failed", 2)
     assert result.reason == "timed out (ReadTimeout)"
 

@@ -33,7 +33,7 @@ def test_authored_html_twin_parses_like_its_markdown_twin():
         (md.url, md.build, md.last_updated, "9")
 
 
-@pytest.mark.parametrize("name", ["13_operation_identity", "14_inline_lists", "15_content_lost"])
+@pytest.mark.parametrize("name", ["16_operation_identity", "17_inline_lists", "18_content_lost"])
 def test_authored_twins_of_issue_13_shapes_parse_alike(name):
     md = parse_markdown_page((PAGES / f"{name}.md").read_text())
     html = parse_html_page((PAGES / f"{name}.html").read_text())
@@ -77,7 +77,10 @@ def test_seed_rendered_as_helpcenter_html_parses_to_the_same_operations():
     assert (html.build, html.last_updated) == (md.build, md.last_updated)
 
 
-@pytest.mark.parametrize("page", sorted(PAGES.glob("*.md")), ids=lambda p: p.name)
+DUMP_PAGES = [page for page in sorted(PAGES.glob("*.md")) if not page.name.endswith(".veeam.md")]
+
+
+@pytest.mark.parametrize("page", DUMP_PAGES, ids=lambda p: p.name)
 def test_every_authored_markdown_page_survives_the_html_round_trip(page):
     text = page.read_text()
     md = parse_markdown_page(text)

@@ -50,9 +50,9 @@ S3 = ["s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
 
 
 def test_the_catalog_keeps_key_section_and_description(tmp_path):
-    db = store(tmp_path / "c.db", [(PAGES / "13_operation_identity.md").read_text()])
+    db = store(tmp_path / "c.db", [(PAGES / "16_operation_identity.md").read_text()])
     rows = list(db.query("select key, section, description from operations order by position"))
-    page = parse_markdown_page((PAGES / "13_operation_identity.md").read_text())
+    page = parse_markdown_page((PAGES / "16_operation_identity.md").read_text())
     assert rows == [{"key": op.key, "section": op.section, "description": op.description}
                     for op in page.operations]
     assert db.execute("select count(distinct key) = count(*) from operations").fetchone()[0] == 1
@@ -79,7 +79,7 @@ def test_migration_backfills_keys_of_an_existing_catalog(tmp_path):
 
 
 def test_export_carries_key_and_description_and_reads_back(tmp_path):
-    db = store(tmp_path / "c.db", [(PAGES / "14_inline_lists.md").read_text()])
+    db = store(tmp_path / "c.db", [(PAGES / "17_inline_lists.md").read_text()])
     export_catalog(db, tmp_path / "out")
     (path,) = (tmp_path / "out" / "vbazure").glob("*.json")
     record = json.loads(path.read_text())

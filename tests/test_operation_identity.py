@@ -71,17 +71,28 @@ def test_a_new_twin_never_renames_the_first_and_given_keys_are_kept():
 
 
 def test_sections_are_heading_paths_without_the_page_title():
-    page = parse_markdown_page((PAGES / "13_operation_identity.md").read_text())
+    page = parse_markdown_page((PAGES / "16_operation_identity.md").read_text())
     assert [op.section for op in page.operations][:5] == [
         None, "Object Storage › Amazon S3", "Object Storage › S3 Compatible", "Archive Storage › Amazon S3",
         "Archive Storage › Archiver Appliance"]
     assert len({op.key for op in page.operations}) == len(page.operations) == 8
 
 
+def test_a_heading_written_as_a_paragraph_takes_the_place_of_the_deepest_heading():
+    # The dumps flatten headings into paragraphs; a leveled front-end (a breadcrumb heading, h2/h3)
+    # must give the same section for the same page.
+    names = code('[ "s3:GetObject" ]')
+    flat = parse(f"Object Storage Permissions\n\n{names}")
+    leveled = parse(f"## Requirements\n\nObject Storage Permissions\n\n{names}")
+    nested = parse(f"## Requirements\n\n### Buckets\n\nObject Storage Permissions\n\n{names}")
+    assert [p.operations[0].section for p in (flat, leveled, nested)] == [
+        "Object Storage Permissions", "Object Storage Permissions", "Requirements › Object Storage Permissions"]
+
+
 # --- titles -----------------------------------------------------------------------------------
 
 def test_title_is_the_toggle_then_a_label_then_the_heading_and_the_lead_is_the_description():
-    page = parse_markdown_page((PAGES / "13_operation_identity.md").read_text())
+    page = parse_markdown_page((PAGES / "16_operation_identity.md").read_text())
     titles = [(op.title, op.description) for op in page.operations]
     assert titles[1] == ("Amazon S3", "If you plan to keep backups in such a bucket, make sure the account "
                                       "you connect with has the following permissions")
@@ -91,7 +102,7 @@ def test_title_is_the_toggle_then_a_label_then_the_heading_and_the_lead_is_the_d
 
 
 def test_a_lead_in_names_the_block_only_when_nothing_else_does_cut_at_a_word():
-    (op,) = parse_markdown_page((PAGES / "13_operation_identity.md").read_text()).operations[:1]
+    (op,) = parse_markdown_page((PAGES / "16_operation_identity.md").read_text()).operations[:1]
     assert op.title == "To let the backup server reach a bucket of a target that is added through the " \
                        "wizard and checked…"
     assert op.description.endswith("checked again before every job session starts, the account must "
@@ -153,7 +164,7 @@ def test_names_on_separate_lines_after_a_lead_are_an_inline_list():
 
 
 def test_bare_mentions_stay_mentions_and_requirement_names_are_not_mentions():
-    page = parse_markdown_page((PAGES / "14_inline_lists.md").read_text())
+    page = parse_markdown_page((PAGES / "17_inline_lists.md").read_text())
     assert [(m.provider, m.name) for m in page.mentions] == [
         ("azure", "Microsoft.Storage/storageAccounts/delete"), ("m365", "Mail.Send")]
     assert {op.kind for op in page.operations} == {"inline-list"}
@@ -234,7 +245,7 @@ def test_no_stored_name_ends_in_punctuation(items, before, after, shape):
 # --- lost content -----------------------------------------------------------------------------
 
 def test_lost_content_is_reported_naming_the_block():
-    page = parse_markdown_page((PAGES / "15_content_lost.md").read_text())
+    page = parse_markdown_page((PAGES / "18_content_lost.md").read_text())
     lost = [(w.block, w.message) for w in page.warnings if w.message.startswith("content-lost")]
     assert lost == [
         ("block 3 'Worker Instances'", "content-lost: the block is unbalanced (+1 '{' left open): '{'"),
@@ -252,16 +263,16 @@ def test_code_samples_that_promise_no_permissions_are_not_lost_content():
 
 
 def test_html_twin_reports_the_same_lost_content():
-    md = parse_markdown_page((PAGES / "15_content_lost.md").read_text())
-    html = parse_html_page((PAGES / "15_content_lost.html").read_text())
+    md = parse_markdown_page((PAGES / "18_content_lost.md").read_text())
+    html = parse_html_page((PAGES / "18_content_lost.html").read_text())
     assert html.warnings == md.warnings
 
 
 # --- parse --json -----------------------------------------------------------------------------
 
 def test_parse_json_carries_key_section_and_description_unique_within_a_page():
-    result = CliRunner().invoke(cli, ["parse", "--json", str(PAGES / "13_operation_identity.md"),
-                                      str(PAGES / "14_inline_lists.html")])
+    result = CliRunner().invoke(cli, ["parse", "--json", str(PAGES / "16_operation_identity.md"),
+                                      str(PAGES / "17_inline_lists.html")])
     assert result.exit_code == 0, result.output
     for record in map(json.loads, result.output.splitlines()):
         keys = [op["key"] for op in record["operations"]]

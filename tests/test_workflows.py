@@ -24,11 +24,13 @@ def commands(job):
     return [step["run"] for step in job["steps"] if "run" in step]
 
 
-def test_test_workflow_runs_the_ci_script_on_push_and_pull_requests():
+def test_test_workflow_builds_the_corpus_then_runs_the_ci_script_on_push_and_pull_requests():
     workflow = load("test.yml")
     assert set(workflow["on"]) == {"push", "pull_request"}
-    assert workflow["permissions"] == {"contents": "read"}
-    assert commands(workflow["jobs"]["test"]) == ["bash .ci/run"]
+    assert workflow["permissions"] == {}
+    assert workflow["jobs"]["test"]["permissions"] == {"contents": "read"}
+    assert commands(workflow["jobs"]["test"]) == [
+        "bash .ci/setup", ".venv/bin/veeam-perms corpus fetch --to ../shared", "bash .ci/run"]
     setup = next(s for s in workflow["jobs"]["test"]["steps"] if s.get("uses", "").startswith("actions/setup-python"))
     assert setup["with"]["cache"] == "pip"
 
@@ -50,6 +52,25 @@ def test_scrape_workflow_is_scheduled_serialised_and_least_privilege():
     assert commands(jobs["propose"])[-1].startswith("veeam-perms propose --result scrape-result")
     assert jobs["alert"]["if"] == "${{ !cancelled() && needs.scrape.result == 'failure' }}"
     assert "--body-file scrape-result/gate-report.md" in commands(jobs["alert"])[0]
+
+
+def test_scrape_workflow_runs_the_canary_first_and_publishes_nothing_when_it_disagrees():
+    jobs = load("scrape.yml")["jobs"]
+    canary, alert = jobs["canary"], jobs["canary-alert"]
+    assert canary["permissions"] == {"contents": "read"} and "needs" not in canary
+    assert jobs["scrape"]["needs"] == "canary"  # propose and alert need scrape: all skipped
+    clone, run = commands(canary)[1:]
+    assert "git clone --depth 1" in clone and "comnam90/veeam-docs-${dump}-dump.git" in clone
+    assert "for dump in vbaws vbazure vbr vb365" in clone
+    assert run == "veeam-perms canary --dumps dumps --raw-dir canary-raw --report canary-report.md"
+    upload = canary["steps"][-1]
+    assert upload["uses"] == jobs["scrape"]["steps"][-1]["uses"]  # the pinned upload-artifact
+    assert upload["if"] == "${{ failure() }}" and "canary-raw/" in upload["with"]["path"]
+    assert alert["needs"] == "canary"
+    assert alert["if"] == "${{ !cancelled() && needs.canary.result == 'failure' }}"
+    assert alert["permissions"] == {"contents": "read", "issues": "write"}
+    assert commands(alert)[-1].startswith("veeam-perms issue --title ")
+    assert commands(alert)[-1].endswith("--body-file canary-raw/canary-report.md --label scrape-canary")
 
 
 def test_publish_workflow_on_merge_builds_site_and_releases_the_catalog():

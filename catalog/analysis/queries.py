@@ -47,6 +47,23 @@ def _end_of_day(when: str) -> str:
     return when + "T23:59:59+00:00" if len(when) == 10 else when
 
 
+PRODUCT_SUMMARY = """
+select p.product, count(distinct p.id) as pages, count(v.id) as page_versions,
+       count(distinct v.build) as builds, max(v._first_seen) as last_change,
+       min(v.last_updated) as first_dated, max(v.last_updated) as last_dated,
+       (select r.build from releases r where r.product = p.product order by r.sort_key desc limit 1)
+           as latest_build
+from pages p left join page_versions v on v.page = p.id
+group by p.product
+"""
+
+
+def product_summaries(db: Database) -> dict[str, dict]:
+    """Per product in the catalog: pages, versions, builds, latest build, last change and the
+    span of page dates (the version axis of products without builds)."""
+    return {row["product"]: dict(row) for row in db.query(PRODUCT_SUMMARY)}
+
+
 def catalog_stats(db: Database) -> str:
     lines = []
     for product, name in db.execute("select code, name from products order by code"):
@@ -57,8 +74,13 @@ def catalog_stats(db: Database) -> str:
                             "releases where product = ? order by sort_key)", [product]).fetchone()
         versions = db.execute("select count(*) from page_versions v join pages p on p.id = v.page "
                               "where p.product = ?", [product]).fetchone()[0]
-        lines.append(f"{product} ({name}): {pages} permission pages, {versions} page versions, "
-                     f"{builds[0]} builds: {builds[1] or '-'}")
+        if builds[0]:
+            axis = f"{builds[0]} builds: {builds[1]}"
+        else:  # a product without builds (a service): its versions are dated
+            dates = db.execute("select min(v.last_updated), max(v.last_updated) from page_versions v "
+                               "join pages p on p.id = v.page where p.product = ?", [product]).fetchone()
+            axis = f"no builds, dated {dates[0] or '-'} .. {dates[1] or '-'}"
+        lines.append(f"{product} ({name}): {pages} permission pages, {versions} page versions, {axis}")
     totals = {table: db[table].count for table in
               ("pages", "page_versions", "operations", "permissions", "grants", "mentions",
                "warnings", "anomalies", "runs")}

@@ -155,6 +155,19 @@ def m004_raw_snapshots(db: Database) -> None:
 
 
 @migrations()
+def m16_build_source_and_products(db: Database) -> None:
+    """Where a version's build came from ('page' or 'label'), and the products issue 16 added."""
+    db["page_versions"].add_column("build_source", str)
+    db["products"].insert_all([
+        {"code": "agentforwindows", "name": "Veeam Agent for Microsoft Windows"},
+        {"code": "vro", "name": "Veeam Recovery Orchestrator"},
+        {"code": "vspc", "name": "Veeam Service Provider Console"},
+        {"code": "one", "name": "Veeam ONE"},
+    ], ignore=True)
+    db["product_aliases"].insert({"alias": "vac", "product": "vspc"}, ignore=True)
+
+
+@migrations()
 def m13_operation_key(db: Database) -> None:
     """Operations get their identity within the page (`key`) and the sentence that introduced them
     (`description`). Existing rows get the key the parser gives today from their stored section

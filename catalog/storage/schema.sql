@@ -109,7 +109,7 @@ CREATE TABLE "page_versions" (
    "run" INTEGER REFERENCES "runs"("id"),
    "_first_seen" TEXT,
    "_last_seen" TEXT
-);
+, "build_source" TEXT);
 CREATE TABLE "pages" (
    "id" INTEGER PRIMARY KEY,
    "product" TEXT REFERENCES "products"("code"),

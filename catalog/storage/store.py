@@ -195,7 +195,8 @@ class CatalogWriter:
         release = self._release_id(page.product, page.build, page.version_label, seen.observed_at)
         distinct = {(p.provider, p.normalized) for op in page.operations for p in op.permissions}
         version_id = self.db["page_versions"].insert({
-            "page": page_id, "content_hash": digest, "build": page.build, "release": release,
+            "page": page_id, "content_hash": digest, "build": page.build,
+            "build_source": page.build_source, "release": release,
             "version_label": page.version_label, "title": page.title, "last_updated": _date(page),
             "operation_count": len(page.operations), "permission_count": len(distinct),
             "source": seen.source, "source_ref": seen.source_ref, "path": seen.path,

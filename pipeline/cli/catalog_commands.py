@@ -7,16 +7,15 @@ from pathlib import Path
 import click
 
 from catalog.storage.lock import CatalogLocked
-from pipeline.cli.common import DB_OPTION, exit_for, open_existing, progress_bar
+from pipeline.cli.common import accept_anomalies_option, db_option, exit_for, open_existing, progress_bar
 from pipeline.jobs.dumps import DumpError
 from pipeline.parse.sources import PageError
 
 
 @click.command()
 @click.argument("source", type=click.Path())
-@DB_OPTION
-@click.option("--accept-anomalies", is_flag=True,
-              help="Store pages that lost most of their operations instead of holding them back.")
+@db_option()
+@accept_anomalies_option
 def ingest(source, db_path, accept_anomalies):
     """Ingest dump pages into the catalog.
 
@@ -38,7 +37,7 @@ def ingest(source, db_path, accept_anomalies):
 
 
 @click.command()
-@DB_OPTION
+@db_option()
 def stats(db_path):
     """Print what the catalog holds: products, builds, pages, versions, permissions, runs.
 
@@ -50,7 +49,7 @@ def stats(db_path):
 
 
 @click.command()
-@DB_OPTION
+@db_option()
 @click.option("--to", "target", required=True, type=click.Path(file_okay=False),
               help="Directory to write the diffable text export into.")
 def export(db_path, target):
@@ -62,3 +61,20 @@ def export(db_path, target):
 
     written = export_catalog(open_existing(db_path), Path(target))
     click.echo(f"wrote {written} files under {target}")
+
+
+@click.command()
+@click.option("--db", "db_path", default=None, type=click.Path(dir_okay=False),
+              help="A catalog: add page counts, builds and the last change per product.")
+def products(db_path):
+    """List the products the scraper knows (key and name), with catalog figures given --db.
+
+    Products the catalog holds but products.toml does not (archived or renamed ones) are
+    listed too when --db is given.
+
+    Example: veeam-perms products --db catalog.db
+    """
+    from pipeline.jobs.products import product_table
+
+    db = open_existing(db_path) if db_path else None
+    click.echo(product_table(db))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from pipeline.cli.common import DB_OPTION, open_existing
+from pipeline.cli.common import db_option, open_existing
 
 
 def _products(db) -> dict[str, str]:
@@ -15,7 +15,7 @@ def _products(db) -> dict[str, str]:
 
 
 @click.command()
-@DB_OPTION
+@db_option()
 @click.option("--product", help="Product code (vbaws, vbazure, vbgc, vbr, vbo365).")
 @click.option("--from", "from_", help="Build, YYYY-MM-DD date, 'latest' or 'previous'.")
 @click.option("--to", help="Build, YYYY-MM-DD date, 'latest' or 'previous'.")
@@ -58,7 +58,7 @@ def diff(db_path, product, from_, to, page, fmt):
 
 
 @click.command()
-@DB_OPTION
+@db_option()
 @click.option("--product", required=True, help="Product code, e.g. vbr.")
 @click.option("--from", "from_", required=True, help="The build you run now (or 'previous').")
 @click.option("--to", required=True, help="The build you upgrade to (or 'latest').")
@@ -82,7 +82,7 @@ def upgrade(db_path, product, from_, to, operations, as_json):
 
 
 @click.command()
-@DB_OPTION
+@db_option()
 @click.option("--since", required=True, help="YYYY-MM-DD: list versions first seen on or after it.")
 @click.option("--product", help="Only this product.")
 @click.option("--output", type=click.Path(dir_okay=False), help="Write the Markdown to a file.")

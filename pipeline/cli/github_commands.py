@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from pipeline.cli.common import DB_OPTION, existing_catalog
+from pipeline.cli.common import db_option, existing_catalog
 from pipeline.jobs.github import GitHubError
 
 
@@ -48,7 +48,7 @@ def propose(result_dir, branch, pending_release, repo_dir):
 
 
 @click.command(name="release")
-@DB_OPTION
+@db_option()
 @click.option("--site", "site_dir", type=click.Path(file_okay=False), default="build/site", show_default=True,
               help="The directory `veeam-perms publish` wrote (attached as site.tar.gz when present).")
 @click.option("--release", "release_name", default="catalog", show_default=True)

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import click
 
-from pipeline.cli.common import progress_bar
+from pipeline.cli.common import Exit, leave, progress_bar
 from pipeline.parse.sources import PageError, iter_page_files, parse_file
 from pipeline.parse.summary import format_page_summary
 
@@ -27,7 +26,7 @@ def cli():
 @click.option("--all", "show_all", is_flag=True,
               help="In the summary, list pages without permissions too.")
 def parse(paths, as_json, show_all):
-    """Parse dump pages (.md) or helpcenter HTML (.html) and print what they require.
+    """Parse dump or Veeam Markdown pages (.md) or helpcenter HTML (.html); print what they require.
 
     Directories are walked for page files. Exit status 1 when any page could not be read.
 
@@ -55,11 +54,13 @@ def parse(paths, as_json, show_all):
     for failure in failures:
         click.echo(f"error: {failure}", err=True)
     if failures:
-        sys.exit(1)
+        leave(Exit.FAILED)
 
 
 def _register() -> None:
-    from pipeline.cli.catalog_commands import export, ingest, stats
+    from pipeline.cli.canary_commands import canary, issue
+    from pipeline.cli.catalog_commands import export, ingest, products, stats
+    from pipeline.cli.corpus_commands import corpus
     from pipeline.cli.diff_commands import changelog, diff, upgrade
     from pipeline.cli.github_commands import propose, release_command, restore
     from pipeline.cli.policy_commands import check, policy
@@ -67,7 +68,8 @@ def _register() -> None:
     from pipeline.cli.site_commands import demo, publish, serve
 
     for command in (ingest, stats, export, diff, upgrade, changelog, scrape, reparse, serve, publish,
-                    demo, policy, check, update, restore, propose, release_command):
+                    demo, policy, check, update, restore, propose, release_command, products,
+                    canary, issue, corpus):
         cli.add_command(command)
 
 

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import click
 
-from pipeline.cli.common import DB_OPTION, open_existing
+from pipeline.cli.common import Exit, db_option, leave, open_existing
 
 
 @click.command()
-@DB_OPTION
+@db_option()
 @click.option("--product", required=True, help="Product code, e.g. vbaws.")
 @click.option("--build", help="A build of the product (default: the latest).")
 @click.option("--operation", "operations", multiple=True, required=True,
@@ -58,7 +57,7 @@ def policy(db_path, product, build, operations, fmt, include_optional):
 
 @click.command()
 @click.argument("policy_file", type=click.Path(dir_okay=False))
-@DB_OPTION
+@db_option()
 @click.option("--product", required=True, help="Product code, e.g. vbaws.")
 @click.option("--build", help="A build of the product (default: the latest).")
 @click.option("--operation", "operations", multiple=True, required=True,
@@ -79,13 +78,13 @@ def check(policy_file, db_path, product, build, operations, as_json):
         text = Path(policy_file).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         click.echo(f"Error: {policy_file}: cannot read ({error})", err=True)
-        sys.exit(2)
+        leave(Exit.USAGE)
     db = open_existing(db_path)
     try:
         selection = select_permissions(db, product, build, operations)
         result = check_text(text, policy_file, selection)
     except (PolicyError, CompareError) as error:
         click.echo(f"Error: {error}", err=True)
-        sys.exit(2)
+        leave(Exit.USAGE)
     click.echo(json.dumps(result.as_json(), indent=2) if as_json else format_result(result))
-    sys.exit(1 if result.missing else 0)
+    leave(Exit.FAILED if result.missing else Exit.OK)

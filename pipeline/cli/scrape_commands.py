@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
 from catalog.storage.lock import CatalogLocked
-from pipeline.cli.common import DB_OPTION, exit_for, progress_bar
+from pipeline.cli.common import (
+    Exit,
+    accept_anomalies_option,
+    db_option,
+    exit_for,
+    leave,
+    products_file_option,
+    progress_bar,
+    rate_option,
+)
 from pipeline.fetch.discover import ConfigError
 from pipeline.parse.sources import PageError
 
 
 @click.command()
-@DB_OPTION
+@db_option()
 @click.option("--product", "products", multiple=True,
               help="Only this product (repeatable): vbaws, vbazure, vbgc, vbr, vbo365.")
 @click.option("--url", "urls", multiple=True,
@@ -22,15 +30,12 @@ from pipeline.parse.sources import PageError
 @click.option("--since-last", is_flag=True,
               help="Re-fetch only the pages already in the catalog (conditional requests), no discovery.")
 @click.option("--concurrency", default=4, show_default=True, type=click.IntRange(1, 32))
-@click.option("--rate", default=2.0, show_default=True, type=click.FloatRange(0.1, 100),
-              help="Requests per second per host.")
+@rate_option
 @click.option("--base-url", default="https://helpcenter.veeam.com", show_default=True,
               help="Fetch from this mirror or local server instead; the host allowlist follows it.")
-@click.option("--accept-anomalies", is_flag=True,
-              help="Store pages that lost most of their operations instead of holding them back.")
+@accept_anomalies_option
 @click.option("--ignore-robots", is_flag=True, help="Do not read robots.txt (only for local mirrors).")
-@click.option("--products-file", type=click.Path(exists=True, dir_okay=False),
-              help="A products.toml to use instead of the packaged one.")
+@products_file_option
 def scrape(db_path, products, urls, since_last, concurrency, rate, base_url, accept_anomalies,
            ignore_robots, products_file):
     """Crawl the helpcenter, parse permission pages and record new versions in the catalog.
@@ -56,7 +61,7 @@ def scrape(db_path, products, urls, since_last, concurrency, rate, base_url, acc
 
 
 @click.command()
-@DB_OPTION
+@db_option()
 @click.option("--to", "target", required=True, type=click.Path(dir_okay=False),
               help="The new catalog to build from the raw snapshots (must not exist).")
 def reparse(db_path, target):
@@ -76,7 +81,7 @@ def reparse(db_path, target):
 
 
 @click.command()
-@DB_OPTION
+@db_option()
 @click.option("--export-dir", default="export", show_default=True, type=click.Path(file_okay=False),
               help="Where the diffable text export goes (committed by the workflow).")
 @click.option("--changelog", "changelog_path", default="CHANGES.md", show_default=True,
@@ -85,10 +90,9 @@ def reparse(db_path, target):
               type=click.Path(dir_okay=False), help="Written when the anomaly gate trips (the issue body).")
 @click.option("--since-last", is_flag=True, help="Re-fetch the known pages only, no discovery.")
 @click.option("--base-url", default="https://helpcenter.veeam.com", show_default=True)
-@click.option("--products-file", type=click.Path(exists=True, dir_okay=False))
+@products_file_option
 @click.option("--product", "products", multiple=True)
-@click.option("--rate", default=2.0, show_default=True, type=click.FloatRange(0.1, 100),
-              help="Requests per second per host.")
+@rate_option
 def update(db_path, export_dir, changelog_path, report_path, since_last, base_url, products_file, products, rate):
     """The scheduled run: scrape, stop at the anomaly gate, export, write this run's changelog.
 
@@ -113,4 +117,4 @@ def update(db_path, export_dir, changelog_path, report_path, since_last, base_ur
     click.echo(f"status: {outcome.status}")
     if outcome.status == "gated":
         click.echo(f"the anomaly gate tripped; see {outcome.report_path}", err=True)
-        sys.exit(4)
+        leave(Exit.GATED)

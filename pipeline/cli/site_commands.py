@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from pipeline.cli.common import DB_OPTION, existing_catalog
+from pipeline.cli.common import db_option, existing_catalog
 
 CASSETTE = Path(__file__).resolve().parents[2] / "cassettes" / "scrape_site.yaml"
 RECORDED_BASE = "http://127.0.0.1:8765"
@@ -27,7 +27,7 @@ def _serve(db_path: Path, host: str, port: int) -> None:
 
 
 @click.command()
-@DB_OPTION
+@db_option()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8001, show_default=True, type=int)
 def serve(db_path, host, port):
@@ -39,7 +39,7 @@ def serve(db_path, host, port):
 
 
 @click.command()
-@DB_OPTION
+@db_option()
 @click.option("--to", "target", required=True, type=click.Path(file_okay=False),
               help="An empty directory to write the deployable site into.")
 @click.option("--base-url", default="https://example.invalid", show_default=True,
@@ -75,7 +75,7 @@ def publish(db_path, target, base_url):
 
 
 @click.command()
-@click.option("--db", "db_path", default="demo.db", show_default=True, type=click.Path(dir_okay=False))
+@db_option("demo.db")
 @click.option("--port", default=8001, show_default=True, type=int)
 @click.option("--no-serve", is_flag=True, help="Build the catalog and stop.")
 def demo(db_path, port, no_serve):

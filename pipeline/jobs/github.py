@@ -88,3 +88,14 @@ def release_catalog(db_path: Path, site_dir: Path | None, release: str) -> str:
     upload(release, files, "veeam-perms catalog")
     _run(["gh", "release", "delete-asset", "catalog-pending", "catalog.db", "--yes"], check=False)
     return f"attached {', '.join(f.name for f in files)} to release {release}"
+
+
+def open_or_update_issue(title: str, body_file: Path, label: str) -> str:
+    """One open issue per label: comment on it when it exists, else open it (the canary's alert)."""
+    existing = _run(["gh", "issue", "list", "--label", label, "--state", "open", "--json", "number",
+                     "--jq", ".[0].number // empty"]).stdout.strip()
+    if existing:
+        _run(["gh", "issue", "comment", existing, "--body-file", str(body_file)])
+        return f"commented on issue #{existing}"
+    _run(["gh", "issue", "create", "--title", title, "--body-file", str(body_file), "--label", label])
+    return "opened an issue"

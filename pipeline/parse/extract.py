@@ -249,7 +249,10 @@ def _walk(block: Block, index: int, state: _State, out: Extraction) -> None:
         _set_section(block.text, block.level, state, out)
     elif isinstance(block, Paragraph):
         if is_heading_like(block.text) and not find_inline_lists(block.text):
-            _set_section(block.text, 7, state, out)  # a heading written as a paragraph: deepest level
+            # A heading written as a paragraph has lost its level: it takes the place of the
+            # deepest heading, as the flattened dumps and the leveled front-ends then agree.
+            level = state.headings[-1][0] if state.headings else 2
+            _set_section(block.text, level, state, out)
         else:
             _on_text(block.text, index, state, out)
     elif isinstance(block, ListBlock):

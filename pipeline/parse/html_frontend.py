@@ -4,8 +4,11 @@ No raw helpcenter HTML was reachable while this was written, so the walker relie
 on the structural cues the Markdown dumps preserve rather than on class names:
 the `arrow_next.svg` image before a collapsible title, code held in single-cell
 tables (nested inside the collapsible body), notes as two-row label/body tables,
-the "Page updated" / "Page content applies to build" footer sentences and an
-archive banner sentence. It is verified only against authored fixtures.
+the "Page updated" / "Page content applies to build" footer sentences, and the cues
+seen in stored copies of live pages: the archive banner's fixed first sentence, note
+labels in any case ("NOTE", "NoteS", "TiPS"), and toggle images whose alt/title text is
+the page title (never part of a collapsible title). It is verified only against
+authored fixtures; `veeam-perms canary` checks it against live pages.
 """
 
 from __future__ import annotations
@@ -35,9 +38,10 @@ _INLINE = frozenset({"a", "span", "b", "strong", "em", "i", "u", "code", "img", 
                      "font", "small", "kbd", "var", "abbr", "mark", "s"})
 _HEADINGS = {f"h{level}": level for level in range(1, 7)}
 _SPACE = re.compile(r"\s+")
-_ARCHIVE_BANNER = re.compile(
-    r"\b(archived?|no longer (?:supported|updated|maintained))\b.{0,80}\b(version|documentation|"
-    r"document|guide)\b|\b(version|documentation|guide)\b.{0,80}\barchived?\b", re.I)
+# The banner of archived releases. Veeam sometimes inserts a sentence between this prefix and
+# "To get the most up-to-date information, see the current version.", so only the prefix counts.
+ARCHIVE_BANNER_PREFIX = "this is an archive version of the document."
+_BANNER_MAX_CHARS = 400
 
 
 def _text(node: Tag | NavigableString) -> str:
@@ -48,6 +52,16 @@ def _text(node: Tag | NavigableString) -> str:
 def _code_text(node: Tag) -> str:
     # Keep non-breaking spaces: the lenient JSON reader deals with them, as it must for the dumps.
     return _SPACE.sub(" ", node.get_text(" ")).strip()
+
+
+def is_archive_banner(text: str) -> bool:
+    return len(text) <= _BANNER_MAX_CHARS and text.lower().startswith(ARCHIVE_BANNER_PREFIX)
+
+
+def note_label(text: str) -> str | None:
+    """A note's label row in any case or spelling seen ("NOTE", "NoteS", "TiPS", "Tip:")."""
+    label = text.strip().rstrip(":").strip()
+    return label if label.lower() in NOTE_LABELS else None
 
 
 def _has_arrow(node: Tag) -> bool:
@@ -87,7 +101,7 @@ class _Walker:
     def emit_text(self, text: str, toggle: bool = False) -> None:
         if toggle:
             self.blocks.append(Toggle(text))
-        elif _ARCHIVE_BANNER.search(text) and len(text) < 300:
+        elif is_archive_banner(text):
             self.archived = True
         else:
             self.blocks.append(footer_from_text(text) or Paragraph(text))
@@ -143,9 +157,8 @@ class _Walker:
                     self.walk(cell)
             return
         texts = [[_text(cell) for cell in row] for row in rows]
-        if all(len(row) == 1 for row in texts) and len(texts) == 2 and \
-                texts[0][0].lower() in NOTE_LABELS:
-            self.blocks.append(Note(texts[0][0], texts[1][0]))
+        if all(len(row) == 1 for row in texts) and len(texts) == 2 and note_label(texts[0][0]):
+            self.blocks.append(Note(note_label(texts[0][0]), texts[1][0]))
         elif len(texts) == 1 and len(texts[0]) == 1:
             self.blocks.append(Code(_code_text(rows[0][0]), in_toggle=self._after_toggle()))
         elif texts:
@@ -167,9 +180,26 @@ def _meta(soup: BeautifulSoup) -> dict[str, str]:
 _NON_CONTENT = re.compile(r"<(nav|script|style|noscript|template)\b[^>]*>.*?</\1\s*>", re.S | re.I)
 
 
+def _without_page_title(blocks: list[Block], titles: list[str]) -> list[Block]:
+    """Collapsible titles never start with the page title (the toggle image's alt/title text,
+    glued on when a page puts it into the text): "Plug-In PermissionsList of ..." -> "List of ..."."""
+    titles = sorted({title for title in titles if title}, key=len, reverse=True)
+    cleaned = []
+    for block in blocks:
+        if isinstance(block, Toggle):
+            prefix = next((title for title in titles if block.title.startswith(title)), "")
+            rest = block.title[len(prefix):].strip()
+            block = Toggle(rest) if rest else block
+        cleaned.append(block)
+    return cleaned
+
+
 def parse_html_blocks(text: str) -> Document:
     soup = BeautifulSoup(_NON_CONTENT.sub(" ", text), "lxml")
     walker = _Walker()
     root = soup.body or soup
     walker.walk(root)
-    return Document(meta=_meta(soup), blocks=walker.blocks, archived=walker.archived)
+    meta = _meta(soup)
+    first_heading = next((b.text for b in walker.blocks if isinstance(b, Heading) and b.level == 1), "")
+    blocks = _without_page_title(walker.blocks, [meta.get("title", ""), first_heading])
+    return Document(meta=meta, blocks=blocks, archived=walker.archived)

@@ -101,10 +101,11 @@ def _table_blocks(lines: list[str]) -> list[Block]:
     if len(lines) >= 3 and not lines[0].strip(" |") and any(
             _NESTED_TABLE.search(line) for line in lines[2:]):
         return [block for line in lines[2:] for block in _collapsible_body(line)]
-    return [_table_block(lines)]
+    return [table_block(lines)]
 
 
-def _table_block(lines: list[str]) -> Block:
+def table_block(lines: list[str]) -> Block:
+    """A pipe table: one cell is code, a label row over a body row is a note, else a table."""
     rows: list[tuple[str, ...]] = []
     for line in lines:
         body = line.strip()

@@ -6,11 +6,12 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from catalog.model import Page, ParseWarning, SourceKind
-from catalog.urls import parse_url
+from catalog.model import BuildSource, Page, ParseWarning, SourceKind
+from catalog.urls import UrlParts, parse_url, release_of_label
 from pipeline.parse.blocks import Document, Footer, Heading
 from pipeline.parse.extract import extract
 from pipeline.parse.markdown_frontend import parse_markdown_blocks
+from pipeline.parse.veeam_markdown import looks_like_veeam_markdown, parse_veeam_markdown_blocks
 
 _US_DATE = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})\s*$")
 _ISO_DATE = re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})\s*$")
@@ -51,6 +52,17 @@ def _title(document: Document, slug: str | None) -> str | None:
     return title
 
 
+def _build_of(stated: str | None, parts: UrlParts | None,
+              warnings: list[ParseWarning]) -> tuple[str | None, BuildSource | None]:
+    """The page's own build; else, where the release label is the only evidence, the label's."""
+    if stated:
+        if not _BUILD.match(stated):
+            warnings.append(ParseWarning(block="page", message=f"build {stated!r} is not dotted numbers"))
+        return stated, "page"
+    from_label = release_of_label(parts.product, parts.version_label) if parts else None
+    return (from_label, "label") if from_label else (None, None)
+
+
 def build_page(
     document: Document, source_kind: SourceKind, url: str | None = None, path: str | None = None
 ) -> Page:
@@ -64,9 +76,8 @@ def build_page(
     if candidates and last_updated is None:
         warnings.append(ParseWarning(
             block="page", message=f"last_updated {candidates[0]!r} is not a M/D/YYYY date; ignored"))
-    build = document.meta.get("product_version") or footer_build
-    if build and not _BUILD.match(build):
-        warnings.append(ParseWarning(block="page", message=f"build {build!r} is not dotted numbers"))
+    build, build_source = _build_of(document.meta.get("product_version") or footer_build, parts,
+                                    warnings)
     title = _title(document, parts.slug if parts else None)
     extraction = extract(document.blocks, title)
     return Page(
@@ -77,7 +88,8 @@ def build_page(
         slug=parts.slug if parts else None,
         version_label=parts.version_label if parts else None,
         title=title,
-        build=build or None,
+        build=build,
+        build_source=build_source,
         last_updated=last_updated,
         source_kind=source_kind,
         archived=document.archived,
@@ -89,6 +101,17 @@ def build_page(
 
 def parse_markdown_page(text: str, path: str | None = None, url: str | None = None) -> Page:
     return build_page(parse_markdown_blocks(text), "markdown-dump", url=url, path=path)
+
+
+def parse_veeam_markdown_page(text: str, path: str | None = None, url: str | None = None) -> Page:
+    return build_page(parse_veeam_markdown_blocks(text), "veeam-markdown", url=url, path=path)
+
+
+def parse_any_markdown_page(text: str, path: str | None = None, url: str | None = None) -> Page:
+    """A `.md` page of either kind: Veeam's own Markdown or the public dump's."""
+    if looks_like_veeam_markdown(text):
+        return parse_veeam_markdown_page(text, path=path, url=url)
+    return parse_markdown_page(text, path=path, url=url)
 
 
 def parse_html_page(text: str, url: str | None = None, path: str | None = None) -> Page:

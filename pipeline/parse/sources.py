@@ -9,7 +9,12 @@ from pathlib import Path
 
 from catalog.model import Page
 from pipeline.parse.limits import MAX_PAGE_BYTES, LimitExceeded
-from pipeline.parse.page import parse_html_page, parse_markdown_page
+from pipeline.parse.page import (
+    parse_any_markdown_page,
+    parse_html_page,
+    parse_markdown_page,
+    parse_veeam_markdown_page,
+)
 
 PAGE_SUFFIXES = {".md": "markdown", ".txt": "markdown", ".html": "html", ".htm": "html"}
 
@@ -58,11 +63,16 @@ def decode_page(data: bytes, where: str) -> str:
 
 
 def parse_page_text(text: str, kind: str, path: str | None = None, url: str | None = None) -> Page:
+    """Parse one page; kind `markdown` tells Veeam's Markdown from the dump's by its front matter."""
     where = path or url or "page"
     try:
         if kind == "html":
             return parse_html_page(text, url=url, path=path)
-        return parse_markdown_page(text, path=path, url=url)
+        if kind == "veeam-markdown":
+            return parse_veeam_markdown_page(text, path=path, url=url)
+        if kind == "markdown-dump":
+            return parse_markdown_page(text, path=path, url=url)
+        return parse_any_markdown_page(text, path=path, url=url)
     except RecursionError as error:
         raise PageError(f"{where}: structure nested too deeply to parse") from error
     except LimitExceeded as error:

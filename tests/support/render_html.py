@@ -27,7 +27,8 @@ from pipeline.parse.blocks import (
 )
 
 ARROW_SRC = "//img.veeam.com/helpcenter/baggage/arrow_next.svg"
-ARCHIVE_BANNER = "You are viewing an archived version of this documentation."
+ARCHIVE_BANNER = ("This is an archive version of the document. To get the most up-to-date information, "
+                  "see the current version.")
 
 
 def _cell_table(text: str) -> str:

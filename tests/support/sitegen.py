@@ -124,6 +124,8 @@ class SiteServer:
                                         "Content-Type": kind})
 
     def send(self, handler, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+        # Recorded before answering: once the client has the response, the request is in the list.
+        self.record(handler.path, status, len(body))
         handler.send_response(status)
         for name, value in (headers or {}).items():
             handler.send_header(name, value)
@@ -131,7 +133,6 @@ class SiteServer:
         handler.end_headers()
         if body:
             handler.wfile.write(body)
-        self.record(handler.path, status, len(body))
 
     def __enter__(self) -> SiteServer:
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)

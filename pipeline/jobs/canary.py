@@ -1,0 +1,217 @@
+"""The canary: a fixed list of permission pages fetched live and compared with the public dumps.
+
+Before a scheduled run publishes anything, each listed page is fetched (its `.html` and,
+where it exists, its Veeam Markdown `.md` twin), parsed, and compared with the same page in
+the git dumps: the same operations, the same permission names, the same build. Any
+disagreement means the parsers no longer read the live helpcenter the way they read the
+dumps, and nothing should be published until a human looks at the raw pages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from catalog.model import Page
+from catalog.storage.keys import title_key
+from pipeline.fetch.client import FetchConfig, Fetcher, FetchResult
+from pipeline.fetch.discover import helpcenter_url
+from pipeline.parse.sources import PageError, decode_page, parse_page_text
+
+PUBLIC_BASE = "https://helpcenter.veeam.com"
+MAX_PAGES = 200
+
+
+class CanaryError(ValueError):
+    """A canary list or dumps folder that cannot be used (a usage error)."""
+
+
+@dataclass(frozen=True)
+class CanaryPage:
+    path: str
+    dump: str
+    markdown: bool = True
+
+    @property
+    def markdown_path(self) -> str:
+        return re.sub(r"\.html?$", ".md", self.path)
+
+
+def load_canary_list(text: str | None = None, where: str = "canary.toml") -> list[CanaryPage]:
+    """The packaged list (pipeline/fetch/canary.toml) unless `text` is given."""
+    if text is None:
+        text = resources.files("pipeline.fetch").joinpath("canary.toml").read_text(encoding="utf-8")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise CanaryError(f"{where}: {error}") from error
+    defaults, pages = data.get("defaults", {}), []
+    for number, item in enumerate(data.get("page", []), start=1):
+        missing = [key for key in ("path", "dump") if not isinstance(item.get(key), str)]
+        if missing:
+            raise CanaryError(f"{where}: page {number} lacks {', '.join(missing)}")
+        if not item["path"].startswith("/") or ".." in Path(item["dump"]).parts or \
+                Path(item["dump"]).is_absolute():
+            raise CanaryError(f"{where}: page {number}: path must start with / and dump stay "
+                              "inside the dumps folder")
+        pages.append(CanaryPage(item["path"], item["dump"],
+                                bool(item.get("markdown", defaults.get("markdown", True)))))
+    if not pages or len(pages) > MAX_PAGES:
+        raise CanaryError(f"{where}: lists {len(pages)} pages; a canary needs 1 to {MAX_PAGES}")
+    return pages
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What must agree between a live page and its dump."""
+
+    operations: tuple[tuple[str, str], ...]
+    permissions: frozenset[tuple[str, str]]
+    build: str | None
+
+    @classmethod
+    def of(cls, page: Page) -> Facts:
+        return cls(tuple(sorted((title_key(op.title), op.kind) for op in page.operations)),
+                   frozenset((p.provider, p.normalized) for op in page.operations
+                             for p in op.permissions), page.build)
+
+
+@dataclass
+class Row:
+    page: str
+    source: str  # html | md
+    status: str  # agree | DISAGREE | failed | no twin
+    live: Facts | None = None
+    dump: Facts | None = None
+    differences: list[str] = field(default_factory=list)
+
+    @property
+    def bad(self) -> bool:
+        return self.status in ("DISAGREE", "failed")
+
+
+def differences(live: Facts, dump: Facts) -> list[str]:
+    found = []
+    if live.operations != dump.operations:
+        only_live = sorted({t for t, _ in live.operations} - {t for t, _ in dump.operations})
+        only_dump = sorted({t for t, _ in dump.operations} - {t for t, _ in live.operations})
+        found.append(f"operations {len(live.operations)} live vs {len(dump.operations)} dump"
+                     + (f"; only live: {', '.join(only_live[:3])}" if only_live else "")
+                     + (f"; only dump: {', '.join(only_dump[:3])}" if only_dump else ""))
+    if live.permissions != dump.permissions:
+        only_live = sorted(name for _, name in live.permissions - dump.permissions)
+        only_dump = sorted(name for _, name in dump.permissions - live.permissions)
+        found.append(f"permissions: {len(only_live)} only live ({', '.join(only_live[:3])}), "
+                     f"{len(only_dump)} only dump ({', '.join(only_dump[:3])})")
+    if live.build != dump.build:
+        found.append(f"build {live.build or '-'} live vs {dump.build or '-'} dump")
+    return found
+
+
+def _raw_name(path: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", path.strip("/")) or "index"
+
+
+def _is_markdown(result: FetchResult) -> bool:
+    head = (result.body or b"")[:512].lstrip().lower()
+    return not head.startswith((b"<!doctype", b"<html", b"<?xml"))
+
+
+@dataclass
+class CanaryReport:
+    rows: list[Row]
+
+    @property
+    def disagrees(self) -> bool:
+        return any(row.bad for row in self.rows)
+
+    def table(self) -> str:
+        """A Markdown table, one row per fetched source (printed, and posted to the issue)."""
+        lines = ["| page | source | status | operations live/dump | permissions live/dump | "
+                 "build live/dump | differences |", "|---|---|---|---|---|---|---|"]
+        for row in self.rows:
+            live, dump = row.live, row.dump
+            ops = f"{len(live.operations)}/{len(dump.operations)}" if live and dump else "-"
+            perms = f"{len(live.permissions)}/{len(dump.permissions)}" if live and dump else "-"
+            build = f"{live.build or '-'}/{dump.build or '-'}" if live and dump else "-"
+            notes = "; ".join(row.differences).replace("|", "\\|") or "-"
+            lines.append(f"| {row.page} | {row.source} | {row.status} | {ops} | {perms} | {build} | {notes} |")
+        bad = sum(row.bad for row in self.rows)
+        lines.append("")
+        lines.append(f"{len(self.rows)} sources compared, {bad} disagree or failed"
+                     if bad else f"{len(self.rows)} sources compared, all agree with the dumps")
+        return "\n".join(lines)
+
+
+def _dump_facts(dumps: Path, page: CanaryPage) -> tuple[Facts | None, str | None]:
+    path = dumps / page.dump
+    if not path.is_file():
+        return None, f"dump file {page.dump} is missing under {dumps}"
+    try:
+        return Facts.of(parse_page_text(decode_page(path.read_bytes(), str(path)), "markdown-dump",
+                                        path=str(path))), None
+    except (OSError, PageError) as error:
+        return None, str(error)
+
+
+def _compare(page: CanaryPage, source: str, result: FetchResult, dump: tuple[Facts | None, str | None],
+             raw_dir: Path, config: FetchConfig) -> Row:
+    path = page.markdown_path if source == "md" else page.path
+    row = Row(path, source, "failed")
+    if source == "md" and (result.status == 404 or (result.outcome == "ok" and not _is_markdown(result))):
+        row.status = "no twin"
+        row.differences = ["no Markdown served at this path"]
+        return row
+    if result.outcome != "ok" or result.body is None:
+        row.differences = [f"fetch failed: {result.reason}"]
+        return row
+    (raw_dir / _raw_name(path)).write_bytes(result.body)
+    dump_facts, problem = dump
+    if dump_facts is None:
+        row.differences = [problem or "dump unreadable"]
+        return row
+    public = helpcenter_url(result.url, config.base_url, PUBLIC_BASE)
+    try:
+        live = parse_page_text(decode_page(result.body, public), "html" if source == "html" else "markdown",
+                               url=public)
+    except PageError as error:
+        row.differences = [str(error)]
+        return row
+    row.live, row.dump = Facts.of(live), dump_facts
+    row.differences = differences(row.live, dump_facts)
+    row.status = "DISAGREE" if row.differences else "agree"
+    return row
+
+
+async def _fetch_all(config: FetchConfig, paths: list[str]) -> list[FetchResult]:
+    fetcher = Fetcher(config)
+    try:
+        return list(await asyncio.gather(*(fetcher.fetch(path) for path in paths)))
+    finally:
+        await fetcher.aclose()
+
+
+def run_canary(dumps: Path, raw_dir: Path, config: FetchConfig,
+               pages: list[CanaryPage] | None = None) -> CanaryReport:
+    """Fetch every listed page (and its .md twin), keep the raw bodies, compare with the dumps."""
+    pages = pages if pages is not None else load_canary_list()
+    if not dumps.is_dir():
+        raise CanaryError(f"{dumps}: no dumps folder here; clone the dumps into it first")
+    try:
+        raw_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise CanaryError(f"{raw_dir}: cannot create the raw folder ({error.strerror})") from error
+    paths = [path for page in pages
+             for path in ([page.path, page.markdown_path] if page.markdown else [page.path])]
+    results = dict(zip(paths, asyncio.run(_fetch_all(config, paths)), strict=True))
+    rows = []
+    for page in pages:
+        dump = _dump_facts(dumps, page)
+        rows.append(_compare(page, "html", results[page.path], dump, raw_dir, config))
+        if page.markdown:
+            rows.append(_compare(page, "md", results[page.markdown_path], dump, raw_dir, config))
+    return CanaryReport(rows)
