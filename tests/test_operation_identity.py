@@ -188,6 +188,13 @@ def test_graph_names_in_steps_are_m365_mentions_but_vsphere_privileges_are_not()
     assert parse(inline).operations == [] and parse(inline).warnings == []
 
 
+def test_graph_names_in_an_inline_list_count_where_the_page_speaks_of_microsoft_apis():
+    text = ("This application reads mailboxes through Microsoft Graph.\n\n"
+            "The application must have the following permissions: Mail.Send, User.Read.All.\n")
+    (op,) = parse(text).operations
+    assert [(p.provider, p.name) for p in op.permissions] == [("m365", "Mail.Send"), ("m365", "User.Read.All")]
+
+
 @pytest.mark.parametrize("provider,good,bad", [
     ("aws", ["s3:GetObject", "ec2:Describe*", "*", "EC2:describeVolumes", "s3-object-lambda:Get?bject"],
      ["s3:GetObject.", "s3:", ":GetObject", "host:27017", "s3:Get Object", "s3:Get-Object"]),

@@ -164,7 +164,7 @@ def _on_text(text: str, index: int, state: _State, out: Extraction) -> None:
     state.identity = identity_of(text) or state.identity
     state.m365_type = m365.type_hint(text) or state.m365_type
     state.m365_context = state.m365_context or bool(M365_CONTEXT.search(text))
-    inline = find_inline_lists(text)
+    inline = find_inline_lists(text, state.m365_context)
     for found in inline:
         _add_inline(found, index, state, out)
     prose = text
@@ -180,7 +180,7 @@ def _on_text(text: str, index: int, state: _State, out: Extraction) -> None:
 
 def _on_list(block: ListBlock, index: int, state: _State, out: Extraction) -> None:
     if state.lead and _INTRODUCES_PERMISSIONS.search(state.lead) and _is_name_list(block.items):
-        found = InlineList(sentence=last_sentence(state.lead), m365=bool(M365_CONTEXT.search(state.lead)))
+        found = InlineList(sentence=last_sentence(state.lead), m365=state.m365_context)
         for item in block.items:
             read_name(item, found)
         _add_inline(found, index, state, out)
@@ -270,7 +270,8 @@ def _walk(block: Block, index: int, state: _State, out: Extraction) -> None:
 
 
 def _on_note(block: Note, index: int, state: _State, out: Extraction) -> None:
-    inline = find_inline_lists(block.text)
+    state.m365_context = state.m365_context or bool(M365_CONTEXT.search(block.text))
+    inline = find_inline_lists(block.text, state.m365_context)
     for found in inline:
         _add_inline(found, index, state, out)
     if not inline:

@@ -93,8 +93,10 @@ def _read_names(tail: str, found: InlineList) -> None:
                 break
 
 
-def find_inline_lists(text: str) -> list[InlineList]:
-    """Every requirement sentence of `text` whose colon is followed by at least one name."""
+def find_inline_lists(text: str, m365_context: bool = False) -> list[InlineList]:
+    """Every requirement sentence of `text` whose colon is followed by at least one name.
+
+    `m365_context`: the page has spoken of Microsoft's APIs, so Graph-shaped names count."""
     found = []
     for trigger in _TRIGGER.finditer(text):
         rest = text[trigger.end():trigger.end() + MAX_SENTENCE_CHARS]
@@ -106,7 +108,7 @@ def find_inline_lists(text: str) -> list[InlineList]:
         start = text.rfind(". ", floor, trigger.start())
         sentence = text[start + 2 if start >= 0 else floor:trigger.end()].strip()
         item = InlineList(sentence=sentence.rstrip(":").strip(),
-                          m365=bool(M365_CONTEXT.search(sentence)))
+                          m365=m365_context or bool(M365_CONTEXT.search(sentence)))
         for word in trigger.group(0).split():  # "grant it the Mail.Send permission and the following"
             if provider_of(trim_name(word), item.m365) is not None:
                 read_name(word, item)
