@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
+import errno
+import sqlite3
 import sys
 from pathlib import Path
 
 import click
 
+
+def _remember_db(ctx: click.Context, _param, value):
+    ctx.meta["db_path"] = value  # shared with the group, which names the file in error messages
+    return value
+
+
 DB_OPTION = click.option("--db", "db_path", default="catalog.db", show_default=True,
-                         type=click.Path(dir_okay=False), help="The catalog SQLite file.")
-EXIT_FAILED, EXIT_ANOMALIES = 1, 3
+                         type=click.Path(dir_okay=False), help="The catalog SQLite file.",
+                         callback=_remember_db)
+EXIT_FAILED, EXIT_USAGE, EXIT_ANOMALIES = 1, 2, 3
+
+
+class UserError(click.ClickException):
+    """Bad input or an unusable file: one line on stderr, exit status 2, no traceback."""
+
+    exit_code = EXIT_USAGE
 
 
 def progress_bar(label: str, items=None, unit: str = "item"):
@@ -22,14 +37,18 @@ def progress_bar(label: str, items=None, unit: str = "item"):
 def existing_catalog(db_path: str | Path) -> Path:
     """The catalog path, or a clear error when there is none (commands that only read)."""
     if not Path(db_path).exists():
-        raise click.ClickException(f"{db_path}: no catalog here; build one with `veeam-perms ingest`")
+        raise UserError(f"{db_path}: no catalog here; build one with `veeam-perms ingest`")
     return Path(db_path)
 
 
 def open_existing(db_path: str | Path):
-    from catalog.storage.database import open_catalog
+    """The catalog opened read-only (commands that only read never change the file)."""
+    from catalog.storage.database import CatalogError, open_catalog_readonly
 
-    return open_catalog(existing_catalog(db_path))
+    try:
+        return open_catalog_readonly(existing_catalog(db_path))
+    except CatalogError as error:
+        raise UserError(str(error)) from error
 
 
 def exit_for(failures: list, anomalies: list) -> None:
@@ -38,3 +57,44 @@ def exit_for(failures: list, anomalies: list) -> None:
         sys.exit(EXIT_FAILED)
     if anomalies:
         sys.exit(EXIT_ANOMALIES)
+
+
+# Errors from the file system or SQLite that mean "this file cannot be used", not a bug.
+_FILE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM})
+
+
+def describe_file_error(error: Exception, db_path: str) -> str | None:
+    """One line for an unusable catalog or folder (read-only, full disk, not SQLite); None for bugs."""
+    from catalog.analysis.export import ExportError
+    from catalog.storage.database import CatalogError
+    from catalog.urls import UrlRejected
+
+    if isinstance(error, (CatalogError, ExportError, UrlRejected)):
+        return str(error)
+    if isinstance(error, sqlite3.DatabaseError):
+        text = str(error)
+        if "readonly" in text or "read-only" in text:
+            return f"{db_path}: the catalog is read-only; a writing command needs write access to it"
+        if "disk is full" in text or "disk I/O" in text:
+            return f"{db_path}: {text} (the run was rolled back; free space and run it again)"
+        if "not a database" in text or "malformed" in text:
+            return f"not a veeam-perms catalog: {db_path}"
+        if "unable to open" in text:
+            return f"{db_path}: cannot open the catalog ({text})"
+        return None
+    if isinstance(error, OSError) and error.errno in _FILE_ERRNOS:
+        return f"{error.filename or db_path}: {error.strerror}"
+    return None
+
+
+class CatalogGroup(click.Group):
+    """The command group: unusable files and full disks become one-line errors with exit status 2."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (sqlite3.DatabaseError, OSError, ValueError) as error:
+            message = describe_file_error(error, ctx.meta.get("db_path") or "the catalog")
+            if message is None:
+                raise
+            raise UserError(message) from error

@@ -7,12 +7,12 @@ import sys
 
 import click
 
-from pipeline.cli.common import progress_bar
+from pipeline.cli.common import CatalogGroup, progress_bar
 from pipeline.parse.sources import PageError, iter_page_files, parse_file
 from pipeline.parse.summary import format_page_summary
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=CatalogGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="veeam-perms")
 def cli():
     """Veeam helpcenter permissions: parse, catalog, diff and publish.
@@ -59,7 +59,7 @@ def parse(paths, as_json, show_all):
 
 
 def _register() -> None:
-    from pipeline.cli.catalog_commands import export, ingest, stats
+    from pipeline.cli.catalog_commands import export, ingest, migrate, stats
     from pipeline.cli.diff_commands import changelog, diff, upgrade
     from pipeline.cli.github_commands import propose, release_command, restore
     from pipeline.cli.policy_commands import check, policy
@@ -67,7 +67,7 @@ def _register() -> None:
     from pipeline.cli.site_commands import demo, publish, serve
 
     for command in (ingest, stats, export, diff, upgrade, changelog, scrape, reparse, serve, publish,
-                    demo, policy, check, update, restore, propose, release_command):
+                    demo, policy, check, update, restore, propose, release_command, migrate):
         cli.add_command(command)
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from pipeline.cli.common import DB_OPTION, open_existing
+from pipeline.cli.common import DB_OPTION, EXIT_USAGE, UserError, open_existing
 
 
 @click.command()
@@ -36,13 +36,13 @@ def policy(db_path, product, build, operations, fmt, include_optional):
     try:
         selection = select_permissions(db, product, build, operations, include_optional)
     except CompareError as error:
-        raise click.ClickException(str(error)) from error
+        raise UserError(str(error)) from error
     permissions = selection.permissions
     name = f"Veeam {product} {selection.build}: " + "; ".join(title for _, title in selection.operations)
     empty = {"aws": not permissions.aws, "azure": not any(permissions.azure.values()),
              "gcp": not permissions.gcp, "terraform": permissions.is_empty()}[fmt]
     if empty:
-        raise click.ClickException(f"the chosen operations list no {fmt} permissions; try another --format")
+        raise UserError(f"the chosen operations list no {fmt} permissions; try another --format")
     if fmt == "aws":
         documents = aws_policies(permissions.aws)
         click.echo(json.dumps(documents[0] if len(documents) == 1 else documents, indent=2))
@@ -79,13 +79,13 @@ def check(policy_file, db_path, product, build, operations, as_json):
         text = Path(policy_file).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         click.echo(f"Error: {policy_file}: cannot read ({error})", err=True)
-        sys.exit(2)
+        sys.exit(EXIT_USAGE)
     db = open_existing(db_path)
     try:
         selection = select_permissions(db, product, build, operations)
         result = check_text(text, policy_file, selection)
     except (PolicyError, CompareError) as error:
         click.echo(f"Error: {error}", err=True)
-        sys.exit(2)
+        sys.exit(EXIT_USAGE)
     click.echo(json.dumps(result.as_json(), indent=2) if as_json else format_result(result))
     sys.exit(1 if result.missing else 0)
