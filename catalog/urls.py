@@ -88,6 +88,11 @@ def _origin(url: str) -> tuple[str, str]:
     return parts.scheme.lower(), parts.netloc.lower()
 
 
+def is_https_url(url) -> bool:
+    """May this stored URL be rendered as a link? Only plain https URLs, no whitespace or controls."""
+    return isinstance(url, str) and url[:8].lower() == "https://" and not _CONTROL_OR_SPACE.search(url)
+
+
 def require_helpcenter_url(url: str, allowed_base: str | None = None) -> str:
     """The one rule for which page URLs the catalog accepts: `https://helpcenter.veeam.com/...`,
     or a URL under `allowed_base` (a mirror or local test site the caller configured explicitly).
