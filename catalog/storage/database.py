@@ -36,6 +36,10 @@ def _connect_readonly(path: Path) -> sqlite3.Connection:
     return sqlite3.connect(uri, uri=True, check_same_thread=False)
 
 
+def _being_written(path: Path) -> str:
+    return f"{path} is being written by another run; try again once that run has finished"
+
+
 def require_catalog_file(path: Path, allow_empty: bool = False) -> None:
     """Refuse a file that is not SQLite or holds tables but not the catalog's (never writes)."""
     try:
@@ -44,6 +48,10 @@ def require_catalog_file(path: Path, allow_empty: bool = False) -> None:
             tables = {row[0] for row in conn.execute("select name from sqlite_master where type = 'table'")}
         finally:
             conn.close()
+    except sqlite3.OperationalError as error:
+        if "locked" in str(error):
+            raise CatalogError(_being_written(path)) from error
+        raise CatalogError(f"not a veeam-perms catalog: {path}") from error
     except sqlite3.DatabaseError as error:
         raise CatalogError(f"not a veeam-perms catalog: {path}") from error
     if CATALOG_TABLES <= tables or (allow_empty and not tables):
@@ -79,23 +87,30 @@ def snapshot_catalog(source: str | Path, target: str | Path, wait_seconds: float
     The copy is private, so it is migrated here and the source is never changed.
     """
     source, target = Path(source), Path(target)
-    require_catalog_file(source)
+    if not source.is_file():
+        raise CatalogError(f"{source}: no catalog here; build one with `veeam-perms ingest`")
     deadline = time.monotonic() + wait_seconds
 
     def give_up_when_late(status: int, remaining: int, total: int) -> None:
-        if remaining and time.monotonic() > deadline:
-            raise CatalogError(f"{source} is being written by another run; serve or publish it "
-                               "once that run has finished")
+        if status != sqlite3.SQLITE_DONE and time.monotonic() > deadline:
+            raise CatalogError(_being_written(source))
 
     reader, copy = _connect_readonly(source), sqlite3.connect(target)
     try:
         reader.backup(copy, pages=-1, progress=give_up_when_late, sleep=0.05)
-    except CatalogError:
+    except (CatalogError, sqlite3.DatabaseError) as error:
         copy.close()
         target.unlink(missing_ok=True)
-        raise
+        if isinstance(error, CatalogError):
+            raise
+        raise CatalogError(f"not a veeam-perms catalog: {source}") from error
     finally:
         reader.close()
         copy.close()
+    try:
+        require_catalog_file(target)
+    except CatalogError as error:
+        target.unlink(missing_ok=True)
+        raise CatalogError(f"not a veeam-perms catalog: {source}") from error
     open_catalog(target).close()
     return target
