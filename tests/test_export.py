@@ -80,3 +80,17 @@ def test_an_interrupted_export_leaves_a_folder_it_can_resume(site_catalog, tmp_p
         module.export_catalog(Database(site_catalog), target)
     monkeypatch.setattr(module, "page_record", real)
     assert export(site_catalog, target).exit_code == 0
+
+
+def test_the_scheduled_update_refuses_a_foreign_export_folder_before_scraping(tmp_path, monkeypatch):
+    import pipeline.jobs.update as update
+
+    monkeypatch.setattr(update, "scrape", lambda *a, **k: pytest.fail("scraped before checking the folder"))
+    (tmp_path / "export").mkdir()
+    (tmp_path / "export" / "notes.json").write_text("{}\n")
+    result = CliRunner().invoke(cli, ["update", "--db", str(tmp_path / "c.db"), "--export-dir",
+                                      str(tmp_path / "export")])
+    assert (result.exit_code, result.output) == (2, (
+        f"Error: {tmp_path / 'export'}: holds files the export did not write (notes.json); "
+        "export into an empty folder or a previous export's folder\n"))
+    assert (tmp_path / "export" / "notes.json").exists()
