@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from pipeline.cli.common import CatalogGroup, progress_bar
+from pipeline.cli.common import CatalogGroup, UserError, progress_bar
 from pipeline.parse.sources import PageError, iter_page_files, parse_file
 from pipeline.parse.summary import format_page_summary
 
@@ -29,14 +29,14 @@ def cli():
 def parse(paths, as_json, show_all):
     """Parse dump pages (.md) or helpcenter HTML (.html) and print what they require.
 
-    Directories are walked for page files. Exit status 1 when any page could not be read.
+    Directories are walked for page files. Exit status 1 when any page could not be read, 2 when a path does not exist.
 
     Example: veeam-perms parse docs/req_permissions.md --json
     """
     try:
         files = list(iter_page_files(paths))
     except PageError as error:
-        raise click.ClickException(str(error)) from error
+        raise UserError(str(error)) from error
     failures, pages, operations = [], 0, 0
     for page_file in progress_bar("parsing", files, unit="page"):
         try:
