@@ -21,7 +21,7 @@ def _database(datasette):
 
 
 _CACHE: OrderedDict[tuple, tuple[object, int]] = OrderedDict()
-CACHE_BYTES = 32_000_000  # pickled size of the remembered answers; the least recently used go first
+CACHE_BYTES = 8_000_000  # pickled size of the remembered answers; the least recently used go first
 _cache_used = 0
 
 
