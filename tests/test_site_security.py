@@ -67,6 +67,8 @@ def hostile_client(site_catalog, tmp_path_factory):
     db = Database(path)
     db.execute("update pages set canonical_url = ?, family = null where canonical_url like "
                "'%vbaws/guide/iam_permissions.html'", [JAVASCRIPT_URL])
+    db.execute("update pages set product = null, family = null, canonical_url = 'https://evil.example/p.html' "
+               "where canonical_url like '%vbazure/guide/plugin_permissions.html'")
     db.conn.commit()
     db.close()
     return make_datasette(path).client
@@ -82,6 +84,18 @@ async def test_a_javascript_url_is_never_rendered_as_a_link(hostile_client, site
         response = await hostile_client.get(path)
         assert response.status_code == 200, path
         assert not re.search(r"href=\"\s*javascript:", response.text, re.I), path
+
+
+async def test_legacy_rows_without_a_product_do_not_break_pages(hostile_client):
+    for path in ("/", "/products/vbazure", "/changes/vbazure?from=7.0.0.300&to=latest", "/changes/vbazure",
+                 "/feeds/vbazure.atom", "/search?q=Microsoft"):
+        assert (await hostile_client.get(path)).status_code == 200, path
+    token, cookies = await csrf(hostile_client)
+    response = await hostile_client.post("/check", cookies=cookies, data={
+        "csrftoken": token, "product": "vbazure", "operation": "a", "policy": '{"Statement": []}'})
+    assert response.status_code == 400
+    assert re.findall(r"message-error\">(.*?)<", response.text) == [
+        "the pasted policy: an AWS policy, but the chosen operations need no AWS actions"]
 
 
 async def test_an_oversized_body_is_refused_with_413(client):
