@@ -108,3 +108,49 @@ def test_find_a_permission_copy_its_policy_and_see_what_changed(site, browser):
     assert page.locator("tr.change-added", has_text="iam:PassRole").count() == 2
     page.screenshot(path=str(ARTIFACTS / "4-changes.png"), full_page=True)
     context.close()
+
+
+@pytest.fixture(scope="module")
+def hostile_site(site_catalog, tmp_path_factory):
+    """A legacy catalog holding a `javascript:` page URL (stored before ingest checked URLs)."""
+    import sqlite3
+
+    path = tmp_path_factory.mktemp("hostile-site") / "catalog.db"
+    shutil.copy(site_catalog, path)
+    conn = sqlite3.connect(path)
+    conn.execute("update pages set canonical_url = ?, family = null where canonical_url like "
+                 "'%vbaws/guide/iam_permissions.html'",
+                 ["javascript://helpcenter.veeam.com/docs/vbaws/guide/x.html%0aalert(document.domain)//x.html"])
+    conn.commit()
+    conn.close()
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "datasette", *datasette_args(path, "127.0.0.1", port)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(base + "/", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    yield base
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def test_no_javascript_link_renders_and_the_csp_header_is_sent(hostile_site, browser):
+    context = browser.new_context()
+    page = context.new_page()
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    response = page.goto(hostile_site + "/products/vbaws")
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert page.locator("a[href^='javascript:' i]").count() == 0
+    for href in page.eval_on_selector_all("a", "links => links.map(a => a.href)"):
+        assert not href.lower().startswith("javascript:"), href
+    page.goto(hostile_site + "/catalog/pages")
+    assert page.locator("a[href^='javascript:' i]").count() == 0
+    assert dialogs == []
+    context.close()

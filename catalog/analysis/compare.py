@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field
 
@@ -58,11 +59,20 @@ def product_builds(db: Database, product: str) -> list[str]:
         "select build from releases where product = ? order by sort_key", [product])]
 
 
+def require_product(db: Database, product: str) -> None:
+    """Refuse a product the catalog has no pages of, naming the ones it has."""
+    if not db.execute("select 1 from pages where product = ? limit 1", [product]).fetchone():
+        known = [row[0] for row in db.execute(
+            "select distinct product from pages where product is not null order by 1")]
+        raise CompareError(f"no product {product!r} in the catalog; products: {', '.join(known) or 'none'}")
+
+
 def resolve(db: Database, product: str, text: str, other: str | None = None) -> Point:
     """`13.0.1.1071`, `2026-03-01`, `latest` or `previous` (the build before the latest)."""
     builds = product_builds(db, product)
     if not builds:
-        known = [row[0] for row in db.execute("select distinct product from pages order by 1")]
+        known = [row[0] for row in db.execute(
+            "select distinct product from pages where product is not null order by 1")]
         raise CompareError(f"no builds of product {product!r} in the catalog; products: "
                            f"{', '.join(known) or 'none'}")
     if text == "latest":
@@ -72,6 +82,10 @@ def resolve(db: Database, product: str, text: str, other: str | None = None) -> 
             raise CompareError(f"{product} has only one build ({builds[0]}): there is no previous")
         return Point("build", builds[-2])
     if _DATE.match(text):
+        try:
+            dt.date.fromisoformat(text)
+        except ValueError as error:
+            raise CompareError(f"{text!r} is not a real date (YYYY-MM-DD)") from error
         return Point("date", text + "T23:59:59+00:00")
     if text in builds:
         return Point("build", text)

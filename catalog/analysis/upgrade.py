@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from sqlite_utils import Database
 
-from catalog.analysis.compare import VERSIONS_AT_BUILD, resolve
+from catalog.analysis.compare import VERSIONS_AT_BUILD, CompareError, resolve
 from catalog.storage.keys import build_sort_key
 
 
@@ -86,6 +86,9 @@ def upgrade_delta(db: Database, product: str, from_text: str, to_text: str,
             raise ValueError(f"upgrade compares builds; {text!r} is a date")
     before = required_at(db, product, old.value, operations)
     after = required_at(db, product, new.value, operations)
+    if operations and not (before or after):
+        raise CompareError(f"no operation of {product} at build {old.value} or {new.value} matches "
+                           f"{', '.join(map(repr, operations))}")
 
     def risk_first(item: Required):
         return (item.risk is None, item.optional, item.provider, item.name.lower())

@@ -6,6 +6,8 @@ this module only routes, renders and escapes.
 from __future__ import annotations
 
 import datetime as dt
+import pickle
+from collections import OrderedDict
 
 from sqlite_utils import Database
 
@@ -18,26 +20,43 @@ def _database(datasette):
     return datasette.get_database()
 
 
-_CACHE: dict[tuple, object] = {}
-CACHE_ENTRIES = 2048
+_CACHE: OrderedDict[tuple, tuple[object, int]] = OrderedDict()
+CACHE_BYTES = 8_000_000  # pickled size of the remembered answers; the least recently used go first
+_cache_used = 0
+
+
+def cache_bytes() -> int:
+    return _cache_used
+
+
+def _remember(key: tuple, value) -> None:
+    global _cache_used
+    try:
+        size = len(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)) + len(repr(key))
+    except Exception:  # an answer that cannot be measured is not kept
+        return
+    if size > CACHE_BYTES // 4:
+        return
+    while _CACHE and _cache_used + size > CACHE_BYTES:
+        _cache_used -= _CACHE.popitem(last=False)[1][1]
+    _CACHE[key] = (value, size)
+    _cache_used += size
 
 
 async def _run(datasette, function, *args):
     """Run a sync catalog query on Datasette's read connection, remembering the answer.
 
     The catalog is served immutable, so an answer never goes stale while this process serves it;
-    the cache is bounded and only holds the pages' data (no request state).
+    the cache is bounded in bytes (any query string makes a new key) and holds no request state.
     """
     database = _database(datasette)
     key = (database.name, database.hash, getattr(function, "__qualname__", repr(function)), args)
     if key in _CACHE:
-        return _CACHE[key]
+        _CACHE.move_to_end(key)
+        return _CACHE[key][0]
     value = await database.execute_fn(lambda conn: function(Database(conn), *args))
-    if database.is_mutable:
-        return value
-    if len(_CACHE) >= CACHE_ENTRIES:
-        _CACHE.pop(next(iter(_CACHE)))
-    _CACHE[key] = value
+    if not database.is_mutable:
+        _remember(key, value)
     return value
 
 
@@ -64,8 +83,17 @@ async def product(datasette, request):
     return await _render(datasette, request, "veeam_product.html", {"product": data, "chart": chart})
 
 
+MAX_ID = 2**63 - 1  # SQLite's largest integer: a longer id is no row, not an overflow
+
+
+def _row_id(request) -> int | None:
+    value = int(request.url_vars["id"])
+    return value if value <= MAX_ID else None
+
+
 async def operation(datasette, request):
-    data = await _run(datasette, site_data.operation_page, int(request.url_vars["id"]))
+    row_id = _row_id(request)
+    data = None if row_id is None else await _run(datasette, site_data.operation_page, row_id)
     if data is None:
         return await _not_found(datasette, request, f"No operation {request.url_vars['id']} in the catalog.")
     chart = charts.size_sparkline(data["history"])
@@ -73,7 +101,8 @@ async def operation(datasette, request):
 
 
 async def permission(datasette, request):
-    data = await _run(datasette, site_data.permission_page, int(request.url_vars["id"]))
+    row_id = _row_id(request)
+    data = None if row_id is None else await _run(datasette, site_data.permission_page, row_id)
     if data is None:
         return await _not_found(datasette, request, f"No permission {request.url_vars['id']} in the catalog.")
     return await _render(datasette, request, "veeam_permission.html", {"permission": data})
@@ -123,6 +152,7 @@ async def check(datasette, request):
     from catalog.analysis.policy import select_permissions
 
     products = await _run(datasette, site_data.home)
+    # The body was read by the security middleware: at most its byte limit, and valid UTF-8.
     form = dict(await request.post_vars()) if request.method == "POST" else {}
     context = {"products": products, "form": form, "result": None, "error": None}
     if request.method == "POST":

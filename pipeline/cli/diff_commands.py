@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from pipeline.cli.common import db_option, open_existing
+from pipeline.cli.common import UserError, db_option, open_existing
 
 
 def _products(db) -> dict[str, str]:
@@ -46,7 +46,7 @@ def diff(db_path, product, from_, to, page, fmt):
             result = compare_product(db, product, old, new)
             title = f"{product}: permission changes from {from_} ({old}) to {to} ({new})"
     except CompareError as error:
-        raise click.ClickException(str(error)) from error
+        raise UserError(str(error)) from error
     if fmt == "json":
         click.echo(format_json(result.changes))
     elif fmt == "markdown":
@@ -77,7 +77,7 @@ def upgrade(db_path, product, from_, to, operations, as_json):
     try:
         delta = upgrade_delta(db, product, from_, to, tuple(operations))
     except (CompareError, ValueError) as error:
-        raise click.ClickException(str(error)) from error
+        raise UserError(str(error)) from error
     click.echo(json.dumps(delta.as_json(), indent=2) if as_json else format_upgrade(delta))
 
 
@@ -95,17 +95,22 @@ def changelog(db_path, since, product, output, feed_dir, base_url):
 
     Example: veeam-perms changelog --db catalog.db --since 2026-03-01 --feed-dir feeds/
     """
+    import datetime as dt
+
     from catalog.analysis.changelog import atom_feed, format_markdown
-    from catalog.analysis.compare import changes_since
+    from catalog.analysis.compare import CompareError, changes_since, require_product
     from catalog.storage.store import utc_now
 
-    db = open_existing(db_path)
     try:
-        import datetime as dt
-
         dt.date.fromisoformat(since)
     except ValueError as error:
-        raise click.ClickException(f"--since {since!r} is not a YYYY-MM-DD date") from error
+        raise UserError(f"--since {since!r} is not a YYYY-MM-DD date") from error
+    db = open_existing(db_path)
+    if product:
+        try:
+            require_product(db, product)
+        except CompareError as error:
+            raise UserError(str(error)) from error
     result = changes_since(db, since, product)
     names = _products(db)
     text = format_markdown(result.changes, f"Permission changes since {since}", names,

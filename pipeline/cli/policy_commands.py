@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from pipeline.cli.common import Exit, db_option, leave, open_existing
+from pipeline.cli.common import Exit, UserError, db_option, leave, open_existing
 
 
 @click.command()
@@ -35,13 +35,13 @@ def policy(db_path, product, build, operations, fmt, include_optional):
     try:
         selection = select_permissions(db, product, build, operations, include_optional)
     except CompareError as error:
-        raise click.ClickException(str(error)) from error
+        raise UserError(str(error)) from error
     permissions = selection.permissions
     name = f"Veeam {product} {selection.build}: " + "; ".join(title for _, title in selection.operations)
     empty = {"aws": not permissions.aws, "azure": not any(permissions.azure.values()),
              "gcp": not permissions.gcp, "terraform": permissions.is_empty()}[fmt]
     if empty:
-        raise click.ClickException(f"the chosen operations list no {fmt} permissions; try another --format")
+        raise UserError(f"the chosen operations list no {fmt} permissions; try another --format")
     if fmt == "aws":
         documents = aws_policies(permissions.aws)
         click.echo(json.dumps(documents[0] if len(documents) == 1 else documents, indent=2))
