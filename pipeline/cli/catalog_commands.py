@@ -95,6 +95,7 @@ def products(db_path):
     click.echo(product_table(db))
 
 
+@click.command()
 @db_option()
 def migrate(db_path):
     """Bring a catalog written by an older veeam-perms up to this version's schema.
