@@ -152,5 +152,15 @@ def m004_raw_snapshots(db: Database) -> None:
     db["fetches"].create_index(["url", "id"])
 
 
+@migrations()
+def m15_question_views(db: Database) -> None:
+    """One definition of operation identity, the version in force at a build or moment, and what
+    operations require (issue 15); `catalog.analysis.questions` reads through them."""
+    from catalog.storage.views import VIEWS
+
+    for name, sql in VIEWS.items():
+        db.create_view(name, sql, replace=True)
+
+
 def migrate(db: Database) -> None:
     migrations.apply(db)
