@@ -1,0 +1,96 @@
+"""The administrator's questions, answered once: every surface (CLI, website pages and their
+JSON twins, canned queries, feeds, changelog, export) calls these functions.
+
+They read through the views of `catalog.storage.views` (operation identity, the version in force
+at a build or moment, what an operation requires). The semantic diff (rename matching,
+statement changes) is Python; the canned queries reach it through the SQL functions that
+`register_functions` adds to a connection, so a canned query is one thin `select`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+
+from sqlite_utils import Database
+
+from catalog.analysis.compare import (
+    CompareError, Comparison, compare_product, last_change, page_history, resolve)
+from catalog.analysis.upgrade import UpgradeDelta, upgrade_delta
+
+CHANGE_FIELDS = ("page", "operation", "change", "permission", "from", "to", "kind", "provider",
+                 "risk", "from_build", "to_build", "observed", "operation_change")
+UPGRADE_FIELDS = ("action", "permission", "provider", "risk", "optional", "required_by")
+
+
+def default_window(db: Database, product: str) -> tuple[str, str]:
+    """The product's last change (a build change or a correction): the day before it and its day."""
+    change = last_change(db, product)
+    if change is None or not change.observed:
+        return "latest", "latest"
+    day = dt.date.fromisoformat(change.observed[:10])
+    return (day - dt.timedelta(days=1)).isoformat(), day.isoformat()
+
+
+def changes_between(db: Database, product: str, from_text: str | None = None,
+                    to_text: str | None = None) -> dict:
+    """What changed in a product between two points (builds, dates, latest, previous); without
+    points, its last change. The rows are those of `veeam-perms diff --format json`."""
+    if not from_text and not to_text:
+        from_text, to_text = default_window(db, product)
+    from_text, to_text = from_text or "previous", to_text or "latest"
+    old, new = resolve(db, product, from_text), resolve(db, product, to_text)
+    result = compare_product(db, product, old, new)
+    return _answer(product, from_text, to_text, old.label, new.label, result)
+
+
+def page_changes(db: Database, url: str) -> dict:
+    """Every change along one page's history (`veeam-perms diff --page`)."""
+    result = page_history(db, url)
+    return _answer(None, None, None, None, None, result) | {"page": url}
+
+
+def _answer(product, from_text, to_text, from_point, to_point, result: Comparison) -> dict:
+    return {"product": product, "from": from_text, "to": to_text, "from_point": from_point,
+            "to_point": to_point, "total": len(result.changes),
+            "pages_compared": result.pages_compared, "metadata_only": result.metadata_only,
+            "rows": [change.as_json() for change in result.changes]}
+
+
+def upgrade(db: Database, product: str, from_text: str | None, to_text: str | None,
+            operations: tuple[str, ...] = ()) -> UpgradeDelta:
+    """Grant / may revoke / unchanged from one point to another (default previous -> latest, or
+    the day before the last change for a product with one build)."""
+    if not from_text:
+        try:
+            resolve(db, product, "previous")
+            from_text = "previous"
+        except CompareError:
+            from_text = default_window(db, product)[0]
+    return upgrade_delta(db, product, from_text, to_text or "latest", operations)
+
+
+def _json_rows(compute) -> str:
+    """The rows as a JSON array, or one row with `error` when the question cannot be answered."""
+    try:
+        return json.dumps(compute(), ensure_ascii=False)
+    except CompareError as error:
+        return json.dumps([{"error": str(error)}])
+
+
+def register_functions(conn: sqlite3.Connection) -> None:
+    """`veeam_changes(product, from, to)` and `veeam_upgrade(product, from, to[, operation])`:
+    JSON arrays of the answer rows, for canned queries over `json_each`."""
+    db = Database(conn)
+
+    def changes(product, from_text, to_text):
+        return _json_rows(lambda: changes_between(db, product, from_text or None, to_text or None)["rows"])
+
+    def upgrade_rows(product, from_text, to_text, operation=None):
+        operations = tuple(t.strip() for t in (operation or "").split(",") if t.strip())
+        return _json_rows(lambda: upgrade(db, product, from_text or None, to_text or None, operations).rows())
+
+    conn.create_function("veeam_changes", 3, changes)
+    conn.create_function("veeam_upgrade", 3, upgrade_rows)
+    conn.create_function("veeam_upgrade", 4, upgrade_rows)
