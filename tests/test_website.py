@@ -83,12 +83,19 @@ async def test_feed_is_valid_atom(client):
     assert "- Microsoft.ServiceBus/namespaces/read" in plugin.content[0].value
 
 
-async def test_canned_changes_between_builds(client):
-    response = await client.get("/catalog/changes_between_builds.json?_shape=objects&product=vbaws"
-                                "&from_build=9.0.0.100&to_build=10.0.0.232")
+async def test_canned_changes_between(client):
+    response = await client.get("/catalog/changes_between.json?_shape=objects&product=vbaws"
+                                "&from=9.0.0.100&to=10.0.0.232")
     assert response.status_code == 200
     added = {(r["operation"], r["permission"]) for r in rows(response) if r["change"] == "added"}
     assert ("List of permissions to add a repository", "iam:SimulatePrincipalPolicy") in added
+    assert any(r["change"] == "renamed" for r in rows(response))  # the diff's rename matching
+
+
+async def test_canned_question_reports_what_it_cannot_answer(client):
+    response = await client.get("/catalog/changes_between.json?_shape=objects&product=vbaws&from=99&to=latest")
+    (row,) = rows(response)
+    assert row["error"].startswith("'99' is not a build of vbaws")
 
 
 async def test_canned_operations_needing_permission(client):
@@ -98,26 +105,29 @@ async def test_canned_operations_needing_permission(client):
         "Full list of permissions", "List of permissions to deploy a new backup appliance"]
 
 
-async def test_canned_permission_history(client):
-    response = await client.get("/catalog/permission_history.json?_shape=objects"
+async def test_canned_first_build_needing(client):
+    response = await client.get("/catalog/first_build_needing.json?_shape=objects"
                                 "&permission=Microsoft.ServiceBus/namespaces/read")
-    (row,) = rows(response)
-    assert (row["first_build"], row["last_build"], row["product"]) == ("7.0.0.300", "7.0.0.300", "vbazure")
+    assert {(r["product"], r["first_build"]) for r in rows(response)} == {("vbazure", "7.0.0.300")}
 
 
-async def test_canned_operation_policy(client, ids):
+async def test_canned_operation_policy_is_the_operation_page_policy(client, ids):
     response = await client.get(f"/catalog/operation_policy.json?_shape=objects&operation_id={ids['deploy']}")
-    (row,) = rows(response)
-    policy = json.loads(row["aws_policy"])
+    documents = {r["format"]: r["document"] for r in rows(response)}
+    page = (await client.get(f"/operations/{ids['deploy']}.json")).json()
+    assert documents == page["documents"] and set(documents) == {"aws", "terraform"}
+    policy = json.loads(documents["aws"])
     assert policy["Statement"][0]["Action"][:2] == ["ec2:CreateTags", "ec2:CreateVpc"]
     assert "iam:PassRole" in policy["Statement"][0]["Action"]
 
 
-async def test_canned_new_risky_permissions(client):
-    response = await client.get("/catalog/new_risky_permissions.json?_shape=objects&product=vbaws")
-    found = {r["permission"] for r in rows(response)}
-    assert "iam:PassRole" in found
-    assert {r["latest_build"] for r in rows(response)} == {"10.0.0.232"}
+async def test_canned_upgrade_delta_puts_risky_grants_first(client):
+    response = await client.get("/catalog/upgrade_delta.json?_shape=objects&product=vbaws"
+                                "&from=previous&to=latest&operation=")
+    grants = [r for r in rows(response) if r["action"] == "grant"]
+    assert "iam:PassRole" in {r["permission"] for r in grants}
+    risky = [bool(r["risk"]) for r in grants]
+    assert risky == sorted(risky, reverse=True)
 
 
 async def test_unknown_build_and_malformed_date_give_a_clear_message(client):
@@ -139,7 +149,9 @@ async def test_sql_injection_in_canned_parameters_is_inert(client, site_catalog)
                                 "&permission=x'%20or%201=1;%20drop%20table%20pages;--")
     assert response.status_code == 200 and rows(response) == []
     search = await client.get("/search?q=%25'%20or%201=1--")
-    assert search.status_code == 200 and "No permission name contains" in search.text
+    assert search.status_code == 200 and "<title>Search: %&#39; or 1=1--</title>" in search.text
+    fts = await client.get('/search.json?q=NEAR(%22a%22%20OR%20*')
+    assert fts.status_code == 200 and fts.json()["total"] == 0
     assert Database(site_catalog)["pages"].count == before
 
 

@@ -40,6 +40,11 @@ def permission_rows(db: Database, operation_ids: list[int], include_optional: bo
         + " order by g.id", operation_ids)]
 
 
+def policy_name(product: str, build: str | None, titles: list[str]) -> str:
+    """The name a policy, role or Terraform resource carries (cut to fit provider limits later)."""
+    return f"Veeam {product} {build or 'dated'}: " + "; ".join(titles)
+
+
 def select_permissions(db: Database, product: str, build: str | None, texts: tuple[str, ...],
                        include_optional: bool = False) -> Selection:
     """The operations whose title contains one of `texts`, at a build or date (default latest)."""

@@ -17,6 +17,8 @@ from sqlite_utils import Database
 
 from catalog.analysis.compare import (
     CompareError, Comparison, compare_product, last_change, page_history, resolve)
+from catalog.analysis.policy import permission_rows, policy_name
+from catalog.analysis.policy_docs import documents_for
 from catalog.analysis.upgrade import UpgradeDelta, upgrade_delta
 
 CHANGE_FIELDS = ("page", "operation", "change", "permission", "from", "to", "kind", "provider",
@@ -53,7 +55,7 @@ def page_changes(db: Database, url: str) -> dict:
 
 def _answer(product, from_text, to_text, from_point, to_point, result: Comparison) -> dict:
     return {"product": product, "from": from_text, "to": to_text, "from_point": from_point,
-            "to_point": to_point, "total": len(result.changes),
+            "to_point": to_point, "total": len(result.changes), "changes": result.changes,
             "pages_compared": result.pages_compared, "metadata_only": result.metadata_only,
             "rows": [change.as_json() for change in result.changes]}
 
@@ -69,6 +71,17 @@ def upgrade(db: Database, product: str, from_text: str | None, to_text: str | No
         except CompareError:
             from_text = default_window(db, product)[0]
     return upgrade_delta(db, product, from_text, to_text or "latest", operations)
+
+
+def operation_documents(db: Database, operation_id: int) -> dict[str, str]:
+    """One operation's policy in every format, as `veeam-perms policy` prints it for that
+    operation alone at its build (optional permissions left out, as without --include-optional)."""
+    row = db.execute("select product, build, title, kind from operation_identity where operation_id = ?",
+                     [operation_id]).fetchone()
+    if row is None or row[3] == "trust-policy":
+        return {}
+    rows = permission_rows(db, [operation_id], include_optional=False)
+    return documents_for(rows, policy_name(row[0], row[1], [row[2]]))
 
 
 def _json_rows(compute) -> str:
@@ -91,6 +104,10 @@ def register_functions(conn: sqlite3.Connection) -> None:
         operations = tuple(t.strip() for t in (operation or "").split(",") if t.strip())
         return _json_rows(lambda: upgrade(db, product, from_text or None, to_text or None, operations).rows())
 
+    def policy(operation_id):
+        return json.dumps(operation_documents(db, int(operation_id)) if str(operation_id).isdigit() else {})
+
     conn.create_function("veeam_changes", 3, changes)
+    conn.create_function("veeam_policy", 1, policy)
     conn.create_function("veeam_upgrade", 3, upgrade_rows)
     conn.create_function("veeam_upgrade", 4, upgrade_rows)

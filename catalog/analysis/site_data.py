@@ -108,9 +108,9 @@ def operation_page(db: Database, operation_id: int) -> dict | None:
         "select operation_id as id, build, first_seen, permissions as size from operation_history "
         "where family = ? and key = ? order by first_seen, operation_id",
         [operation["family"], operation["key"]])]
-    rows = permission_rows(db, [operation_id], True) if operation["kind"] != "trust-policy" else []
     return {**operation, "permissions": permissions, "history": history,
-            "documents": documents_for(rows, operation["title"])}
+            "optional": sum(1 for p in permissions if p["optional"]),
+            "documents": questions.operation_documents(db, operation_id)}
 
 
 def permission_page(db: Database, permission_id: int) -> dict | None:

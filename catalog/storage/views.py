@@ -57,7 +57,7 @@ select * from (
 # What an operation asks an administrator to grant: Allow entries, not NotAction, not trust.
 OPERATION_REQUIREMENTS = """
 select i.operation_id, i.key, i.product, i.family, i.url, i.page_version, i.title, i.section,
-       perm.id as permission_id, perm.provider, perm.name as permission, perm.name_key,
+       i.build, i.first_seen, perm.id as permission_id, perm.provider, perm.name as permission, perm.name_key,
        perm.risk, min(g.optional) as optional
 from operation_identity i
 join grants g on g.operation = i.operation_id
