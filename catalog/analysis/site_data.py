@@ -167,13 +167,16 @@ def search(db: Database, text: str, page: int = 1) -> dict:
 
 
 def changes_page(db: Database, code: str, from_text: str | None, to_text: str | None,
-                 page: int = 1) -> dict | None:
+                 page: int = 1, url: str | None = None) -> dict | None:
     """The changes between two points (default: the product's last change), grouped by page and
     operation with counts, `PAGE_ROWS` rows per page of the HTML view."""
     product = _product(db, code)
     if product is None:
         return None
-    answer = questions.changes_between(db, code, from_text, to_text)
+    if url:
+        answer = questions.page_changes(db, url)
+    else:
+        answer = questions.changes_between(db, code, from_text, to_text)
     rows = answer["rows"]
     pages = max(1, -(-len(rows) // PAGE_ROWS))
     page = min(max(1, page), pages)
@@ -188,7 +191,7 @@ def changes_page(db: Database, code: str, from_text: str | None, to_text: str | 
     return {**product, **answer, "builds": product_builds(db, code), "page_number": page, "pages": pages,
             "groups": groups, "counts": counts, "kinds": sorted({r["kind"] for r in rows}),
             "dates": sorted({(r["observed"] or "")[:10] for r in rows} - {""}),
-            "default": not from_text and not to_text}
+            "default": not from_text and not to_text and not url, "url": url}
 
 
 def upgrade_page(db: Database, code: str, from_text: str | None, to_text: str | None,

@@ -161,12 +161,13 @@ def _points(request) -> tuple[str | None, str | None]:
 async def changes(datasette, request):
     code = request.url_vars["code"]
     try:
-        data = await _run(datasette, site_data.changes_page, code, *_points(request), _page_number(request))
+        data = await _run(datasette, site_data.changes_page, code, *_points(request), _page_number(request),
+                          request.args.get("url") or None)
     except CompareError as error:
         return await _error(datasette, request, str(error), 400)
     if data is None:
         return await _not_found(datasette, request, f"No product {code!r} in the catalog.")
-    answer = {k: data[k] for k in ("product", "from", "to", "from_point", "to_point", "total",
+    answer = {k: data[k] for k in ("product", "url", "from", "to", "from_point", "to_point", "total",
                                    "pages_compared", "metadata_only", "rows")}
     return await _page(datasette, request, data, "veeam_changes.html", {"data": data},
                        json_value=answer, csv_rows=data["rows"], csv_fields=CHANGE_FIELDS)
