@@ -15,8 +15,7 @@ import sqlite3
 
 from sqlite_utils import Database
 
-from catalog.analysis.compare import (
-    CompareError, Comparison, compare_product, last_change, page_history, resolve)
+from catalog.analysis.compare import CompareError, Comparison, compare_product, last_change, page_history, resolve
 from catalog.analysis.policy import permission_rows, policy_name
 from catalog.analysis.policy_docs import documents_for
 from catalog.analysis.upgrade import UpgradeDelta, upgrade_delta
