@@ -88,7 +88,16 @@ async def _page(datasette, request, data, template, context, json_value=None, cs
         return _json(data if json_value is None else json_value)
     if fmt == ".csv" and csv_rows is not None:
         return _csv(csv_rows, csv_fields)
-    return await _render(datasette, request, template, context)
+    database = _database(datasette)
+    key = ("html", database.name, database.hash, request.path, request.query_string)
+    if key not in _CACHE:  # an immutable catalog renders a page the same way every time
+        html = await datasette.render_template(template, context, request=request)
+        if database.is_mutable:
+            return Response.html(html)
+        if len(_CACHE) >= CACHE_ENTRIES:
+            _CACHE.pop(next(iter(_CACHE)))
+        _CACHE[key] = html
+    return Response.html(_CACHE[key])
 
 
 def _page_number(request) -> int:
