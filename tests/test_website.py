@@ -195,3 +195,60 @@ async def test_check_page_explains_bad_json(client):
         cookies={"ds_csrftoken": page.cookies.get("ds_csrftoken")})
     assert response.status_code == 400
     assert "the pasted policy: not valid JSON at line 1, column 16: Expecting value" in response.text
+
+
+async def test_every_custom_page_has_json_and_csv_twins(client, ids):
+    for path in ("/products", "/products/vbaws", f"/operations/{ids['deploy']}", f"/permissions/{ids['passrole']}",
+                 "/search?q=deploy", "/changes/vbaws?from=9.0.0.100&to=latest",
+                 "/upgrade/vbaws?from=9.0.0.100&to=latest"):
+        base, _, query = path.partition("?")
+        as_json = await client.get(f"{base}.json?{query}")
+        assert as_json.status_code == 200 and as_json.headers["content-type"].startswith("application/json"), path
+        as_csv = await client.get(f"{base}.csv?{query}")
+        assert as_csv.status_code == 200 and as_csv.headers["content-type"].startswith("text/csv"), path
+        assert len(as_csv.text.splitlines()) >= 2, path
+
+
+async def test_policies_download_as_files(client, ids):
+    response = await client.get(f"/operations/{ids['deploy']}/policy/terraform")
+    assert response.status_code == 200
+    assert response.headers["content-disposition"] == (
+        f'attachment; filename="veeam-operation-{ids["deploy"]}-terraform.tf"')
+    assert 'resource "aws_iam_policy"' in response.text
+    combined = await client.get("/upgrade/vbaws/policy/aws?from=9.0.0.100&to=latest&operation=deploy")
+    assert combined.status_code == 200 and "iam:PassRole" in combined.text
+    assert (await client.get(f"/operations/{ids['deploy']}/policy/gcp")).status_code == 404
+
+
+async def test_search_covers_operations_and_pages_with_total_and_paging(client):
+    answer = (await client.get("/search.json?q=deploy")).json()
+    assert answer["counts"]["operation"] >= 1
+    assert any(r["type"] == "operation" and "deploy" in r["label"].lower() for r in answer["rows"])
+    everything = (await client.get("/search.json?q=ec2")).json()
+    assert everything["total"] == sum(everything["counts"].values())
+    if everything["pages"] > 1:
+        second = (await client.get("/search.json?q=ec2&page=2")).json()
+        assert second["page"] == 2 and second["rows"][0] != everything["rows"][0]
+    page = await client.get("/search?q=ec2")
+    assert f"{everything['total']:,} results" in page.text
+
+
+async def test_product_page_at_a_build_groups_by_page_and_section(client):
+    response = await client.get("/products/vbaws.json?build=9.0.0.100")
+    answer = response.json()
+    assert answer["point"] == "9.0.0.100" and answer["pages"]
+    assert all("section" in section for page in answer["pages"] for section in page["sections"])
+    html = (await client.get("/products/vbaws?build=9.0.0.100")).text
+    assert "Build (oldest first)" in html and "Permissions ±" in html  # labelled chart axes
+    assert f"{answer['operation_count']} operations" in html
+
+
+async def test_unknown_addresses_get_the_site_page_and_json_errors(client):
+    missing = await client.get("/no/such/page")
+    assert missing.status_code == 404 and "Not found" in missing.text and 'action="/search"' in missing.text
+    assert "Database not found" not in missing.text
+    bad = await client.get("/changes/vbaws.json?from=99")
+    assert bad.status_code == 400 and bad.json()["error"].startswith("'99' is not a build of vbaws")
+    assert (await client.get("/operations/999999.json")).json()["ok"] is False
+    table = await client.get("/catalog/pages")
+    assert 'action="/search"' in table.text  # the site header on Datasette's own pages

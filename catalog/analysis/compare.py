@@ -183,31 +183,25 @@ def page_history(db: Database, url: str, since: str | None = None) -> Comparison
 
 def changes_since(db: Database, since: str, product: str | None = None, run_id: int | None = None) -> Comparison:
     """Every version first seen on or after `since` (a date or timestamp), or written by one run,
-    against the version before it."""
-    where, params = ["v._first_seen >= ?"], [since]
+    against the version before it on its page (view `version_spans`)."""
+    where, params = ["valid_from >= ?"], [since]
     if product:
-        where.append("p.product = ?")
+        where.append("product = ?")
         params.append(product)
     if run_id is not None:
-        where.append("v.run = ?")
+        where.append("run = ?")
         params.append(run_id)
-    sql = ("select v.id, v.page, p.product from page_versions v join pages p on p.id = v.page "
-           f"where {' and '.join(where)} order by p.product, v._first_seen, v.id")
+    sql = ("select version, previous, url, valid_from, build from (select *, lag(version) over "
+           "(partition by page order by valid_from, version) as previous from version_spans) "
+           f"where {' and '.join(where)} order by product, valid_from, version")
     result = Comparison()
-    for version_id, page_id, _ in db.execute(sql, params).fetchall():
-        previous = db.execute(
-            "select id from page_versions where page = ? and id != ? and (_first_seen < "
-            "(select _first_seen from page_versions where id = ?) or (_first_seen = (select "
-            "_first_seen from page_versions where id = ?) and id < ?)) order by _first_seen desc, "
-            "id desc limit 1", [page_id, version_id, version_id, version_id, version_id]).fetchone()
+    for version_id, previous, url, seen, build in db.execute(sql, params).fetchall():
         if previous is None:
-            url, seen, build, count = db.execute(
-                "select p.canonical_url, v._first_seen, v.build, v.permission_count from page_versions v "
-                "join pages p on p.id = v.page where v.id = ?", [version_id]).fetchone()
+            count = db.execute("select permission_count from page_versions where id = ?", [version_id]).fetchone()[0]
             result.new_pages.append((url, seen, build, count))
             continue
         result.pages_compared += 1
-        _add(db, result, previous[0], version_id)
+        _add(db, result, previous, version_id)
     return result
 
 

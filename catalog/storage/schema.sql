@@ -306,7 +306,7 @@ where not exists (select 1 from operation_requirements o where o.page_version = 
                   and o.key = q.key and o.provider = q.provider and o.name_key = q.name_key);
 CREATE VIEW "version_spans" AS 
 select v.id as version, v.page, p.product, coalesce(p.family, p.canonical_url) as family,
-       p.canonical_url as url, v.build, r.sort_key as build_key, v._first_seen as valid_from,
+       p.canonical_url as url, v.build, r.sort_key as build_key, v.run, v._first_seen as valid_from,
        lead(v._first_seen) over (partition by v.page order by v._first_seen, v.id) as valid_to
 from page_versions v
 join pages p on p.id = v.page

@@ -31,7 +31,7 @@ join pages p on p.id = v.page
 # Each page version is in force from its first sighting until the page's next version.
 VERSION_SPANS = """
 select v.id as version, v.page, p.product, coalesce(p.family, p.canonical_url) as family,
-       p.canonical_url as url, v.build, r.sort_key as build_key, v._first_seen as valid_from,
+       p.canonical_url as url, v.build, r.sort_key as build_key, v.run, v._first_seen as valid_from,
        lead(v._first_seen) over (partition by v.page order by v._first_seen, v.id) as valid_to
 from page_versions v
 join pages p on p.id = v.page
