@@ -211,3 +211,40 @@ def test_vbazure_default_view_is_the_service_bus_correction(real_catalog):
     assert all(r["permission"].startswith("Microsoft.ServiceBus/") for r in answer["rows"])
     html = asyncio.run(site.client.get("/changes/vbazure")).text
     assert "14 changes" in html and "correction of 8.0.1.202" in html and "2026-03-21" in html
+
+
+def test_vbr_upgrade_shows_the_clis_numbers_and_big_diffs_are_paged(real_catalog):
+    site = Site(real_catalog)
+    answer = cli_json(real_catalog, "upgrade", "--product", "vbr", "--from", "13.0.1.1071", "--to", "latest",
+                      "--format", "json")
+    html = asyncio.run(site.client.get("/upgrade/vbr?from=13.0.1.1071&to=latest")).text
+    assert f'<strong class="grant-count">grant {len(answer["add"])}</strong>' in html
+    assert f'<strong class="revoke-count">may revoke {len(answer["revoke"])}</strong>' in html
+    big = site.get("/changes/vbaws.json")
+    assert big["total"] > 600
+    first = asyncio.run(site.client.get("/changes/vbaws")).text
+    pages = -(-big["total"] // 300)
+    assert f"Page 1 of {pages}" in first and 'rel="next"' in first
+    assert first.count("<tr class=\"change-") == 300
+    last = asyncio.run(site.client.get(f"/changes/vbaws?page={pages}")).text
+    assert last.count("<tr class=\"change-") == big["total"] - 300 * (pages - 1)
+
+
+def test_latest_change_links_count_what_they_show(real_catalog):
+    from catalog.analysis.compare import change_events
+
+    site = Site(real_catalog)
+    for event in change_events(Database(real_catalog), "vbo365", limit=3):
+        shown = site.get("/changes/vbo365.json", **{"from": event["before"], "to": event["date"]})
+        assert shown["total"] == event["changes"] > 0
+
+
+def test_product_without_builds_has_a_dated_product_page(authored):
+    site = Site(authored)
+    before = site.get("/products/vdc.json", build="2026-02-10")
+    after = site.get("/products/vdc.json")
+    assert (before["by"], before["point"], after["point"]) == ("date", "2026-02-10", "2026-03-16")
+    (page,) = after["pages"]
+    assert page["page_title"] == "Vault Storage Permissions"
+    assert [s["section"] for s in page["sections"]] == ["Storage Account Access"]
+    assert page["sections"][0]["operations"][0]["permissions"] == 3

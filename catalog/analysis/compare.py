@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field
 
@@ -141,6 +142,34 @@ def _add(db: Database, result: Comparison, before: int | None, after: int | None
         result.changes.extend(changes)
     else:
         result.metadata_only += 1
+
+
+def change_events(db: Database, product: str, limit: int = 10) -> list[dict]:
+    """The product's latest permission changes, newest first: per day, the kinds (build change or
+    correction within a build), the builds and how many rows changed."""
+    steps = db.execute(
+        "select version, previous, valid_from from (select version, valid_from, lag(version) over "
+        "(partition by page order by valid_from, version) as previous, product from version_spans) "
+        "where product = ? order by valid_from desc, version desc", [product]).fetchall()
+    days: dict[str, dict] = {}
+    for version, previous, seen in steps:
+        changes = diff_versions(load_version(db, previous) if previous else None, load_version(db, version))
+        if not changes:
+            continue
+        if seen[:10] not in days and len(days) == limit:
+            break
+        day = days.setdefault(seen[:10], {"date": seen[:10], "changes": 0, "kinds": set(), "builds": set()})
+        day["kinds"].add(changes[0].kind)
+        day["builds"].add(changes[0].to_build or changes[0].from_build or "")
+    events = []
+    for day in days.values():
+        before = (dt.date.fromisoformat(day["date"]) - dt.timedelta(days=1)).isoformat()
+        # counted as the day's comparison counts them, so the link shows the same number
+        day["changes"] = len(compare_product(db, product, Point("date", _end_of_day(before)),
+                                             Point("date", _end_of_day(day["date"]))).changes)
+        events.append({**day, "before": before, "kinds": sorted(day["kinds"]),
+                       "builds": sorted(day["builds"] - {""})})
+    return events
 
 
 def last_change(db: Database, product: str) -> Change | None:

@@ -9,13 +9,12 @@ statement changes) is Python; the canned queries reach it through the SQL functi
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import sqlite3
 
 from sqlite_utils import Database
 
-from catalog.analysis.compare import CompareError, Comparison, compare_product, last_change, page_history, resolve
+from catalog.analysis.compare import CompareError, Comparison, change_events, compare_product, page_history, resolve
 from catalog.analysis.policy import permission_rows, policy_name
 from catalog.analysis.policy_docs import documents_for
 from catalog.analysis.upgrade import UpgradeDelta, upgrade_delta
@@ -27,11 +26,10 @@ UPGRADE_FIELDS = ("action", "permission", "provider", "risk", "optional", "requi
 
 def default_window(db: Database, product: str) -> tuple[str, str]:
     """The product's last change (a build change or a correction): the day before it and its day."""
-    change = last_change(db, product)
-    if change is None or not change.observed:
+    events = change_events(db, product, limit=1)
+    if not events:
         return "latest", "latest"
-    day = dt.date.fromisoformat(change.observed[:10])
-    return (day - dt.timedelta(days=1)).isoformat(), day.isoformat()
+    return events[0]["before"], events[0]["date"]
 
 
 def changes_between(db: Database, product: str, from_text: str | None = None,

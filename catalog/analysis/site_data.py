@@ -13,7 +13,7 @@ from itertools import groupby
 from sqlite_utils import Database
 
 from catalog.analysis import questions
-from catalog.analysis.compare import compare_product, product_builds, resolve
+from catalog.analysis.compare import change_events, compare_product, last_change, product_builds, resolve
 from catalog.analysis.policy import operations_at, permission_rows
 from catalog.analysis.policy_docs import documents_for
 
@@ -36,12 +36,15 @@ def home(db: Database) -> list[dict]:
     select pr.code, pr.name, count(distinct p.id) as pages,
            (select build from releases r where r.product = pr.code order by sort_key desc limit 1)
              as latest_build,
-           (select count(*) from releases r where r.product = pr.code) as builds,
-           (select max(valid_from) from version_spans s where s.product = pr.code) as last_change
+           (select count(*) from releases r where r.product = pr.code) as builds
     from products pr join pages p on p.product = pr.code
     group by pr.code order by pr.name
     """
-    return [dict(row) for row in db.query(sql)]
+    products = [dict(row) for row in db.query(sql)]
+    for product in products:
+        change = last_change(db, product["code"])
+        product["last_change"] = change.observed if change else None
+    return products
 
 
 def _product(db: Database, code: str) -> dict | None:
@@ -191,7 +194,8 @@ def changes_page(db: Database, code: str, from_text: str | None, to_text: str | 
     return {**product, **answer, "builds": product_builds(db, code), "page_number": page, "pages": pages,
             "groups": groups, "counts": counts, "kinds": sorted({r["kind"] for r in rows}),
             "dates": sorted({(r["observed"] or "")[:10] for r in rows} - {""}),
-            "default": not from_text and not to_text and not url, "url": url}
+            "default": not from_text and not to_text and not url, "url": url,
+            "events": change_events(db, code)}
 
 
 def upgrade_page(db: Database, code: str, from_text: str | None, to_text: str | None,
