@@ -60,20 +60,20 @@ def size_sparkline(history: list[dict], width: int = 480, height: int = 90) -> s
     if not history:
         return ""
     top = max(h["size"] for h in history) or 1
-    span = width - LEFT - 20
+    span = width - LEFT - 60  # the last x label is centred on its point
     step = span / max(1, len(history) - 1)
     points = [(LEFT + 10 + (index * step if len(history) > 1 else span / 2),
                height - 4 - (h["size"] / top) * (height - 24)) for index, h in enumerate(history)]
     path = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
     parts = [f'<svg class="chart" role="img" viewBox="0 0 {width} {height + BOTTOM}" width="100%" '
              f'aria-label="Number of permissions per version, oldest first">',
-             *_axes(width, height, "Version first seen (oldest first)", "Permissions", top, None),
+             *_axes(width, height, "Version: build, or date first seen (oldest first)", "Permissions", top, None),
              f'<polyline fill="none" stroke="#1565c0" stroke-width="2" points="{path}"/>']
     for (x, y), h in zip(points, history, strict=True):
         label = f'{h["build"] or "?"} ({h["first_seen"][:10]}): {h["size"]} permissions'
         parts.append(f'<g><title>{escape(label)}</title><circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="#1565c0"/>'
                      f'<text x="{x:.1f}" y="{y - 8:.1f}" font-size="11" text-anchor="middle">{h["size"]}</text>'
                      f'<text x="{x:.1f}" y="{height + 14}" font-size="10" text-anchor="middle" '
-                     f'class="x-label">{escape(h["first_seen"][:10])}</text></g>')
+                     f'class="x-label">{escape(h["build"] or h["first_seen"][:10])}</text></g>')
     parts.append("</svg>")
     return "".join(parts)

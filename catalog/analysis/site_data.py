@@ -109,7 +109,7 @@ def operation_page(db: Database, operation_id: int) -> dict | None:
         "group by perm.id order by perm.risk is null, lower(perm.name)", [operation_id])]
     history = [dict(row) for row in db.query(
         "select operation_id as id, build, first_seen, permissions as size from operation_history "
-        "where family = ? and key = ? order by first_seen, operation_id",
+        "where family = ? and key = ? order by coalesce(build_key, ''), first_seen, operation_id",
         [operation["family"], operation["key"]])]
     return {**operation, "permissions": permissions, "history": history,
             "optional": sum(1 for p in permissions if p["optional"]),

@@ -156,10 +156,9 @@ def m004_raw_snapshots(db: Database) -> None:
 def m15_question_views(db: Database) -> None:
     """One definition of operation identity, the version in force at a build or moment, and what
     operations require (issue 15); `catalog.analysis.questions` reads through them."""
-    from catalog.storage.views import VIEWS
+    from catalog.storage.views import create_views
 
-    for name, sql in VIEWS.items():
-        db.create_view(name, sql, replace=True)
+    create_views(db)
 
 
 def migrate(db: Database) -> None:

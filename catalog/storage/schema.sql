@@ -254,7 +254,7 @@ join page_versions v on v.id = p.current_version
 join operations o on o.page_version = v.id
 where p._removed_at is null;
 CREATE VIEW "operation_history" AS 
-select i.operation_id, i.product, i.family, i.key, i.title, i.build, i.first_seen,
+select i.operation_id, i.product, i.family, i.key, i.title, i.build, i.build_key, i.first_seen,
        (select count(distinct g.permission) from grants g where g.operation = i.operation_id)
          as permissions
 from operation_identity i;
@@ -262,10 +262,11 @@ CREATE VIEW "operation_identity" AS
 select o.id as operation_id, lower(coalesce(o.section, '')) || ' | ' || o.title_key as key, o.page_version, v.page, p.product,
        coalesce(p.family, p.canonical_url) as family, p.canonical_url as url,
        coalesce(v.title, p.title) as page_title, o.section, o.title, o.title_key, o.kind,
-       o.identity, o.position, v.build, v._first_seen as first_seen
+       o.identity, o.position, v.build, r.sort_key as build_key, v._first_seen as first_seen
 from operations o
 join page_versions v on v.id = o.page_version
-join pages p on p.id = v.page;
+join pages p on p.id = v.page
+left join releases r on r.id = v.release;
 CREATE VIEW "operation_requirements" AS 
 select i.operation_id, i.key, i.product, i.family, i.url, i.page_version, i.title, i.section,
        i.build, i.first_seen, perm.id as permission_id, perm.provider, perm.name as permission, perm.name_key,

@@ -22,10 +22,11 @@ OPERATION_IDENTITY = f"""
 select o.id as operation_id, {OPERATION_KEY} as key, o.page_version, v.page, p.product,
        coalesce(p.family, p.canonical_url) as family, p.canonical_url as url,
        coalesce(v.title, p.title) as page_title, o.section, o.title, o.title_key, o.kind,
-       o.identity, o.position, v.build, v._first_seen as first_seen
+       o.identity, o.position, v.build, r.sort_key as build_key, v._first_seen as first_seen
 from operations o
 join page_versions v on v.id = o.page_version
 join pages p on p.id = v.page
+left join releases r on r.id = v.release
 """
 
 # Each page version is in force from its first sighting until the page's next version.
@@ -66,9 +67,10 @@ where i.kind != 'trust-policy' and g.effect = 'Allow' and g.not_action = 0
 group by i.operation_id, perm.id
 """
 
-# One operation through the versions of its page family, with the size of its permission set.
+# One operation through the versions of its page family, with the size of its permission set;
+# in time order, sort by (build_key, first_seen): archive URLs of old releases may be read later.
 OPERATION_HISTORY = """
-select i.operation_id, i.product, i.family, i.key, i.title, i.build, i.first_seen,
+select i.operation_id, i.product, i.family, i.key, i.title, i.build, i.build_key, i.first_seen,
        (select count(distinct g.permission) from grants g where g.operation = i.operation_id)
          as permissions
 from operation_identity i
@@ -105,3 +107,12 @@ where not exists (select 1 from operation_requirements o where o.page_version = 
 """
 
 VIEWS["requirement_changes"] = REQUIREMENT_CHANGES
+
+
+def create_views(db) -> None:
+    """(Re)create every question view from the definitions above. A later migration that changes
+    a definition (for example `OPERATION_KEY` becoming `o.key`) calls this again."""
+    for name in VIEWS:  # all dropped first: a view is checked against the views it reads when created
+        db.execute(f"drop view if exists [{name}]")
+    for name, sql in VIEWS.items():
+        db.create_view(name, sql)
