@@ -248,3 +248,16 @@ def test_product_without_builds_has_a_dated_product_page(authored):
     assert page["page_title"] == "Vault Storage Permissions"
     assert [s["section"] for s in page["sections"]] == ["Storage Account Access"]
     assert page["sections"][0]["operations"][0]["permissions"] == 3
+
+
+def test_feed_and_changelog_of_a_product_without_builds(authored):
+    import feedparser
+
+    site = Site(authored)
+    feed = feedparser.parse(asyncio.run(site.client.get("/feeds/vdc.atom")).text)
+    (entry,) = feed.entries
+    assert entry.title == ("fixture_vault_permissions.html: 2 added, 1 removed "
+                           "(dated change (the page states no build))")
+    result = CliRunner().invoke(cli, ["changelog", "--db", str(authored), "--since", "2026-03-01",
+                                      "--product", "vdc"])
+    assert "Dated change (the page states no build)" in result.output
