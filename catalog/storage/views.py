@@ -18,10 +18,15 @@ from __future__ import annotations
 # at that merge this one line becomes `o.key`.
 OPERATION_KEY = "lower(coalesce(o.section, '')) || ' | ' || o.title_key"
 
+# Older dump pages carry their file slug as title: read it as words rather than as a file name.
+PAGE_TITLE = """case when coalesce(v.title, p.title) = p.slug
+    then upper(substr(p.slug, 1, 1)) || replace(substr(p.slug, 2), '_', ' ')
+    else coalesce(v.title, p.title) end"""
+
 OPERATION_IDENTITY = f"""
 select o.id as operation_id, {OPERATION_KEY} as key, o.page_version, v.page, p.product,
        coalesce(p.family, p.canonical_url) as family, p.canonical_url as url,
-       coalesce(v.title, p.title) as page_title, o.section, o.title, o.title_key, o.kind,
+       {PAGE_TITLE} as page_title, o.section, o.title, o.title_key, o.kind,
        o.identity, o.position, v.build, r.sort_key as build_key, v._first_seen as first_seen
 from operations o
 join page_versions v on v.id = o.page_version
