@@ -7,6 +7,9 @@ question goes through `catalog.analysis.questions` / the question views, so a pa
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import re
 from itertools import groupby
 
@@ -19,6 +22,22 @@ from catalog.analysis.policy_docs import documents_for
 
 PAGE_ROWS = 300
 SEARCH_PAGE = 50
+
+
+def plural(count: int, word: str, words: str | None = None) -> str:
+    """`1 operation`, `2 operations`, `1,204 permissions`."""
+    return f"{count:,} {word if count == 1 else (words or word + 's')}"
+
+
+def as_csv(rows: list[dict], fields: tuple[str, ...] | None = None) -> str:
+    """A table page's `.csv` twin: the given fields (default: the first row's), lists as JSON."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=fields or (tuple(rows[0]) if rows else ("empty",)),
+                            extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows({k: (json.dumps(v) if isinstance(v, list | dict) else v) for k, v in row.items()}
+                     for row in rows)
+    return out.getvalue()
 
 
 def freshness(db: Database) -> dict | None:

@@ -8,9 +8,7 @@ from `catalog.analysis.site_data` / `questions`; this module only routes, render
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import json
 
 from sqlite_utils import Database
@@ -67,13 +65,7 @@ async def _error(datasette, request, message, status):
 
 
 def _csv(rows: list[dict], fields: tuple[str, ...] | None = None) -> Response:
-    out = io.StringIO()
-    fields = fields or (tuple(rows[0]) if rows else ("empty",))
-    writer = csv.DictWriter(out, fieldnames=fields, extrasaction="ignore")
-    writer.writeheader()
-    writer.writerows({k: (json.dumps(v) if isinstance(v, list | dict) else v) for k, v in row.items()}
-                     for row in rows)
-    return Response(out.getvalue(), content_type="text/csv; charset=utf-8")
+    return Response(site_data.as_csv(rows, fields), content_type="text/csv; charset=utf-8")
 
 
 def _json(value) -> Response:
@@ -281,11 +273,6 @@ def prepare_connection(conn):
     register_functions(conn)
 
 
-def plural(count: int, word: str, words: str | None = None) -> str:
-    """`1 operation`, `2 operations`, `1,204 permissions`."""
-    return f"{count:,} {word if count == 1 else (words or word + 's')}"
-
-
 @hookimpl
 def extra_template_vars(datasette):
     async def inner():
@@ -293,6 +280,6 @@ def extra_template_vars(datasette):
             fresh = await _run(datasette, site_data.freshness)
         except Exception:  # a database without the catalog schema: show no freshness line
             fresh = None
-        return {"freshness": fresh, "plural": plural}
+        return {"freshness": fresh, "plural": site_data.plural}
 
     return inner
