@@ -252,3 +252,19 @@ async def test_unknown_addresses_get_the_site_page_and_json_errors(client):
     assert (await client.get("/operations/999999.json")).json()["ok"] is False
     table = await client.get("/catalog/pages")
     assert 'action="/search"' in table.text  # the site header on Datasette's own pages
+
+
+async def test_charts_label_their_axes_and_follow_their_tables(client, ids):
+    import re
+
+    html = (await client.get(f"/operations/{ids['deploy']}")).text
+    chart = html.split('<svg class="chart"', 1)[1].split("</svg>", 1)[0]
+    assert "Permissions</text>" in chart and "oldest first)</text>" in chart
+    labels = re.findall(r'class="x-label">([^<]+)</text>', chart)
+    table = html.split('<table class="history">', 1)[1].split("</table>", 1)[0]
+    builds = re.findall(r"<tr><td>([^<]+)</td>", table)
+    assert labels == builds and labels == ["9.0.0.100", "10.0.0.232"]
+    product = (await client.get("/products/vbaws")).text
+    bars = re.findall(r'class="x-label">([^<]+)</text>', product)
+    rows = re.findall(r"<tr><td>([0-9.]+)</td><td>", product.split('<table class="timeline">', 1)[1])
+    assert bars == rows
