@@ -261,3 +261,20 @@ def test_feed_and_changelog_of_a_product_without_builds(authored):
     result = CliRunner().invoke(cli, ["changelog", "--db", str(authored), "--since", "2026-03-01",
                                       "--product", "vdc"])
     assert "Dated change (the page states no build)" in result.output
+
+
+def test_policy_and_operation_page_of_a_product_without_builds_by_date(authored):
+    def azure_actions(*build):
+        result = CliRunner().invoke(cli, ["policy", "--db", str(authored), "--product", "vdc", "--operation",
+                                          "vault storage", "--format", "azure", *build])
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)["Actions"]
+
+    assert "Microsoft.Storage/storageAccounts/listKeys/action" in azure_actions("--build", "2026-02-10")
+    latest = azure_actions()
+    assert "Microsoft.Authorization/roleAssignments/write" in latest
+    site = Site(authored)
+    (op,) = site.get("/products/vdc.json")["pages"][0]["sections"][0]["operations"]
+    page = site.get(f"/operations/{op['id']}.json")
+    assert json.loads(page["documents"]["azure"])["Actions"] == latest
+    assert set(page["documents"]) == {"azure", "terraform"}
