@@ -81,7 +81,7 @@ def test_unknown_build_and_bad_dates_are_clear_errors(catalog):
         resolve(db, "vbaws", "11.0.0.1")
     assert str(error.value) == ("'11.0.0.1' is not a build of vbaws, a YYYY-MM-DD date, 'latest' or "
                                 "'previous'; builds: 9.0.0.100, 10.0.0.232")
-    with pytest.raises(CompareError, match="no builds of product 'vbgc'"):
+    with pytest.raises(CompareError, match="no product 'vbgc' in the catalog"):
         resolve(db, "vbgc", "latest")
 
 

@@ -42,7 +42,7 @@ class Change:
 @dataclass
 class OperationState:
     title: str
-    title_key: str
+    key: str  # the operation's identity within its page (view `operation_identity`)
     kind: str
     grants: dict[tuple[str, str], dict] = field(default_factory=dict)
 
@@ -66,12 +66,13 @@ def load_version(db: Database, version_id: int) -> VersionState:
         "join pages p on p.id = v.page where v.id = ?", [version_id]))
     operations: dict[int, OperationState] = {}
     for row in db.query(
-            "select o.id as op, o.title, o.title_key, o.kind, perm.provider, perm.name, perm.name_key,"
+            "select o.id as op, o.title, i.key, o.kind, perm.provider, perm.name, perm.name_key,"
             " perm.risk, g.effect, g.resources, g.conditions, g.placement, g.not_action, g.optional "
-            "from operations o left join grants g on g.operation = o.id "
+            "from operations o join operation_identity i on i.operation_id = o.id "
+            "left join grants g on g.operation = o.id "
             "left join permissions perm on perm.id = g.permission "
             "where o.page_version = ? order by o.position, g.id", [version_id]):
-        state = operations.setdefault(row["op"], OperationState(row["title"], row["title_key"],
+        state = operations.setdefault(row["op"], OperationState(row["title"], row["key"],
                                                                 row["kind"]))
         if row["name"] is None:
             continue
@@ -120,11 +121,11 @@ def _greedy_pairs(left, right, allowed) -> list[tuple[int, int]]:
 
 
 def _match_operations(old: list[OperationState], new: list[OperationState]):
-    """Pairs (old, new): same title key first (by overlap when a title repeats), then renames.
+    """Pairs (old, new): same identity first (by overlap when a title repeats), then renames.
 
     A rename needs at least RENAME_OVERLAP of the two permission sets in common.
     """
-    same_title = _greedy_pairs(old, new, lambda i, j: old[i].title_key == new[j].title_key)
+    same_title = _greedy_pairs(old, new, lambda i, j: old[i].key == new[j].key)
     taken_old, taken_new = {i for i, _ in same_title}, {j for _, j in same_title}
     renames = [(i, j) for i, j in _greedy_pairs(
         old, new, lambda i, j: i not in taken_old and j not in taken_new)

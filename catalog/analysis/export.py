@@ -67,8 +67,8 @@ def _dump(path: Path, text: str) -> None:
 def page_record(db: Database, page: dict) -> dict:
     version = next(db.query("select * from page_versions where id = ?", [page["current_version"]]))
     operations = []
-    for op in db.query("select * from operations where page_version = ? order by position",
-                       [version["id"]]):
+    for op in db.query("select operation_id as id, title, kind, section, identity from operation_identity "
+                       "where page_version = ? order by position", [version["id"]]):
         grants = sorted(
             ({"permission": g["name"], "provider": g["provider"], "effect": g["effect"],
               "sid": g["sid"], "resources": json.loads(g["resources"]) if g["resources"] else [],

@@ -165,5 +165,14 @@ def m16_build_source_and_products(db: Database) -> None:
     db["product_aliases"].insert({"alias": "vac", "product": "vspc"}, ignore=True)
 
 
+@migrations()
+def m15_question_views(db: Database) -> None:
+    """One definition of operation identity, the version in force at a build or moment, and what
+    operations require (issue 15); `catalog.analysis.questions` reads through them."""
+    from catalog.storage.views import create_views
+
+    create_views(db)
+
+
 def migrate(db: Database) -> None:
     migrations.apply(db)
