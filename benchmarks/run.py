@@ -19,6 +19,7 @@ BENCHMARKS = {
     "diff": ["bench_diff.py"],
     "scrape": ["bench_scrape.py"],
     "site": ["bench_site.py"],
+    "site-memory": ["bench_site_memory.py"],
     "scale": ["bench_scale.py"],
 }
 

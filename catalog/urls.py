@@ -106,3 +106,40 @@ def version_sort_key(label: str) -> tuple:
     for part in re.findall(r"\d+|[A-Za-z]+", label):
         key.append((0, int(part)) if part.isdigit() else (1, part.lower()))
     return tuple(key)
+
+
+class UrlRejected(ValueError):
+    """A page URL that is not a helpcenter page; the message says what is wrong with it."""
+
+
+_CONTROL_OR_SPACE = re.compile(r"[\x00-\x20\x7f]")
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme.lower(), parts.netloc.lower()
+
+
+def is_https_url(url) -> bool:
+    """May this stored URL be rendered as a link? Only plain https URLs, no whitespace or controls."""
+    return isinstance(url, str) and url[:8].lower() == "https://" and not _CONTROL_OR_SPACE.search(url)
+
+
+def require_helpcenter_url(url: str, allowed_base: str | None = None) -> str:
+    """The one rule for which page URLs the catalog accepts: `https://helpcenter.veeam.com/...`,
+    or a URL under `allowed_base` (a mirror or local test site the caller configured explicitly).
+
+    Anything else (other schemes such as `javascript:`, other hosts, credentials or ports in the
+    host, whitespace or control characters) is refused, so no stored URL can become a script link.
+    """
+    if not isinstance(url, str) or not url:
+        raise UrlRejected("no page URL")
+    if _CONTROL_OR_SPACE.search(url):
+        raise UrlRejected(f"page URL {url[:200]!r} holds whitespace or control characters")
+    if allowed_base and _origin(url) == _origin(allowed_base) and urlsplit(url).path.startswith(
+            urlsplit(allowed_base).path.rstrip("/") + "/"):
+        return url
+    parts = urlsplit(url)
+    if parts.scheme.lower() != "https" or parts.netloc.lower() != DEFAULT_HOST or not parts.path.startswith("/"):
+        raise UrlRejected(f"page URL {url[:200]!r} is not an https://{DEFAULT_HOST}/ page")
+    return url

@@ -145,12 +145,12 @@ def test_export_is_stable_and_sorted(tmp_path):
     files_a = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*.json"))
     assert files_a == sorted(p.relative_to(tmp_path / "b") for p in (tmp_path / "b").rglob("*.json"))
     assert all((tmp_path / "a" / f).read_text() == (tmp_path / "b" / f).read_text() for f in files_a)
-    assert Path("vbaws/guide__iam_user_permissions.json") in files_a
+    assert Path("vbaws/guide__iam_user_permissions__ver-9.json") in files_a  # ?ver=9
     assert Path("vbaws.json") in files_a
 
 
 def test_missing_catalog_is_a_clear_error(tmp_path):
     result = CliRunner().invoke(cli, ["stats", "--db", str(tmp_path / "none.db")])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert f"Error: {tmp_path / 'none.db'}: no catalog here; build one with `veeam-perms ingest`" \
         in result.output

@@ -66,7 +66,7 @@ def test_parse_reports_an_unreadable_page_and_exits_1(tmp_path):
 
 def test_parse_names_a_missing_path():
     result = CliRunner().invoke(cli, ["parse", "nowhere/at/all.md"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "Error: nowhere/at/all.md: no such file or directory" in result.output
 
 

@@ -81,7 +81,7 @@ def test_unknown_build_and_bad_dates_are_clear_errors(catalog):
         resolve(db, "vbaws", "11.0.0.1")
     assert str(error.value) == ("'11.0.0.1' is not a build of vbaws, a YYYY-MM-DD date, 'latest' or "
                                 "'previous'; builds: 9.0.0.100, 10.0.0.232")
-    with pytest.raises(CompareError, match="no builds of product 'vbgc'"):
+    with pytest.raises(CompareError, match="no product 'vbgc' in the catalog"):
         resolve(db, "vbgc", "latest")
 
 
@@ -132,8 +132,12 @@ def test_diff_cli_json_contract(catalog):
 def test_diff_cli_rejects_malformed_dates(catalog):
     result = CliRunner().invoke(cli, ["diff", "--db", str(catalog), "--product", "vbaws",
                                       "--from", "2026-13-45x", "--to", "latest"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "'2026-13-45x' is not a build of vbaws" in result.output
+    for impossible in ("2026-99-99", "2026-13-45", "2026-02-30"):
+        result = CliRunner().invoke(cli, ["diff", "--db", str(catalog), "--product", "vbaws",
+                                          "--from", impossible, "--to", "latest"])
+        assert (result.exit_code, result.output) == (2, f"Error: '{impossible}' is not a real date (YYYY-MM-DD)\n")
 
 
 def test_changelog_cli_writes_markdown_and_feeds(catalog, tmp_path):

@@ -74,6 +74,8 @@ def test_migration_backfills_keys_of_an_existing_catalog(tmp_path):
     migrations.apply(db)
     assert [(row["key"], row["description"]) for row in db.query("select * from operations order by id")] == [
         ("Amazon S3", None), ("Amazon S3 #2", None), ("Archive › For a bucket", None), ("Full list", None)]
+    identity = [row[0] for row in db.execute("select key from operation_identity order by operation_id")]
+    assert identity == ["Amazon S3", "Amazon S3 #2", "Archive › For a bucket", "Full list"]
     with pytest.raises(Exception, match="UNIQUE constraint failed"):
         db.execute("update operations set key = 'Amazon S3' where id = 2")
 

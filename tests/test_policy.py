@@ -70,7 +70,7 @@ def test_large_action_lists_are_split_under_the_size_limit():
 
 def test_unknown_operation_lists_what_exists(seed_db):
     result = run("policy", "--db", seed_db, "--product", "vbaws", "--operation", "launch rockets")
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "no operation of vbaws at build 10.0.0.232 matches 'launch rockets'; operations: " in result.output
     assert "Full list of permissions" in result.output
 
@@ -152,3 +152,14 @@ def test_azure_role_is_checked_with_data_actions_apart(tmp_path):
     result = check_azure(role, required, "role.json")
     assert result.missing == ["Microsoft.Compute/disks/read",
                               "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read (dataActions)"]
+
+
+@pytest.mark.parametrize("text", ["[" * 150_000, json.dumps({"Statement": [{
+    "Effect": "Allow", "Action": json.loads("[" * 60 + '"iam:PassRole"' + "]" * 60), "Resource": "*"}]})],
+    ids=["unparseable", "parseable"])
+def test_a_deeply_nested_policy_is_bad_input_not_missing(seed_db, tmp_path, text):
+    path = tmp_path / "deep.json"
+    path.write_text(text)
+    result = run("check", path, "--db", seed_db, "--product", "vbaws", "--operation", DEPLOY)
+    assert (result.exit_code, result.output) == (
+        2, f"Error: {path}: nested deeper than 32 levels; not an IAM policy or Azure role definition\n")

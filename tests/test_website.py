@@ -83,12 +83,19 @@ async def test_feed_is_valid_atom(client):
     assert "- Microsoft.ServiceBus/namespaces/read" in plugin.content[0].value
 
 
-async def test_canned_changes_between_builds(client):
-    response = await client.get("/catalog/changes_between_builds.json?_shape=objects&product=vbaws"
-                                "&from_build=9.0.0.100&to_build=10.0.0.232")
+async def test_canned_changes_between(client):
+    response = await client.get("/catalog/changes_between.json?_shape=objects&product=vbaws"
+                                "&from=9.0.0.100&to=10.0.0.232")
     assert response.status_code == 200
     added = {(r["operation"], r["permission"]) for r in rows(response) if r["change"] == "added"}
     assert ("List of permissions to add a repository", "iam:SimulatePrincipalPolicy") in added
+    assert any(r["change"] == "renamed" for r in rows(response))  # the diff's rename matching
+
+
+async def test_canned_question_reports_what_it_cannot_answer(client):
+    response = await client.get("/catalog/changes_between.json?_shape=objects&product=vbaws&from=99&to=latest")
+    (row,) = rows(response)
+    assert row["error"].startswith("'99' is not a build of vbaws")
 
 
 async def test_canned_operations_needing_permission(client):
@@ -98,26 +105,29 @@ async def test_canned_operations_needing_permission(client):
         "Full list of permissions", "List of permissions to deploy a new backup appliance"]
 
 
-async def test_canned_permission_history(client):
-    response = await client.get("/catalog/permission_history.json?_shape=objects"
+async def test_canned_first_build_needing(client):
+    response = await client.get("/catalog/first_build_needing.json?_shape=objects"
                                 "&permission=Microsoft.ServiceBus/namespaces/read")
-    (row,) = rows(response)
-    assert (row["first_build"], row["last_build"], row["product"]) == ("7.0.0.300", "7.0.0.300", "vbazure")
+    assert {(r["product"], r["first_build"]) for r in rows(response)} == {("vbazure", "7.0.0.300")}
 
 
-async def test_canned_operation_policy(client, ids):
+async def test_canned_operation_policy_is_the_operation_page_policy(client, ids):
     response = await client.get(f"/catalog/operation_policy.json?_shape=objects&operation_id={ids['deploy']}")
-    (row,) = rows(response)
-    policy = json.loads(row["aws_policy"])
+    documents = {r["format"]: r["document"] for r in rows(response)}
+    page = (await client.get(f"/operations/{ids['deploy']}.json")).json()
+    assert documents == page["documents"] and set(documents) == {"aws", "terraform"}
+    policy = json.loads(documents["aws"])
     assert policy["Statement"][0]["Action"][:2] == ["ec2:CreateTags", "ec2:CreateVpc"]
     assert "iam:PassRole" in policy["Statement"][0]["Action"]
 
 
-async def test_canned_new_risky_permissions(client):
-    response = await client.get("/catalog/new_risky_permissions.json?_shape=objects&product=vbaws")
-    found = {r["permission"] for r in rows(response)}
-    assert "iam:PassRole" in found
-    assert {r["latest_build"] for r in rows(response)} == {"10.0.0.232"}
+async def test_canned_upgrade_delta_puts_risky_grants_first(client):
+    response = await client.get("/catalog/upgrade_delta.json?_shape=objects&product=vbaws"
+                                "&from=previous&to=latest&operation=")
+    grants = [r for r in rows(response) if r["action"] == "grant"]
+    assert "iam:PassRole" in {r["permission"] for r in grants}
+    risky = [bool(r["risk"]) for r in grants]
+    assert risky == sorted(risky, reverse=True)
 
 
 async def test_unknown_build_and_malformed_date_give_a_clear_message(client):
@@ -139,7 +149,9 @@ async def test_sql_injection_in_canned_parameters_is_inert(client, site_catalog)
                                 "&permission=x'%20or%201=1;%20drop%20table%20pages;--")
     assert response.status_code == 200 and rows(response) == []
     search = await client.get("/search?q=%25'%20or%201=1--")
-    assert search.status_code == 200 and "No permission name contains" in search.text
+    assert search.status_code == 200 and "<title>Search: %&#39; or 1=1--</title>" in search.text
+    fts = await client.get('/search.json?q=NEAR(%22a%22%20OR%20*')
+    assert fts.status_code == 200 and fts.json()["total"] == 0
     assert Database(site_catalog)["pages"].count == before
 
 
@@ -183,3 +195,76 @@ async def test_check_page_explains_bad_json(client):
         cookies={"ds_csrftoken": page.cookies.get("ds_csrftoken")})
     assert response.status_code == 400
     assert "the pasted policy: not valid JSON at line 1, column 16: Expecting value" in response.text
+
+
+async def test_every_custom_page_has_json_and_csv_twins(client, ids):
+    for path in ("/products", "/products/vbaws", f"/operations/{ids['deploy']}", f"/permissions/{ids['passrole']}",
+                 "/search?q=deploy", "/changes/vbaws?from=9.0.0.100&to=latest",
+                 "/upgrade/vbaws?from=9.0.0.100&to=latest"):
+        base, _, query = path.partition("?")
+        as_json = await client.get(f"{base}.json?{query}")
+        assert as_json.status_code == 200 and as_json.headers["content-type"].startswith("application/json"), path
+        as_csv = await client.get(f"{base}.csv?{query}")
+        assert as_csv.status_code == 200 and as_csv.headers["content-type"].startswith("text/csv"), path
+        assert len(as_csv.text.splitlines()) >= 2, path
+
+
+async def test_policies_download_as_files(client, ids):
+    response = await client.get(f"/operations/{ids['deploy']}/policy/terraform")
+    assert response.status_code == 200
+    assert response.headers["content-disposition"] == (
+        f'attachment; filename="veeam-operation-{ids["deploy"]}-terraform.tf"')
+    assert 'resource "aws_iam_policy"' in response.text
+    combined = await client.get("/upgrade/vbaws/policy/aws?from=9.0.0.100&to=latest&operation=deploy")
+    assert combined.status_code == 200 and "iam:PassRole" in combined.text
+    assert (await client.get(f"/operations/{ids['deploy']}/policy/gcp")).status_code == 404
+
+
+async def test_search_covers_operations_and_pages_with_total_and_paging(client):
+    answer = (await client.get("/search.json?q=deploy")).json()
+    assert answer["counts"]["operation"] >= 1
+    assert any(r["type"] == "operation" and "deploy" in r["label"].lower() for r in answer["rows"])
+    everything = (await client.get("/search.json?q=ec2")).json()
+    assert everything["total"] == sum(everything["counts"].values())
+    if everything["pages"] > 1:
+        second = (await client.get("/search.json?q=ec2&page=2")).json()
+        assert second["page"] == 2 and second["rows"][0] != everything["rows"][0]
+    page = await client.get("/search?q=ec2")
+    assert f"{everything['total']:,} results" in page.text
+
+
+async def test_product_page_at_a_build_groups_by_page_and_section(client):
+    response = await client.get("/products/vbaws.json?build=9.0.0.100")
+    answer = response.json()
+    assert answer["point"] == "9.0.0.100" and answer["pages"]
+    assert all("section" in section for page in answer["pages"] for section in page["sections"])
+    html = (await client.get("/products/vbaws?build=9.0.0.100")).text
+    assert "Build (oldest first)" in html and "Permissions ±" in html  # labelled chart axes
+    assert f"{answer['operation_count']} operations" in html
+
+
+async def test_unknown_addresses_get_the_site_page_and_json_errors(client):
+    missing = await client.get("/no/such/page")
+    assert missing.status_code == 404 and "Not found" in missing.text and 'action="/search"' in missing.text
+    assert "Database not found" not in missing.text
+    bad = await client.get("/changes/vbaws.json?from=99")
+    assert bad.status_code == 400 and bad.json()["error"].startswith("'99' is not a build of vbaws")
+    assert (await client.get("/operations/999999.json")).json()["ok"] is False
+    table = await client.get("/catalog/pages")
+    assert 'action="/search"' in table.text  # the site header on Datasette's own pages
+
+
+async def test_charts_label_their_axes_and_follow_their_tables(client, ids):
+    import re
+
+    html = (await client.get(f"/operations/{ids['deploy']}")).text
+    chart = html.split('<svg class="chart"', 1)[1].split("</svg>", 1)[0]
+    assert "Permissions</text>" in chart and "oldest first)</text>" in chart
+    labels = re.findall(r'class="x-label">([^<]+)</text>', chart)
+    table = html.split('<table class="history">', 1)[1].split("</table>", 1)[0]
+    builds = re.findall(r"<tr><td>([^<]+)</td>", table)
+    assert labels == builds and labels == ["9.0.0.100", "10.0.0.232"]
+    product = (await client.get("/products/vbaws")).text
+    bars = re.findall(r'class="x-label">([^<]+)</text>', product)
+    rows = re.findall(r"<tr><td>([0-9.]+)</td><td>", product.split('<table class="timeline">', 1)[1])
+    assert bars == rows

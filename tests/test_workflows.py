@@ -73,16 +73,28 @@ def test_scrape_workflow_runs_the_canary_first_and_publishes_nothing_when_it_dis
     assert commands(alert)[-1].endswith("--body-file canary-raw/canary-report.md --label scrape-canary")
 
 
-def test_publish_workflow_on_merge_builds_site_and_releases_the_catalog():
+def test_publish_workflow_runs_only_for_the_merged_scrape_pull_request():
     workflow = load("publish.yml")
-    assert workflow["on"]["push"] == {"branches": ["main"]}
+    # No push trigger: an unrelated push to main publishes nothing.
+    assert workflow["on"] == {"pull_request": {"types": ["closed"], "branches": ["main"]},
+                              "workflow_dispatch": None}
     assert workflow["permissions"] == {}
     job = workflow["jobs"]["publish"]
     assert job["permissions"] == {"contents": "write"}
-    assert commands(job)[1:] == [
-        "veeam-perms restore --release catalog-pending --release catalog --to catalog.db",
-        "veeam-perms publish --db catalog.db --to build/site",
-        "veeam-perms release --db catalog.db --site build/site --release catalog"]
+    condition = " ".join(job["if"].split())
+    assert condition == ("github.event_name == 'workflow_dispatch' || (github.event.pull_request.merged == true && "
+                         "github.event.pull_request.head.ref == 'scrape/updates' && "
+                         "github.event.pull_request.head.repo.full_name == github.repository)")
+    steps = {step.get("name"): step for step in job["steps"]}
+    merged = steps["Take the catalog recorded for the merged pull request's head commit"]
+    assert merged["if"] == "github.event_name == 'pull_request'"
+    assert merged["env"]["HEAD_SHA"] == "${{ github.event.pull_request.head.sha }}"
+    assert merged["run"] == 'veeam-perms restore --release catalog-pending --head "$HEAD_SHA" --to catalog.db'
+    manual = steps["Take the published catalog (manual rebuild)"]
+    assert manual["if"] == "github.event_name == 'workflow_dispatch'"
+    assert manual["run"] == "veeam-perms restore --release catalog --to catalog.db"
+    assert "catalog-pending" not in " ".join(commands(job)).replace(merged["run"], "")
+    assert "veeam-perms publish --db catalog.db --to build/site" in commands(job)
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in WORKFLOWS.glob("*.yml")))
@@ -113,9 +125,14 @@ def fake_gh(tmp_path, monkeypatch):
     script.write_text(f"""#!/usr/bin/env bash
 echo "$*" >> {log}
 if [ "$1 $2" = "release download" ]; then
-  name=$3; [ -f {releases}/$name/catalog.db ] || exit 1
-  dir=.; while [ $# -gt 0 ]; do [ "$1" = "--dir" ] && dir=$2; shift; done
-  cp {releases}/$name/catalog.db "$dir/catalog.db"; exit 0
+  name=$3; pattern=catalog.db; dir=.
+  while [ $# -gt 0 ]; do [ "$1" = "--dir" ] && dir=$2; [ "$1" = "--pattern" ] && pattern=$2; shift; done
+  [ -f {releases}/$name/$pattern ] || exit 1
+  cp {releases}/$name/$pattern "$dir/$pattern"; exit 0
+fi
+if [ "$1 $2" = "release upload" ]; then
+  name=$3; shift 3; mkdir -p {releases}/$name
+  for f in "$@"; do [ "$f" != "--clobber" ] && cp "$f" {releases}/$name/; done; exit 0
 fi
 if [ "$1 $2" = "release view" ]; then exit 1; fi
 if [ "$1 $2" = "pr list" ]; then echo ""; fi
@@ -163,3 +180,53 @@ def test_propose_commits_the_export_pushes_and_opens_a_pull_request(fake_gh, tmp
     assert "scrape/updates" in branches
     calls = log.read_text()
     assert "release upload catalog-pending" in calls and "pr create --head scrape/updates" in calls
+
+
+def proposed(fake_gh, tmp_path):
+    """Run `propose` against a local origin; return the pushed head commit and the result folder."""
+    origin, work = tmp_path / "origin.git", tmp_path / "work"
+    subprocess.run(["git", "init", "-q", "--bare", str(origin)], check=True)
+    subprocess.run(["git", "clone", "-q", str(origin), str(work)], check=True, capture_output=True)
+    (work / "README.md").write_text("x\n")
+    subprocess.run(["git", "-C", str(work), "add", "."], check=True)
+    subprocess.run(["git", "-C", str(work), "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init"],
+                   check=True)
+    result_dir = tmp_path / "scrape-result"
+    (result_dir / "export" / "vbaws").mkdir(parents=True)
+    (result_dir / "export" / "vbaws" / "page.json").write_text("{}\n")
+    (result_dir / "CHANGES.md").write_text("# Permission changes\n")
+    (result_dir / "catalog.db").write_bytes(b"the reviewed catalog")
+    result = CliRunner().invoke(cli, ["propose", "--result", str(result_dir), "--repo", str(work)])
+    assert result.exit_code == 0, result.output
+    head = subprocess.run(["git", "-C", str(origin), "rev-parse", "scrape/updates"], capture_output=True,
+                          text=True, check=True).stdout.strip()
+    return head, result_dir
+
+
+def test_a_merge_publishes_the_catalog_recorded_for_its_head_commit(fake_gh, tmp_path):
+    head, _ = proposed(fake_gh, tmp_path)
+    target = tmp_path / "publish" / "catalog.db"
+    result = CliRunner().invoke(cli, ["restore", "--release", "catalog-pending", "--head", head, "--to", str(target)])
+    assert result.exit_code == 0, result.output
+    assert result.output == f"restored {target} from release catalog-pending (produced for commit {head[:12]})\n"
+    assert target.read_bytes() == b"the reviewed catalog"
+
+
+def test_a_catalog_not_produced_by_the_merged_head_is_refused(fake_gh, tmp_path):
+    _, releases = fake_gh
+    head, _ = proposed(fake_gh, tmp_path)
+    target = tmp_path / "publish" / "catalog.db"
+    other = "f" * 40
+    result = CliRunner().invoke(cli, ["restore", "--release", "catalog-pending", "--head", other, "--to", str(target)])
+    assert (result.exit_code, result.output) == (2, (
+        f"Error: the catalog in release catalog-pending was produced for commit {head[:12]}, "
+        f"not the merged pull request's head {other[:12]}; nothing restored\n"))
+    (releases / "catalog-pending" / "catalog.db").write_bytes(b"an unreviewed catalog uploaded later")
+    result = CliRunner().invoke(cli, ["restore", "--release", "catalog-pending", "--head", head, "--to", str(target)])
+    assert (result.exit_code, result.output) == (2, (
+        f"Error: catalog.db in release catalog-pending is not the catalog recorded for commit {head[:12]}; "
+        "nothing restored\n"))
+    (releases / "catalog-pending" / "catalog-head.json").unlink()
+    result = CliRunner().invoke(cli, ["restore", "--release", "catalog-pending", "--head", head, "--to", str(target)])
+    assert result.exit_code == 2 and "has no catalog-head.json" in result.output
+    assert not target.exists()

@@ -39,6 +39,8 @@ def _by_version(changes: list[Change]):
 
 
 def _builds(from_build: str | None, to_build: str | None, kind: str) -> str:
+    if kind == "correction" and not to_build:
+        return "dated change (the page states no build)"
     if kind == "correction":
         return f"correction within build {to_build}"
     return f"build {from_build or '(none)'} -> {to_build or '(none)'}"

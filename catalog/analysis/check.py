@@ -30,12 +30,35 @@ class CheckResult:
         return self.__dict__.copy()
 
 
+# IAM policies and Azure role definitions nest about six levels (Statement, Condition, operator,
+# key, values); anything far deeper is not a policy, and would exhaust the parser's recursion.
+MAX_POLICY_DEPTH = 32
+
+
+def _depth(value) -> int:
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if isinstance(item, dict):
+            stack.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item)
+    return deepest
+
+
 def load_policy(text: str, where: str) -> dict:
+    too_deep = PolicyError(f"{where}: nested deeper than {MAX_POLICY_DEPTH} levels; "
+                           "not an IAM policy or Azure role definition")
     try:
         value = json.loads(text)
     except json.JSONDecodeError as error:
         raise PolicyError(f"{where}: not valid JSON at line {error.lineno}, column {error.colno}: "
                           f"{error.msg}") from error
+    except RecursionError as error:
+        raise too_deep from error
+    if _depth(value) > MAX_POLICY_DEPTH:
+        raise too_deep
     if not isinstance(value, dict):
         raise PolicyError(f"{where}: expected a JSON object (an IAM policy or an Azure role definition)")
     return value

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field
 
@@ -12,21 +13,6 @@ from catalog.storage.keys import build_sort_key
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
-# `chosen(family, version)`: for each page family of :product, the version that applies at the
-# build whose sort key is :key (the newest build not after it). Callers append their select.
-VERSIONS_AT_BUILD = """
-with families as (
-    select distinct coalesce(family, canonical_url) as family from pages where product = :product
-), chosen as (
-    select f.family, (
-        select v.id from page_versions v join releases r on r.id = v.release
-        join pages p on p.id = v.page
-        where coalesce(p.family, p.canonical_url) = f.family and r.sort_key <= :key
-        order by r.sort_key desc, v._first_seen desc, v.id desc limit 1) as version
-    from families f
-)
-"""
-
 
 class CompareError(ValueError):
     """A point to compare that the catalog cannot resolve; the message says what exists."""
@@ -34,13 +20,18 @@ class CompareError(ValueError):
 
 @dataclass(frozen=True)
 class Point:
-    """A moment of the catalog: `by` is "build" or "date", `value` the build or date."""
+    """A moment of the catalog: `by` is "build" or "date", `value` the build or a timestamp."""
 
     by: str
     value: str
 
     def __str__(self) -> str:
         return self.value
+
+    @property
+    def label(self) -> str:
+        """The build, or the date (YYYY-MM-DD) the point stands for."""
+        return self.value if self.by == "build" else self.value[:10]
 
 
 @dataclass
@@ -58,13 +49,33 @@ def product_builds(db: Database, product: str) -> list[str]:
         "select build from releases where product = ? order by sort_key", [product])]
 
 
+def require_product(db: Database, product: str) -> None:
+    """Refuse a product the catalog has no pages of, naming the ones it has."""
+    if not db.execute("select 1 from pages where product = ? limit 1", [product]).fetchone():
+        known = [row[0] for row in db.execute(
+            "select distinct product from pages where product is not null order by 1")]
+        raise CompareError(f"no product {product!r} in the catalog; products: {', '.join(known) or 'none'}")
+
+
+def _change_days(db: Database, product: str) -> list[str]:
+    return [row[0] for row in db.execute(
+        "select distinct substr(valid_from, 1, 10) from version_spans where product = ? order by 1",
+        [product])]
+
+
+def _end_of_day(day: str) -> str:
+    return day + "T23:59:59+00:00"
+
+
 def resolve(db: Database, product: str, text: str, other: str | None = None) -> Point:
-    """`13.0.1.1071`, `2026-03-01`, `latest` or `previous` (the build before the latest)."""
+    """`13.0.1.1071`, `2026-03-01`, `latest` or `previous` (the build before the latest).
+
+    A product whose pages state no build is read by date: `latest` is its newest state and
+    `previous` the end of the last day before its newest change.
+    """
     builds = product_builds(db, product)
     if not builds:
-        known = [row[0] for row in db.execute("select distinct product from pages order by 1")]
-        raise CompareError(f"no builds of product {product!r} in the catalog; products: "
-                           f"{', '.join(known) or 'none'}")
+        return _resolve_dated(db, product, text)
     if text == "latest":
         return Point("build", builds[-1])
     if text == "previous":
@@ -72,41 +83,69 @@ def resolve(db: Database, product: str, text: str, other: str | None = None) -> 
             raise CompareError(f"{product} has only one build ({builds[0]}): there is no previous")
         return Point("build", builds[-2])
     if _DATE.match(text):
-        return Point("date", text + "T23:59:59+00:00")
+        return _date_point(text)
     if text in builds:
         return Point("build", text)
     raise CompareError(f"{text!r} is not a build of {product}, a YYYY-MM-DD date, 'latest' or "
                        f"'previous'; builds: {', '.join(builds)}")
 
 
-def _version_at(db: Database, page_ids: list[int], point: Point) -> int | None:
-    marks = ",".join("?" * len(page_ids))
-    if point.by == "date":
-        sql = (f"select id from page_versions where page in ({marks}) and _first_seen <= ? "
-               "order by _first_seen desc, id desc limit 1")
-        row = db.execute(sql, [*page_ids, point.value]).fetchone()
-    else:
-        sql = ("select v.id from page_versions v join releases r on r.id = v.release "
-               f"where v.page in ({marks}) and r.sort_key <= ? "
-               "order by r.sort_key desc, v._first_seen desc, v.id desc limit 1")
-        row = db.execute(sql, [*page_ids, build_sort_key(point.value)]).fetchone()
-    return row[0] if row else None
+def _date_point(text: str) -> Point:
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError as error:
+        raise CompareError(f"{text!r} is not a real date (YYYY-MM-DD)") from error
+    return Point("date", _end_of_day(text))
 
 
-def _units(db: Database, product: str, by_build: bool) -> list[list[int]]:
-    """What is compared: each page on a timeline; across builds, each page family (all releases)."""
-    key = "coalesce(family, canonical_url)" if by_build else "canonical_url"
-    groups = db.execute(f"select group_concat(id) from pages where product = ? group by {key} "
-                        f"order by {key}", [product]).fetchall()
-    return [[int(part) for part in row[0].split(",")] for row in groups]
+def _resolve_dated(db: Database, product: str, text: str) -> Point:
+    days = _change_days(db, product)
+    if not days:
+        require_product(db, product)
+        raise CompareError(f"{product}: no page versions in the catalog")
+    if text == "latest":
+        return Point("date", _end_of_day(days[-1]))
+    if text == "previous":
+        if len(days) < 2:
+            raise CompareError(f"{product} changed only on {days[0]}: there is no previous")
+        return Point("date", _end_of_day(days[-2]))
+    if _DATE.match(text):
+        return _date_point(text)
+    raise CompareError(f"{text!r} is not a YYYY-MM-DD date, 'latest' or 'previous'; {product} states "
+                       f"no builds (changes seen {days[0]} .. {days[-1]})")
+
+
+def versions_at(db: Database, product: str, point: Point, by_family: bool) -> dict[str, int]:
+    """Unit (page family, or page URL) -> the page version in force at `point` (views
+    `build_versions` and `version_spans`)."""
+    if point.by == "build" and by_family:
+        return {row[0]: row[1] for row in db.execute(
+            "select family, version from build_versions where product = ? and build = ?",
+            [product, point.value])}
+    if point.by == "build":
+        found: dict[str, int] = {}
+        for url, version in db.execute(
+                "select url, version from version_spans where product = ? and build_key <= ? "
+                "order by build_key, valid_from, version", [product, build_sort_key(point.value)]):
+            found[url] = version
+        return found
+    return {row[0]: row[1] for row in db.execute(
+        "select url, version from version_spans where product = ? and valid_from <= ? "
+        "and (valid_to is null or valid_to > ?)", [product, point.value, point.value])}
+
+
+def version_pairs(db: Database, product: str, old: Point, new: Point) -> list[tuple[str, int | None, int | None]]:
+    """(unit, version before, version after) for every unit whose version differs. Across builds
+    a unit is a page family (all release URLs); otherwise one page URL."""
+    by_family = old.by == new.by == "build"
+    before, after = versions_at(db, product, old, by_family), versions_at(db, product, new, by_family)
+    return [(unit, before.get(unit), after.get(unit)) for unit in sorted(before.keys() | after.keys())
+            if before.get(unit) != after.get(unit)]
 
 
 def compare_product(db: Database, product: str, old: Point, new: Point) -> Comparison:
     result = Comparison()
-    for page_ids in _units(db, product, old.by == new.by == "build"):
-        before, after = _version_at(db, page_ids, old), _version_at(db, page_ids, new)
-        if before == after:
-            continue
+    for _, before, after in version_pairs(db, product, old, new):
         result.pages_compared += 1
         _add(db, result, before, after)
     return result
@@ -119,6 +158,47 @@ def _add(db: Database, result: Comparison, before: int | None, after: int | None
         result.changes.extend(changes)
     else:
         result.metadata_only += 1
+
+
+def change_events(db: Database, product: str, limit: int = 10) -> list[dict]:
+    """The product's latest permission changes, newest first: per day, the kinds (build change or
+    correction within a build), the builds and how many rows changed."""
+    steps = db.execute(
+        "select version, previous, valid_from from (select version, valid_from, lag(version) over "
+        "(partition by page order by valid_from, version) as previous, product from version_spans) "
+        "where product = ? order by valid_from desc, version desc", [product]).fetchall()
+    days: dict[str, dict] = {}
+    for version, previous, seen in steps:
+        changes = diff_versions(load_version(db, previous) if previous else None, load_version(db, version))
+        if not changes:
+            continue
+        if seen[:10] not in days and len(days) == limit:
+            break
+        day = days.setdefault(seen[:10], {"date": seen[:10], "changes": 0, "kinds": set(), "builds": set()})
+        day["kinds"].add(changes[0].kind)
+        day["builds"].add(changes[0].to_build or changes[0].from_build or "")
+    events = []
+    for day in days.values():
+        before = (dt.date.fromisoformat(day["date"]) - dt.timedelta(days=1)).isoformat()
+        # counted as the day's comparison counts them, so the link shows the same number
+        day["changes"] = len(compare_product(db, product, Point("date", _end_of_day(before)),
+                                             Point("date", _end_of_day(day["date"]))).changes)
+        events.append({**day, "before": before, "kinds": sorted(day["kinds"]),
+                       "builds": sorted(day["builds"] - {""})})
+    return events
+
+
+def last_change(db: Database, product: str) -> Change | None:
+    """The newest change of a product's permissions (a build change or a correction)."""
+    steps = db.execute(
+        "select version, lag(version) over (partition by page order by valid_from, version) "
+        "as previous, valid_from from version_spans where product = ? "
+        "order by valid_from desc, version desc", [product]).fetchall()
+    for version, previous, _ in steps:
+        changes = diff_versions(load_version(db, previous) if previous else None, load_version(db, version))
+        if changes:
+            return changes[0]
+    return None
 
 
 def page_id_for(db: Database, url: str) -> int:
@@ -148,31 +228,25 @@ def page_history(db: Database, url: str, since: str | None = None) -> Comparison
 
 def changes_since(db: Database, since: str, product: str | None = None, run_id: int | None = None) -> Comparison:
     """Every version first seen on or after `since` (a date or timestamp), or written by one run,
-    against the version before it."""
-    where, params = ["v._first_seen >= ?"], [since]
+    against the version before it on its page (view `version_spans`)."""
+    where, params = ["valid_from >= ?"], [since]
     if product:
-        where.append("p.product = ?")
+        where.append("product = ?")
         params.append(product)
     if run_id is not None:
-        where.append("v.run = ?")
+        where.append("run = ?")
         params.append(run_id)
-    sql = ("select v.id, v.page, p.product from page_versions v join pages p on p.id = v.page "
-           f"where {' and '.join(where)} order by p.product, v._first_seen, v.id")
+    sql = ("select version, previous, url, valid_from, build from (select *, lag(version) over "
+           "(partition by page order by valid_from, version) as previous from version_spans) "
+           f"where {' and '.join(where)} order by product, valid_from, version")
     result = Comparison()
-    for version_id, page_id, _ in db.execute(sql, params).fetchall():
-        previous = db.execute(
-            "select id from page_versions where page = ? and id != ? and (_first_seen < "
-            "(select _first_seen from page_versions where id = ?) or (_first_seen = (select "
-            "_first_seen from page_versions where id = ?) and id < ?)) order by _first_seen desc, "
-            "id desc limit 1", [page_id, version_id, version_id, version_id, version_id]).fetchone()
+    for version_id, previous, url, seen, build in db.execute(sql, params).fetchall():
         if previous is None:
-            url, seen, build, count = db.execute(
-                "select p.canonical_url, v._first_seen, v.build, v.permission_count from page_versions v "
-                "join pages p on p.id = v.page where v.id = ?", [version_id]).fetchone()
+            count = db.execute("select permission_count from page_versions where id = ?", [version_id]).fetchone()[0]
             result.new_pages.append((url, seen, build, count))
             continue
         result.pages_compared += 1
-        _add(db, result, previous[0], version_id)
+        _add(db, result, previous, version_id)
     return result
 
 

@@ -45,9 +45,9 @@ class Change:
 @dataclass
 class OperationState:
     title: str
-    title_key: str
+    key: str  # the operation's identity within its page (view `operation_identity`)
     kind: str
-    key: str | None = None
+    title_key: str = ""
     section: str | None = None
     grants: dict[tuple[str, str], dict] = field(default_factory=dict)
 
@@ -71,14 +71,15 @@ def load_version(db: Database, version_id: int) -> VersionState:
         "join pages p on p.id = v.page where v.id = ?", [version_id]))
     operations: dict[int, OperationState] = {}
     for row in db.query(
-            "select o.id as op, o.title, o.title_key, o.kind, o.key, o.section, perm.provider,"
+            "select o.id as op, o.title, i.key, o.title_key, o.kind, o.section, perm.provider,"
             " perm.name, perm.name_key, perm.risk, g.effect, g.resources, g.conditions, g.placement,"
             " g.not_action, g.optional "
-            "from operations o left join grants g on g.operation = o.id "
+            "from operations o join operation_identity i on i.operation_id = o.id "
+            "left join grants g on g.operation = o.id "
             "left join permissions perm on perm.id = g.permission "
             "where o.page_version = ? order by o.position, g.id", [version_id]):
         state = operations.setdefault(row["op"], OperationState(
-            row["title"], row["title_key"], row["kind"], row["key"], row["section"]))
+            row["title"], row["key"], row["kind"], row["title_key"], row["section"]))
         if row["name"] is None:
             continue
         entry = state.grants.setdefault((row["provider"], row["name_key"]), {
@@ -137,7 +138,7 @@ def _match_operations(old: list[OperationState], new: list[OperationState]):
     A rename needs at least RENAME_OVERLAP of the two permission sets in common.
     """
     rounds = (
-        lambda a, b: a.key is not None and a.key == b.key,
+        lambda a, b: a.key == b.key,
         lambda a, b: a.title_key == b.title_key and a.section == b.section,
         lambda a, b: a.title_key == b.title_key,
         lambda a, b: a.section == b.section and _jaccard(a, b) >= RENAME_OVERLAP,

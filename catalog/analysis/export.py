@@ -1,28 +1,65 @@
-"""Diffable text: the current catalog as one sorted JSON file per product and per page.
+"""Diffable text: the current catalog as one sorted JSON file per product and per page release.
 
 Byte-for-byte stable for an unchanged catalog (sorted keys and rows, no timestamps of
 the export itself), so a git commit of the export shows exactly what changed.
+
+The export owns its folder: a manifest (`.veeam-perms-export.json`) lists every file it wrote,
+and only those files are ever replaced or deleted. A folder holding anything else is refused,
+so pointing `--to` at the wrong place cannot delete a user's files.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from pathlib import Path
 
 from sqlite_utils import Database
 
+from catalog.urls import parse_url
+
+MANIFEST = ".veeam-perms-export.json"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_NO_PRODUCT = "_no_product"
 
 
-def _file_name(row: dict) -> str:
-    name = "__".join(part for part in (row["guide"], row["slug"]) if part) or str(row["id"])
-    return _UNSAFE.sub("_", name) + ".json"
+class ExportError(ValueError):
+    """The target folder cannot be exported into; the message names it and says why."""
 
 
-def _dump(path: Path, value) -> None:
+def _release_name(row: dict) -> str:
+    """guide__slug, plus the release (`ver-12` for `?ver=12`, `archive-12` for /archive/12/)."""
+    parts = parse_url(row["canonical_url"])
+    name = "__".join(part for part in (row["guide"], row["slug"]) if part) or f"page-{row['id']}"
+    if parts.version_label:
+        kind = "archive" if "/archive/" in parts.canonical else "ver"
+        name += f"__{kind}-{parts.version_label}"
+    return _UNSAFE.sub("_", name)
+
+
+def planned_files(db: Database) -> dict[str, dict]:
+    """Relative file path -> current page row, one file per current page release."""
+    plan: dict[str, dict] = {}
+    for page in db.query("select * from pages where current_version is not null and "
+                         "_removed_at is null order by canonical_url"):
+        folder = _UNSAFE.sub("_", page["product"] or _NO_PRODUCT)
+        path = f"{folder}/{_release_name(page)}.json"
+        if path in plan:  # two URLs that differ only in unsafe characters: keep both
+            digest = hashlib.sha256(page["canonical_url"].encode()).hexdigest()[:10]
+            path = f"{folder}/{_release_name(page)}__{digest}.json"
+        plan[path] = page
+    return plan
+
+
+def _text(value) -> str:
+    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def _dump(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    if path.is_symlink():  # never write through a link planted among the export's files
+        path.unlink()
     if not path.exists() or path.read_text(encoding="utf-8") != text:
         path.write_text(text, encoding="utf-8")
 
@@ -30,8 +67,8 @@ def _dump(path: Path, value) -> None:
 def page_record(db: Database, page: dict) -> dict:
     version = next(db.query("select * from page_versions where id = ?", [page["current_version"]]))
     operations = []
-    for op in db.query("select * from operations where page_version = ? order by position",
-                       [version["id"]]):
+    for op in db.query("select operation_id as id, title, kind, section, identity from operation_identity "
+                       "where page_version = ? order by position", [version["id"]]):
         grants = sorted(
             ({"permission": g["name"], "provider": g["provider"], "effect": g["effect"],
               "sid": g["sid"], "resources": json.loads(g["resources"]) if g["resources"] else [],
@@ -44,36 +81,73 @@ def page_record(db: Database, page: dict) -> dict:
         operations.append({"key": op["key"], "title": op["title"], "kind": op["kind"],
                            "section": op["section"], "description": op["description"],
                            "identity": op["identity"], "permissions": grants})
-    return {"url": page["canonical_url"], "title": version["title"], "build": version["build"],
+    return {"url": page["canonical_url"], "release": parse_url(page["canonical_url"]).version_label,
+            "title": version["title"], "build": version["build"],
             "last_updated": version["last_updated"], "operations": operations}
 
 
+def owned_files(target: Path) -> set[str]:
+    """The files a previous export wrote into `target`; refuses a folder holding anything else."""
+    if target.exists() and not target.is_dir():
+        raise ExportError(f"{target}: not a folder")
+    present = {p.relative_to(target).as_posix() for p in target.rglob("*")
+               if not p.is_dir()} if target.exists() else set()
+    manifest = target / MANIFEST
+    owned: set[str] = set()
+    if manifest.exists():
+        try:
+            owned = set(json.loads(manifest.read_text(encoding="utf-8"))["files"])
+        except (ValueError, KeyError, TypeError) as error:
+            raise ExportError(f"{manifest}: not a veeam-perms export manifest") from error
+    foreign = sorted(present - owned - {MANIFEST})
+    if foreign:
+        more = f" and {len(foreign) - 1} more" if len(foreign) > 1 else ""
+        raise ExportError(f"{target}: holds files the export did not write ({foreign[0]}{more}); "
+                          "export into an empty folder or a previous export's folder")
+    return owned & present
+
+
+def _write_manifest(target: Path, files: set[str]) -> None:
+    _dump(target / MANIFEST, _text({"written_by": "veeam-perms export", "files": sorted(files)}))
+
+
 def export_catalog(db: Database, target: Path) -> int:
-    written: set[Path] = set()
+    """Write the export; return how many files it holds (the manifest not counted)."""
+    target = Path(target)
+    owned = owned_files(target)
+    plan = planned_files(db)
     products: dict[str, dict] = {}
-    for page in db.query("select * from pages where current_version is not null and "
-                         "_removed_at is null order by canonical_url"):
-        path = target / page["product"] / _file_name(page)
-        _dump(path, page_record(db, page))
-        written.add(path)
-        products.setdefault(page["product"], {"pages": []})["pages"].append(page["canonical_url"])
-    for product, summary in products.items():
+    for path, page in plan.items():
+        products.setdefault(path.split("/", 1)[0], {"pages": []})["pages"].append(page["canonical_url"])
+    summaries = {f"{product}.json": summary for product, summary in products.items()}
+    wanted = set(plan) | set(summaries)
+    target.mkdir(parents=True, exist_ok=True)
+    # Own every file before it exists, so an interrupted export leaves nothing it cannot clean up.
+    _write_manifest(target, owned | wanted)
+    for path, page in plan.items():
+        _dump(target / path, _text(page_record(db, page)))
+    for name, summary in summaries.items():
         summary["builds"] = [row["build"] for row in db.query(
-            "select build from releases where product = ? order by sort_key", [product])]
-        path = target / f"{product}.json"
-        _dump(path, summary)
-        written.add(path)
-    for stale in target.rglob("*.json") if target.exists() else []:
-        if stale not in written:
-            stale.unlink()
-    return len(written)
+            "select build from releases where product = ? order by sort_key", [name[:-5]])]
+        _dump(target / name, _text(summary))
+    for stale in sorted(owned - wanted):
+        (target / stale).unlink(missing_ok=True)
+        _remove_empty_parents(target / stale, target)
+    _write_manifest(target, wanted)
+    return len(wanted)
+
+
+def _remove_empty_parents(path: Path, top: Path) -> None:
+    parent = path.parent
+    while parent != top and parent.is_dir() and not any(parent.iterdir()):
+        parent.rmdir()
+        parent = parent.parent
 
 
 def page_from_export(record: dict, product: str):
     """Read one exported page file back into a `Page` (the inverse of `page_record`)."""
     from catalog.model import Operation, Page, Permission
     from catalog.names import normalize
-    from catalog.urls import parse_url
 
     parts = parse_url(record["url"])
     operations = [Operation(

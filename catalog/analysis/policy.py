@@ -6,47 +6,58 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
-from catalog.analysis.compare import VERSIONS_AT_BUILD, CompareError, resolve
+from catalog.analysis.compare import CompareError, Point, resolve, versions_at
 from catalog.analysis.policy_docs import PermissionSet, collect
-from catalog.storage.keys import build_sort_key
 
 
 @dataclass
 class Selection:
     product: str
     build: str
-    operations: list[tuple[str, str]]  # (page, operation key: section path and title)
+    operations: list[tuple[str, str]]  # (page, operation title)
     permissions: PermissionSet
     rows: list[dict]
 
 
-def _operations_at(db: Database, product: str, build: str) -> list[dict]:
-    """Every non-trust operation of the versions current at `build`, one version per page family."""
-    sql = VERSIONS_AT_BUILD + """
-    select c.family as page, o.id, coalesce(o.key, o.title) as title
-    from chosen c join operations o on o.page_version = c.version
-    where o.kind != 'trust-policy' order by c.family, o.position
-    """
-    return [dict(row) for row in db.query(sql, {"product": product, "key": build_sort_key(build)})]
+def operations_at(db: Database, product: str, point: Point) -> list[dict]:
+    """Every non-trust operation of the versions in force at `point`, one version per page family
+    at a build (page by page at a date), in page order."""
+    versions = versions_at(db, product, point, by_family=point.by == "build")
+    marks = ",".join("?" * len(versions))
+    return [dict(row) for row in db.query(
+        "select operation_id as id, family as page, url, page_title, section, title, key "
+        f"from operation_identity where page_version in ({marks}) and kind != 'trust-policy' "
+        "order by family, position", list(versions.values()))]
+
+
+def permission_rows(db: Database, operation_ids: list[int], include_optional: bool) -> list[dict]:
+    """The Allow (not NotAction) grants of the operations, in catalog order: a policy's input."""
+    marks = ",".join("?" * len(operation_ids))
+    return [dict(row) for row in db.query(
+        "select perm.provider, perm.name, perm.risk, g.placement, g.m365_api, g.m365_type, g.optional "
+        f"from grants g join permissions perm on perm.id = g.permission where g.operation in ({marks}) "
+        "and g.effect = 'Allow' and g.not_action = 0" + ("" if include_optional else " and g.optional = 0")
+        + " order by g.id", operation_ids)]
+
+
+def policy_name(product: str, build: str | None, titles: list[str]) -> str:
+    """The name a policy, role or Terraform resource carries (cut to fit provider limits later)."""
+    return f"Veeam {product} {build or 'dated'}: " + "; ".join(titles)
 
 
 def select_permissions(db: Database, product: str, build: str | None, texts: tuple[str, ...],
                        include_optional: bool = False) -> Selection:
+    """The operations whose key (section path and title) contains one of `texts`, at a build or
+    date (default latest)."""
     point = resolve(db, product, build or "latest")
-    if point.by != "build":
-        raise CompareError(f"--build takes a build of {product}, not a date ({build})")
-    operations = _operations_at(db, product, point.value)
+    operations = operations_at(db, product, point)
     wanted = [text.lower() for text in texts]
-    chosen = [op for op in operations if any(text in op["title"].lower() for text in wanted)]
+    chosen = [op for op in operations if any(text in (op["key"] or op["title"]).lower() for text in wanted)]
     if not chosen:
         titles = sorted({op["title"] for op in operations})
         raise CompareError(
-            f"no operation of {product} at build {point.value} matches {', '.join(map(repr, texts))}; "
+            f"no operation of {product} at {point.by} {point.label} matches {', '.join(map(repr, texts))}; "
             f"operations: {'; '.join(titles[:40])}{' ...' if len(titles) > 40 else ''}")
-    marks = ",".join("?" * len(chosen))
-    rows = [dict(row) for row in db.query(
-        "select perm.provider, perm.name, perm.risk, g.placement, g.m365_api, g.m365_type, g.optional "
-        f"from grants g join permissions perm on perm.id = g.permission where g.operation in ({marks}) "
-        "and g.effect = 'Allow' and g.not_action = 0" + ("" if include_optional else " and g.optional = 0")
-        + " order by g.id", [op["id"] for op in chosen])]
-    return Selection(product, point.value, [(op["page"], op["title"]) for op in chosen], collect(rows), rows)
+    rows = permission_rows(db, [op["id"] for op in chosen], include_optional)
+    return Selection(product, point.label, [(op["page"], op["key"] or op["title"]) for op in chosen],
+                     collect(rows), rows)

@@ -131,18 +131,36 @@ def operation_rows(db: Database, operation_id: int, include_optional: bool = Tru
     return [dict(row) for row in db.query(sql, [operation_id])]
 
 
-def policy_documents(db: Database, operation_id: int) -> dict[str, str]:
-    """The paste-ready texts for one operation, by format (only formats that apply)."""
-    title = db.execute("select title from operations where id = ?", [operation_id]).fetchone()[0]
-    permissions = collect(operation_rows(db, operation_id))
+# format -> (label, file extension, media type) of the downloadable documents
+FORMATS = {
+    "aws": ("AWS IAM policy", "json", "application/json"),
+    "azure": ("Azure custom role", "json", "application/json"),
+    "gcp": ("Google Cloud custom role (YAML)", "yaml", "application/yaml"),
+    "terraform": ("Terraform", "tf", "text/plain"),
+    "m365": ("Microsoft 365 API permissions", "tsv", "text/tab-separated-values"),
+}
+
+
+def documents_for(rows, title: str) -> dict[str, str]:
+    """The paste-ready texts, by format (only formats that apply), for grant rows; the same
+    texts `veeam-perms policy --format` prints."""
+    permissions = collect(rows)
     documents = {}
     if permissions.aws:
         policies = aws_policies(permissions.aws)
         documents["aws"] = json.dumps(policies[0] if len(policies) == 1 else policies, indent=2)
     if any(permissions.azure.values()):
-        documents["azure"] = json.dumps(azure_role(permissions, title), indent=2)
+        documents["azure"] = json.dumps(azure_role(permissions, title[:120]), indent=2)
     if permissions.gcp:
-        documents["gcp"] = gcp_role_yaml(permissions.gcp, title)
+        documents["gcp"] = gcp_role_yaml(permissions.gcp, title[:100])
+    if permissions.aws or any(permissions.azure.values()) or permissions.gcp:
+        documents["terraform"] = terraform(permissions, title[:120])
     if permissions.m365:
         documents["m365"] = "\n".join(f"{api}\t{name}\t{kind}" for api, name, kind in permissions.m365)
     return documents
+
+
+def policy_documents(db: Database, operation_id: int) -> dict[str, str]:
+    """The paste-ready texts for one operation, by format (only formats that apply)."""
+    title = db.execute("select title from operations where id = ?", [operation_id]).fetchone()[0]
+    return documents_for(operation_rows(db, operation_id), title)

@@ -1,15 +1,43 @@
-"""What the website's custom pages show, as plain queries over a catalog connection.
+"""What the website's custom pages show, as plain data over a catalog connection.
 
-Kept out of the Datasette plugin so they can be tested and reused without a server.
-Every function takes a sqlite_utils Database (read-only use) and returns plain data.
+Kept out of the Datasette plugin so it can be tested and reused without a server. Every
+question goes through `catalog.analysis.questions` / the question views, so a page, its
+`.json` twin and the CLI give one answer.
 """
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+import re
+from itertools import groupby
+
 from sqlite_utils import Database
 
-from catalog.analysis.compare import compare_product, product_builds, resolve
-from catalog.analysis.policy_docs import policy_documents
+from catalog.analysis import questions
+from catalog.analysis.compare import change_events, compare_product, last_change, product_builds, resolve
+from catalog.analysis.policy import operations_at, permission_rows
+from catalog.analysis.policy_docs import documents_for
+
+PAGE_ROWS = 300
+SEARCH_PAGE = 50
+
+
+def plural(count: int, word: str, words: str | None = None) -> str:
+    """`1 operation`, `2 operations`, `1,204 permissions`."""
+    return f"{count:,} {word if count == 1 else (words or word + 's')}"
+
+
+def as_csv(rows: list[dict], fields: tuple[str, ...] | None = None) -> str:
+    """A table page's `.csv` twin: the given fields (default: the first row's), lists as JSON."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=fields or (tuple(rows[0]) if rows else ("empty",)),
+                            extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows({k: (json.dumps(v) if isinstance(v, list | dict) else v) for k, v in row.items()}
+                     for row in rows)
+    return out.getvalue()
 
 
 def freshness(db: Database) -> dict | None:
@@ -27,32 +55,42 @@ def home(db: Database) -> list[dict]:
     select pr.code, pr.name, count(distinct p.id) as pages,
            (select build from releases r where r.product = pr.code order by sort_key desc limit 1)
              as latest_build,
-           (select count(*) from releases r where r.product = pr.code) as builds,
-           (select max(v._first_seen) from page_versions v join pages p2 on p2.id = v.page
-             where p2.product = pr.code) as last_change
+           (select count(*) from releases r where r.product = pr.code) as builds
     from products pr join pages p on p.product = pr.code
     group by pr.code order by pr.name
     """
-    return [dict(row) for row in db.query(sql)]
+    products = [dict(row) for row in db.query(sql)]
+    for product in products:
+        change = last_change(db, product["code"])
+        product["last_change"] = change.observed if change else None
+    return products
 
 
-def product_page(db: Database, code: str) -> dict | None:
-    product = db.execute("select code, name from products where code = ?", [code]).fetchone()
-    if not product:
+def _product(db: Database, code: str) -> dict | None:
+    row = db.execute("select code, name from products where code = ? and exists "
+                     "(select 1 from pages where product = code)", [code]).fetchone()
+    return {"code": row[0], "name": row[1]} if row else None
+
+
+def product_page(db: Database, code: str, at: str | None = None) -> dict | None:
+    """The operations in force at a build or date (default latest), by page and section."""
+    product = _product(db, code)
+    if product is None:
         return None
     builds = product_builds(db, code)
-    timeline = []
-    for older, newer in zip(builds, builds[1:], strict=False):
-        result = compare_product(db, code, resolve(db, code, older), resolve(db, code, newer))
-        timeline.append({"build": newer, "from": older,
-                         "added": sum(c.change == "added" for c in result.changes),
-                         "removed": sum(c.change == "removed" for c in result.changes)})
-    operations = [dict(row) for row in db.query(
-        "select operation_id, page, page_title, build, operation, kind, identity, section, permissions "
-        "from current_operations where product = ? order by page, operation_id", [code])]
-    return {"code": product[0], "name": product[1], "builds": builds,
-            "first_build": builds[0] if builds else None, "timeline": timeline,
-            "operations": operations, "warnings": current_warnings(db, code)}
+    point = resolve(db, code, at or "latest")
+    operations = operations_at(db, code, point)
+    sizes = _sizes(db, [op["id"] for op in operations])
+    for op in operations:
+        op["permissions"] = sizes.get(op["id"], 0)
+    pages = [{"page": page, "url": rows[0]["url"], "page_title": rows[0]["page_title"],
+              "sections": [{"section": section, "operations": list(items)}
+                           for section, items in groupby(rows, key=lambda op: op["section"] or "")]}
+             for page, rows in ((page, list(items)) for page, items in
+                                groupby(operations, key=lambda op: op["page"]))]
+    return {**product, "builds": builds, "at": at or "latest", "point": point.label, "by": point.by,
+            "timeline": _timeline(db, code, builds), "operation_count": len(operations),
+            "pages": pages, "operations": operations, "warnings": current_warnings(db, code)}
 
 
 def current_warnings(db: Database, code: str) -> list[dict]:
@@ -64,15 +102,29 @@ def current_warnings(db: Database, code: str) -> list[dict]:
         "order by p.canonical_url, w.message not like 'content-lost:%', w.id", [code])]
 
 
+def _sizes(db: Database, ids: list[int]) -> dict[int, int]:
+    marks = ",".join("?" * len(ids))
+    return {row[0]: row[1] for row in db.execute(
+        f"select operation_id, count(*) from operation_requirements where operation_id in ({marks}) "
+        "group by operation_id", ids)}
+
+
+def _timeline(db: Database, code: str, builds: list[str]) -> list[dict]:
+    timeline = []
+    for older, newer in zip(builds, builds[1:], strict=False):
+        result = compare_product(db, code, resolve(db, code, older), resolve(db, code, newer))
+        timeline.append({"build": newer, "from": older,
+                         "added": sum(c.change == "added" for c in result.changes),
+                         "removed": sum(c.change == "removed" for c in result.changes)})
+    return timeline
+
+
 def operation_page(db: Database, operation_id: int) -> dict | None:
     rows = list(db.query(
-        "select o.id, o.key, o.title, o.title_key, o.kind, o.identity, o.section, o.description, "
-        "o.principals, v.id as version, "
-        "v.build, v.last_updated, v._first_seen, v._last_seen, p.product, p.canonical_url, "
-        "coalesce(p.family, p.canonical_url) as family, p.title as page_title, "
-        "p.current_version = v.id as is_current "
-        "from operations o join page_versions v on v.id = o.page_version join pages p on p.id = v.page "
-        "where o.id = ?", [operation_id]))
+        "select i.*, o.principals, o.description, v.last_updated, v._last_seen, p.canonical_url, "
+        "p.current_version = v.id as is_current from operation_identity i "
+        "join operations o on o.id = i.operation_id join page_versions v on v.id = i.page_version "
+        "join pages p on p.id = v.page where i.operation_id = ?", [operation_id]))
     if not rows:
         return None
     operation = rows[0]
@@ -80,32 +132,18 @@ def operation_page(db: Database, operation_id: int) -> dict | None:
         "select perm.id, perm.provider, perm.name, perm.access_level, perm.risk, perm.known, "
         "perm.problem, group_concat(distinct g.effect) as effects, min(g.optional) as optional, "
         "group_concat(distinct g.placement) as placements, group_concat(distinct g.m365_api) as apis, "
-        "group_concat(distinct g.m365_type) as types, group_concat(distinct g.sid) as sids "
-        "from grants g join permissions perm on perm.id = g.permission where g.operation = ? "
+        "group_concat(distinct g.m365_type) as types from grants g "
+        "join permissions perm on perm.id = g.permission where g.operation = ? "
         "group by perm.id order by perm.risk is null, lower(perm.name)", [operation_id])]
     history = [dict(row) for row in db.query(
-        "select o.id, v.build, v._first_seen, v.last_updated, p.canonical_url, "
-        "(select count(distinct g.permission) from grants g where g.operation = o.id) as size "
-        "from operations o join page_versions v on v.id = o.page_version join pages p on p.id = v.page "
-        "where coalesce(p.family, p.canonical_url) = ? and o.key = ? "
-        "order by v._first_seen, v.id", [operation["family"], operation["key"]])]
+        "select operation_id as id, build, first_seen, permissions as size from operation_history "
+        "where family = ? and key = ? order by coalesce(build_key, ''), first_seen, operation_id",
+        [operation["family"], operation["key"]])]
     warnings = [dict(row) for row in db.query(
-        "select block, message from warnings where page_version = ? order by id", [operation["version"]])]
+        "select block, message from warnings where page_version = ? order by id", [operation["page_version"]])]
     return {**operation, "permissions": permissions, "history": history, "warnings": warnings,
-            "documents": policy_documents(db, operation_id)}
-
-
-def search_permissions(db: Database, query: str, limit: int = 50) -> list[dict]:
-    """Permission names containing `query` (case-insensitive), with how many operations need them."""
-    text = query.strip()
-    if not text:
-        return []
-    return [dict(row) for row in db.query(
-        "select perm.id, perm.provider, perm.name, perm.access_level, perm.risk, "
-        "count(distinct g.operation) as operations from permissions perm "
-        "left join grants g on g.permission = perm.id where perm.name like ? escape '\\' "
-        "group by perm.id order by perm.name = ? desc, operations desc, perm.name limit ?",
-        ["%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%", text, limit])]
+            "optional": sum(1 for p in permissions if p["optional"]),
+            "documents": questions.operation_documents(db, operation_id)}
 
 
 def permission_page(db: Database, permission_id: int) -> dict | None:
@@ -113,22 +151,95 @@ def permission_page(db: Database, permission_id: int) -> dict | None:
     if not rows:
         return None
     uses = [dict(row) for row in db.query(
-        "select o.id as operation_id, o.title as operation, o.key, o.kind, p.product, "
-        "coalesce(p.family, p.canonical_url) as page, v.build, v._first_seen, "
-        "p.current_version = v.id as is_current from grants g "
-        "join operations o on o.id = g.operation join page_versions v on v.id = o.page_version "
-        "join pages p on p.id = v.page where g.permission = ? "
-        "group by o.id order by p.product, page, v._first_seen", [permission_id])]
+        "select i.operation_id, i.title as operation, i.key, i.section, i.kind, i.product, i.family as page, "
+        "i.page_title, i.build, i.first_seen as _first_seen, p.current_version = i.page_version "
+        "as is_current from grants g join operation_identity i on i.operation_id = g.operation "
+        "join pages p on p.id = i.page where g.permission = ? "
+        "group by i.operation_id order by i.product, page, i.first_seen", [permission_id])]
     return {**rows[0], "uses": uses}
 
 
-def changes_page(db: Database, code: str, from_text: str | None, to_text: str | None) -> dict:
-    builds = product_builds(db, code)
-    from_text = from_text or ("previous" if len(builds) > 1 else "latest")
-    to_text = to_text or "latest"
-    old, new = resolve(db, code, from_text), resolve(db, code, to_text)
-    result = compare_product(db, code, old, new)
-    return {"code": code, "builds": builds, "from": from_text, "to": to_text,
-            "from_point": old.value[:10] if old.by == "date" else old.value,
-            "to_point": new.value[:10] if new.by == "date" else new.value,
-            "changes": result.changes, "metadata_only": result.metadata_only}
+def _fts_query(text: str) -> str | None:
+    """Every word of the text as a quoted prefix term: FTS5 syntax in the input stays inert."""
+    words = re.findall(r"\w+", text.lower())[:12]
+    return " ".join(f'"{word}"*' for word in words) or None
+
+
+def search(db: Database, text: str, page: int = 1) -> dict:
+    """Permission names, operation titles and sections, and page titles (SQLite FTS5), with the
+    total and one page of hits. Permission names also match inside a word (`PassRole`)."""
+    text = text.strip()[:200]
+    match = _fts_query(text)
+    hits: list[dict] = []
+    if match:
+        like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        hits += [dict(row, type="permission") for row in db.query(
+            "select perm.id, perm.name as label, perm.provider || coalesce(', ' || perm.access_level, '') "
+            "as detail, perm.risk, (select count(distinct operation) from grants g where "
+            "g.permission = perm.id) as operations from permissions perm where perm.id in "
+            "(select rowid from permissions_fts where permissions_fts match ?) "
+            "or perm.name like ? escape '\\' order by lower(perm.name) = lower(?) desc, "
+            "operations desc, perm.name", [match, like, text])]
+        hits += [dict(row, type="operation") for row in db.query(
+            "select i.operation_id as id, i.title as label, i.product || ' · ' || i.page_title || "
+            "coalesce(' › ' || nullif(i.section, ''), '') as detail, null as risk, null as operations "
+            "from operation_identity i join pages p on p.id = i.page "
+            "where p.current_version = i.page_version and i.operation_id in "
+            "(select rowid from operations_fts where operations_fts match ?) "
+            "order by i.product, i.family, i.position", [match])]
+        hits += [dict(row, type="page") for row in db.query(
+            "select p.id, coalesce(v.title, p.title) as label, p.product || ' · ' || p.canonical_url "
+            "as detail, p.canonical_url as url, null as risk, null as operations from pages p "
+            "join page_versions v on v.id = p.current_version where p.id in "
+            "(select rowid from pages_fts where pages_fts match ?) order by p.product, label", [match])]
+    pages = max(1, -(-len(hits) // SEARCH_PAGE))
+    page = min(max(1, page), pages)
+    return {"q": text, "total": len(hits), "page": page, "pages": pages,
+            "counts": {kind: sum(h["type"] == kind for h in hits) for kind in ("permission", "operation", "page")},
+            "rows": hits[(page - 1) * SEARCH_PAGE: page * SEARCH_PAGE]}
+
+
+def changes_page(db: Database, code: str, from_text: str | None, to_text: str | None,
+                 page: int = 1, url: str | None = None) -> dict | None:
+    """The changes between two points (default: the product's last change), grouped by page and
+    operation with counts, `PAGE_ROWS` rows per page of the HTML view."""
+    product = _product(db, code)
+    if product is None:
+        return None
+    if url:
+        answer = questions.page_changes(db, url)
+    else:
+        answer = questions.changes_between(db, code, from_text, to_text)
+    rows = answer["rows"]
+    pages = max(1, -(-len(rows) // PAGE_ROWS))
+    page = min(max(1, page), pages)
+    shown = rows[(page - 1) * PAGE_ROWS: page * PAGE_ROWS]
+    groups = []
+    for url, by_page in groupby(shown, key=lambda r: r["page"]):
+        by_page = list(by_page)
+        operations = [{"operation": name, "rows": list(items)}
+                      for name, items in groupby(by_page, key=lambda r: r["operation"])]
+        groups.append({"page": url, "count": len(by_page), "operations": operations})
+    counts = {verb: sum(r["change"] == verb for r in rows) for verb in ("added", "removed", "changed", "renamed")}
+    return {**product, **answer, "builds": product_builds(db, code), "page_number": page, "pages": pages,
+            "groups": groups, "counts": counts, "kinds": sorted({r["kind"] for r in rows}),
+            "dates": sorted({(r["observed"] or "")[:10] for r in rows} - {""}),
+            "default": not from_text and not to_text and not url, "url": url,
+            "events": change_events(db, code)}
+
+
+def upgrade_page(db: Database, code: str, from_text: str | None, to_text: str | None,
+                 operations: tuple[str, ...] = ()) -> dict | None:
+    """Grant / may revoke (risky first) and the combined policy of the chosen operations at `to`."""
+    product = _product(db, code)
+    if product is None:
+        return None
+    delta = questions.upgrade(db, code, from_text, to_text, operations)
+    wanted = [text.lower() for text in operations]
+    chosen = [op for op in operations_at(db, code, resolve(db, code, delta.to_build))
+              if not wanted or any(text in op["title"].lower() for text in wanted)]
+    name = f"Veeam {code} {delta.to_build}" + (f": {', '.join(operations)}" if operations else "")
+    documents = documents_for(permission_rows(db, [op["id"] for op in chosen], False), name[:120])
+    return {**product, "builds": product_builds(db, code), "delta": delta, "answer": delta.as_json(),
+            "operations": list(operations), "documents": documents,
+            "risky": sum(1 for item in delta.add if item.risk)}

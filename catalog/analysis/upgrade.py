@@ -6,8 +6,7 @@ from dataclasses import dataclass, field
 
 from sqlite_utils import Database
 
-from catalog.analysis.compare import VERSIONS_AT_BUILD, resolve
-from catalog.storage.keys import build_sort_key
+from catalog.analysis.compare import CompareError, Point, resolve, versions_at
 
 
 @dataclass(frozen=True)
@@ -37,30 +36,37 @@ class UpgradeDelta:
                 "operations": list(self.operations), "add": rows(self.add),
                 "revoke": rows(self.revoke), "unchanged": self.keep}
 
+    def rows(self) -> list[dict]:
+        """Grant rows then may-revoke rows, each flat (the canned query `upgrade_delta`)."""
+        record = self.as_json()
+        return [{"action": action, **{k: v for k, v in row.items() if k != "required_by"},
+                 "required_by": "; ".join(row["required_by"])}
+                for action, key in (("grant", "add"), ("revoke", "revoke")) for row in record[key]]
 
-def required_at(db: Database, product: str, build: str, operations: tuple[str, ...]) -> dict:
-    """(page, operation title key, provider, name_key) -> what the versions current at `build` ask.
+
+def required_at(db: Database, product: str, point: Point, by_family: bool,
+                operations: tuple[str, ...]) -> dict:
+    """(unit, operation identity, provider, name_key) -> what the versions in force at `point` ask
+    (view `operation_requirements`).
 
     Keyed per operation: a role is granted for an operation, so a permission another
     operation already needed is still one to add to this operation's role.
     """
-    sql = VERSIONS_AT_BUILD + """
-    select c.family as url, o.title, o.title_key, perm.provider, perm.name, perm.name_key, perm.risk,
-           g.optional
-    from chosen c join operations o on o.page_version = c.version
-    join grants g on g.operation = o.id join permissions perm on perm.id = g.permission
-    where o.kind != 'trust-policy' and g.effect = 'Allow' and g.not_action = 0
-    """
+    versions = versions_at(db, product, point, by_family)
+    unit_of = {version: unit for unit, version in versions.items()}
+    marks = ",".join("?" * len(unit_of))
     wanted = [text.lower() for text in operations]
-    found: dict[tuple[str, str], dict] = {}
-    for row in db.query(sql, {"key": build_sort_key(build), "product": product}):
+    found: dict[tuple, dict] = {}
+    for row in db.query(f"select * from operation_requirements where page_version in ({marks})",
+                        list(unit_of)):
         if wanted and not any(text in row["title"].lower() for text in wanted):
             continue
-        key = (row["url"], row["title_key"], row["provider"], row["name_key"])
+        unit = unit_of[row["page_version"]]
+        key = (unit, row["key"], row["provider"], row["name_key"])
         entry = found.setdefault(key, {
-            "name": row["name"], "risk": row["risk"], "optional": True, "where": set()})
+            "name": row["permission"], "risk": row["risk"], "optional": True, "where": set()})
         entry["optional"] = entry["optional"] and bool(row["optional"])
-        entry["where"].add(f"{row['url'].rsplit('/', 1)[-1]}: {row['title']}")
+        entry["where"].add(f"{unit.rsplit('/', 1)[-1]}: {row['title']}")
     return {key: Required(key[2], e["name"], e["risk"], e["optional"], tuple(sorted(e["where"])))
             for key, e in found.items()}
 
@@ -80,18 +86,24 @@ def _merge(items: list[Required]) -> list[Required]:
 
 def upgrade_delta(db: Database, product: str, from_text: str, to_text: str,
                   operations: tuple[str, ...] = ()) -> UpgradeDelta:
+    """Grant (risky first), may revoke, and how many (operation, permission) pairs stay.
+
+    Points are builds, dates, `latest` or `previous`, as for `diff`; across two builds a page is
+    read as its family (all release URLs), otherwise page by page.
+    """
     old, new = resolve(db, product, from_text), resolve(db, product, to_text)
-    for point, text in ((old, from_text), (new, to_text)):
-        if point.by != "build":
-            raise ValueError(f"upgrade compares builds; {text!r} is a date")
-    before = required_at(db, product, old.value, operations)
-    after = required_at(db, product, new.value, operations)
+    by_family = old.by == new.by == "build"
+    before = required_at(db, product, old, by_family, operations)
+    after = required_at(db, product, new, by_family, operations)
+    if operations and not (before or after):
+        raise CompareError(f"no operation of {product} at {from_text} or {to_text} matches "
+                           f"{', '.join(map(repr, operations))}")
 
     def risk_first(item: Required):
         return (item.risk is None, item.optional, item.provider, item.name.lower())
 
     return UpgradeDelta(
-        product, old.value, new.value, operations,
+        product, old.label, new.label, operations,
         add=sorted(_merge([after[k] for k in after.keys() - before.keys()]), key=risk_first),
         revoke=sorted(_merge([before[k] for k in before.keys() - after.keys()]), key=risk_first),
         keep=len(after.keys() & before.keys()))

@@ -11,6 +11,7 @@ from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
 from catalog.model import base_key, unique_key
+from catalog.storage.views import create_views
 
 migrations = Migrations("veeam-perms")
 
@@ -168,6 +169,15 @@ def m16_build_source_and_products(db: Database) -> None:
 
 
 @migrations()
+def m15_question_views(db: Database) -> None:
+    """One definition of operation identity, the version in force at a build or moment, and what
+    operations require (issue 15); `catalog.analysis.questions` reads through them."""
+    from catalog.storage.views import create_views
+
+    create_views(db)
+
+
+@migrations()
 def m13_operation_key(db: Database) -> None:
     """Operations get their identity within the page (`key`) and the sentence that introduced them
     (`description`). Existing rows get the key the parser gives today from their stored section
@@ -183,6 +193,7 @@ def m13_operation_key(db: Database) -> None:
     db.conn.executemany("update operations set key = ? where id = ?", updates)
     db["operations"].create_index(["page_version", "key"], unique=True)
     db.create_view("current_operations", CURRENT_OPERATIONS_WITH_KEY, replace=True)
+    create_views(db)  # operation identity is now the stored key
 
 
 CURRENT_OPERATIONS_WITH_KEY = """

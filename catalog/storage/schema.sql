@@ -225,6 +225,18 @@ CREATE TRIGGER "permissions_au" AFTER UPDATE ON "permissions" BEGIN
   INSERT INTO "permissions_fts" ("permissions_fts", rowid, "name", "description") VALUES('delete', old.rowid, old."name", old."description");
   INSERT INTO "permissions_fts" (rowid, "name", "description") VALUES (new.rowid, new."name", new."description");
 END;
+CREATE VIEW "build_versions" AS 
+select * from (
+  select r.product, r.build, r.sort_key as build_key, f.family, (
+      select v.id from page_versions v
+      join releases r2 on r2.id = v.release
+      join pages p on p.id = v.page
+      where coalesce(p.family, p.canonical_url) = f.family and r2.sort_key <= r.sort_key
+      order by r2.sort_key desc, v._first_seen desc, v.id desc limit 1) as version
+  from releases r
+  join (select distinct product, coalesce(family, canonical_url) as family from pages) f
+    on f.product = r.product
+) where version is not null;
 CREATE VIEW "current_grants" AS 
 select p.product, p.canonical_url as page, v.build, o.title as operation, o.kind, o.identity,
        perm.provider, perm.name as permission, perm.access_level, perm.risk, g.effect, g.placement,
@@ -244,6 +256,31 @@ from pages p
 join page_versions v on v.id = p.current_version
 join operations o on o.page_version = v.id
 where p._removed_at is null;
+CREATE VIEW "operation_history" AS 
+select i.operation_id, i.product, i.family, i.key, i.title, i.build, i.build_key, i.first_seen,
+       (select count(distinct g.permission) from grants g where g.operation = i.operation_id)
+         as permissions
+from operation_identity i;
+CREATE VIEW "operation_identity" AS 
+select o.id as operation_id, o.key as key, o.page_version, v.page, p.product,
+       coalesce(p.family, p.canonical_url) as family, p.canonical_url as url,
+       case when coalesce(v.title, p.title) = p.slug
+    then upper(substr(p.slug, 1, 1)) || replace(substr(p.slug, 2), '_', ' ')
+    else coalesce(v.title, p.title) end as page_title, o.section, o.title, o.title_key, o.kind,
+       o.identity, o.position, v.build, r.sort_key as build_key, v._first_seen as first_seen
+from operations o
+join page_versions v on v.id = o.page_version
+join pages p on p.id = v.page
+left join releases r on r.id = v.release;
+CREATE VIEW "operation_requirements" AS 
+select i.operation_id, i.key, i.product, i.family, i.url, i.page_version, i.title, i.section,
+       i.build, i.first_seen, perm.id as permission_id, perm.provider, perm.name as permission, perm.name_key,
+       perm.risk, min(g.optional) as optional
+from operation_identity i
+join grants g on g.operation = i.operation_id
+join permissions perm on perm.id = g.permission
+where i.kind != 'trust-policy' and g.effect = 'Allow' and g.not_action = 0
+group by i.operation_id, perm.id;
 CREATE VIEW "required_grants" AS 
 select p.product, p.canonical_url as page, v.id as page_version, v.build, r.sort_key as build_key,
        v._first_seen, v._last_seen, o.id as operation_id, o.title as operation, o.title_key,
@@ -255,3 +292,28 @@ join pages p on p.id = v.page
 join permissions perm on perm.id = g.permission
 left join releases r on r.id = v.release
 where o.kind != 'trust-policy';
+CREATE VIEW "requirement_changes" AS 
+with steps as (
+  select version, page, product, url, build, valid_from,
+         lag(version) over w as previous, lag(build) over w as previous_build
+  from version_spans window w as (partition by page order by valid_from, version)
+)
+select s.product, s.url as page, 'added' as change, q.title as operation, q.provider,
+       q.permission, q.risk, s.previous_build as from_build, s.build as to_build,
+       s.valid_from as observed
+from steps s join operation_requirements q on q.page_version = s.version
+where not exists (select 1 from operation_requirements o where o.page_version = s.previous
+                  and o.key = q.key and o.provider = q.provider and o.name_key = q.name_key)
+union all
+select s.product, s.url, 'removed', q.title, q.provider, q.permission, q.risk, s.previous_build,
+       s.build, s.valid_from
+from steps s join operation_requirements q on q.page_version = s.previous
+where not exists (select 1 from operation_requirements o where o.page_version = s.version
+                  and o.key = q.key and o.provider = q.provider and o.name_key = q.name_key);
+CREATE VIEW "version_spans" AS 
+select v.id as version, v.page, p.product, coalesce(p.family, p.canonical_url) as family,
+       p.canonical_url as url, v.build, r.sort_key as build_key, v.run, v._first_seen as valid_from,
+       lead(v._first_seen) over (partition by v.page order by v._first_seen, v.id) as valid_to
+from page_versions v
+join pages p on p.id = v.page
+left join releases r on r.id = v.release;

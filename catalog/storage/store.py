@@ -19,7 +19,7 @@ from sqlite_utils import Database
 from catalog.model import Page
 from catalog.storage.enrich import enrich
 from catalog.storage.keys import build_sort_key, title_key
-from catalog.urls import parse_url, version_sort_key
+from catalog.urls import parse_url, require_helpcenter_url, version_sort_key
 
 
 @dataclass(frozen=True)
@@ -151,6 +151,7 @@ class CatalogWriter:
         if not page.url:
             self.counts["skipped"] += 1
             return "skipped"
+        require_helpcenter_url(page.url)  # the readers' promise: every stored page URL is a helpcenter page
         existing = self._one("select * from pages where canonical_url = ?", [page.url])
         if existing is None and not page.operations and not page.mentions:
             self.counts["skipped"] += 1  # not a permission page, and never was

@@ -1,16 +1,24 @@
-"""The catalog website's own pages on top of Datasette: home, product, operation, permission,
-changes between builds, Atom feeds and the policy check. Queries live in `catalog.site_data`;
-this module only routes, renders and escapes.
+"""The catalog website's own pages on top of Datasette, built around the administrator's
+questions: home, product (at a build or date), operation (policy in every format), permission,
+search, changes between two points, upgrade delta, Atom feeds and the policy check.
+
+Every page has a `.json` twin (and `.csv` for tables); policies download as files. Data comes
+from `catalog.analysis.site_data` / `questions`; this module only routes, renders and escapes.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
+import pickle
+from collections import OrderedDict
 
 from sqlite_utils import Database
 
 from catalog.analysis import charts, site_data
 from catalog.analysis.compare import CompareError
+from catalog.analysis.policy_docs import FORMATS
+from catalog.analysis.questions import CHANGE_FIELDS, UPGRADE_FIELDS, register_functions
 from datasette import Response, hookimpl
 
 
@@ -18,26 +26,49 @@ def _database(datasette):
     return datasette.get_database()
 
 
-_CACHE: dict[tuple, object] = {}
-CACHE_ENTRIES = 2048
+_CACHE: OrderedDict[tuple, tuple[object, int]] = OrderedDict()
+CACHE_BYTES = 8_000_000  # pickled size of the remembered answers and pages; least recently used go first
+_cache_used = 0
+
+
+def cache_bytes() -> int:
+    return _cache_used
+
+
+def _recall(key: tuple):
+    if key in _CACHE:
+        _CACHE.move_to_end(key)
+        return _CACHE[key][0]
+    return None
+
+
+def _remember(key: tuple, value) -> None:
+    global _cache_used
+    try:
+        size = len(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)) + len(repr(key))
+    except Exception:  # an answer that cannot be measured is not kept
+        return
+    if size > CACHE_BYTES // 4:
+        return
+    while _CACHE and _cache_used + size > CACHE_BYTES:
+        _cache_used -= _CACHE.popitem(last=False)[1][1]
+    _CACHE[key] = (value, size)
+    _cache_used += size
 
 
 async def _run(datasette, function, *args):
     """Run a sync catalog query on Datasette's read connection, remembering the answer.
 
     The catalog is served immutable, so an answer never goes stale while this process serves it;
-    the cache is bounded and only holds the pages' data (no request state).
+    the cache is bounded in bytes (any query string makes a new key) and holds no request state.
     """
     database = _database(datasette)
     key = (database.name, database.hash, getattr(function, "__qualname__", repr(function)), args)
     if key in _CACHE:
-        return _CACHE[key]
+        return _recall(key)
     value = await database.execute_fn(lambda conn: function(Database(conn), *args))
-    if database.is_mutable:
-        return value
-    if len(_CACHE) >= CACHE_ENTRIES:
-        _CACHE.pop(next(iter(_CACHE)))
-    _CACHE[key] = value
+    if not database.is_mutable:
+        _remember(key, value)
     return value
 
 
@@ -47,52 +78,156 @@ async def _render(datasette, request, template, context, status=200):
 
 
 async def _not_found(datasette, request, message):
-    return await _render(datasette, request, "veeam_error.html", {"message": message}, status=404)
+    return await _error(datasette, request, message, 404)
+
+
+async def _error(datasette, request, message, status):
+    if request.url_vars.get("format") == ".json":
+        return Response.json({"ok": False, "error": message, "status": status}, status=status)
+    title = "Not found" if status == 404 else "Cannot answer that"
+    return await _render(datasette, request, "veeam_error.html",
+                         {"message": message, "title": title, "status": status}, status=status)
+
+
+def _csv(rows: list[dict], fields: tuple[str, ...] | None = None) -> Response:
+    return Response(site_data.as_csv(rows, fields), content_type="text/csv; charset=utf-8")
+
+
+def _json(value) -> Response:
+    return Response(json.dumps(value, ensure_ascii=False, default=str, indent=2),
+                    content_type="application/json; charset=utf-8")
+
+
+async def _page(datasette, request, data, template, context, json_value=None, csv_rows=None,
+                csv_fields=None):
+    fmt = request.url_vars.get("format")
+    if fmt == ".json":
+        return _json(data if json_value is None else json_value)
+    if fmt == ".csv" and csv_rows is not None:
+        return _csv(csv_rows, csv_fields)
+    database = _database(datasette)
+    key = ("html", database.name, database.hash, request.path, request.query_string)
+    html = _recall(key)  # an immutable catalog renders a page the same way every time
+    if html is None:
+        html = await datasette.render_template(template, context, request=request)
+        if not database.is_mutable:
+            _remember(key, html)
+    return Response.html(html)
+
+
+def _page_number(request) -> int:
+    text = request.args.get("page", "1")
+    return int(text) if text.isdigit() and len(text) < 7 else 1
 
 
 async def home(datasette, request):
     products = await _run(datasette, site_data.home)
-    return await _render(datasette, request, "veeam_home.html", {"products": products})
+    return await _page(datasette, request, products, "veeam_home.html", {"products": products},
+                       csv_rows=products)
 
 
 async def product(datasette, request):
-    code = request.url_vars["code"]
-    data = await _run(datasette, site_data.product_page, code)
+    code, at = request.url_vars["code"], request.args.get("build") or None
+    try:
+        data = await _run(datasette, site_data.product_page, code, at)
+    except CompareError as error:
+        return await _error(datasette, request, str(error), 400)
     if data is None:
         return await _not_found(datasette, request, f"No product {code!r} in the catalog.")
-    chart = charts.build_timeline(data["timeline"])
-    return await _render(datasette, request, "veeam_product.html", {"product": data, "chart": chart})
+    rows = [{k: op[k] for k in ("id", "page", "page_title", "section", "title", "permissions")}
+            for op in data["operations"]]
+    return await _page(datasette, request, data, "veeam_product.html",
+                       {"product": data, "chart": charts.build_timeline(data["timeline"])},
+                       json_value={k: v for k, v in data.items() if k != "operations"}, csv_rows=rows)
+
+
+MAX_ID = 2**63 - 1  # SQLite's largest integer: a longer id is no row, not an overflow
+
+
+def _row_id(request) -> int | None:
+    value = int(request.url_vars["id"])
+    return value if value <= MAX_ID else None
 
 
 async def operation(datasette, request):
-    data = await _run(datasette, site_data.operation_page, int(request.url_vars["id"]))
+    row_id = _row_id(request)
+    data = None if row_id is None else await _run(datasette, site_data.operation_page, row_id)
     if data is None:
         return await _not_found(datasette, request, f"No operation {request.url_vars['id']} in the catalog.")
-    chart = charts.size_sparkline(data["history"])
-    return await _render(datasette, request, "veeam_operation.html", {"op": data, "chart": chart})
+    return await _page(datasette, request, data, "veeam_operation.html",
+                       {"op": data, "chart": charts.size_sparkline(data["history"]), "formats": FORMATS},
+                       csv_rows=data["permissions"])
+
+
+def _download(text: str, fmt: str, stem: str) -> Response:
+    _, extension, media = FORMATS[fmt]
+    return Response(text, content_type=f"{media}; charset=utf-8",
+                    headers={"content-disposition": f'attachment; filename="{stem}.{extension}"'})
+
+
+async def operation_policy(datasette, request):
+    fmt = request.url_vars["fmt"]
+    row_id = _row_id(request)
+    data = None if row_id is None else await _run(datasette, site_data.operation_page, row_id)
+    if data is None or fmt not in data["documents"]:
+        return await _not_found(datasette, request, f"No {fmt} policy for operation {request.url_vars['id']}.")
+    return _download(data["documents"][fmt], fmt, f"veeam-operation-{data['operation_id']}-{fmt}")
 
 
 async def permission(datasette, request):
-    data = await _run(datasette, site_data.permission_page, int(request.url_vars["id"]))
+    row_id = _row_id(request)
+    data = None if row_id is None else await _run(datasette, site_data.permission_page, row_id)
     if data is None:
         return await _not_found(datasette, request, f"No permission {request.url_vars['id']} in the catalog.")
-    return await _render(datasette, request, "veeam_permission.html", {"permission": data})
+    return await _page(datasette, request, data, "veeam_permission.html", {"permission": data},
+                       csv_rows=data["uses"])
 
 
 async def search(datasette, request):
-    query = request.args.get("q", "")[:200]
-    results = await _run(datasette, site_data.search_permissions, query)
-    return await _render(datasette, request, "veeam_search.html", {"q": query, "results": results})
+    data = await _run(datasette, site_data.search, request.args.get("q", "")[:200], _page_number(request))
+    return await _page(datasette, request, data, "veeam_search.html", {"q": data["q"], "data": data},
+                       csv_rows=data["rows"], csv_fields=("type", "id", "label", "detail", "risk", "operations"))
+
+
+def _points(request) -> tuple[str | None, str | None]:
+    return (request.args.get("from") or None, request.args.get("to") or None)
 
 
 async def changes(datasette, request):
     code = request.url_vars["code"]
     try:
-        data = await _run(datasette, site_data.changes_page, code, request.args.get("from"),
-                          request.args.get("to"))
+        data = await _run(datasette, site_data.changes_page, code, *_points(request), _page_number(request),
+                          request.args.get("url") or None)
     except CompareError as error:
-        return await _render(datasette, request, "veeam_error.html", {"message": str(error)}, status=400)
-    return await _render(datasette, request, "veeam_changes.html", {"data": data})
+        return await _error(datasette, request, str(error), 400)
+    if data is None:
+        return await _not_found(datasette, request, f"No product {code!r} in the catalog.")
+    answer = {k: data[k] for k in ("product", "url", "from", "to", "from_point", "to_point", "total",
+                                   "pages_compared", "metadata_only", "rows")}
+    return await _page(datasette, request, data, "veeam_changes.html", {"data": data},
+                       json_value=answer, csv_rows=data["rows"], csv_fields=CHANGE_FIELDS)
+
+
+def _operations(request) -> tuple[str, ...]:
+    return tuple(t.strip() for t in request.args.getlist("operation") for t in t.split(",") if t.strip())[:20]
+
+
+async def upgrade(datasette, request):
+    code = request.url_vars["code"]
+    try:
+        data = await _run(datasette, site_data.upgrade_page, code, *_points(request), _operations(request))
+    except CompareError as error:
+        return await _error(datasette, request, str(error), 400)
+    if data is None:
+        return await _not_found(datasette, request, f"No product {code!r} in the catalog.")
+    fmt = request.url_vars.get("fmt")
+    if fmt:
+        if fmt not in data["documents"]:
+            return await _not_found(datasette, request, f"No {fmt} policy for these operations.")
+        return _download(data["documents"][fmt], fmt, f"veeam-{code}-{data['delta'].to_build}-{fmt}")
+    return await _page(datasette, request, data, "veeam_upgrade.html",
+                       {"data": data, "formats": FORMATS, "query": request.query_string},
+                       json_value=data["answer"], csv_rows=data["delta"].rows(), csv_fields=UPGRADE_FIELDS)
 
 
 def _feed_xml(db, code, url):
@@ -144,18 +279,32 @@ async def check(datasette, request):
     return await _render(datasette, request, "veeam_check.html", context, status=status)
 
 
+_CODE = r"(?P<code>[a-z0-9_-]+)"
+_FORMAT = r"(?P<format>\.json|\.csv)?"
+_POLICY = r"(?P<fmt>" + "|".join(FORMATS) + ")"
+
+
 @hookimpl
 def register_routes():
     return [
         (r"^/$", home),
-        (r"^/products/(?P<code>[a-z0-9_-]+)$", product),
-        (r"^/operations/(?P<id>\d+)$", operation),
-        (r"^/permissions/(?P<id>\d+)$", permission),
-        (r"^/search$", search),
-        (r"^/changes/(?P<code>[a-z0-9_-]+)$", changes),
+        (r"^/products(?P<format>\.json|\.csv)$", home),
+        (rf"^/products/{_CODE}{_FORMAT}$", product),
+        (rf"^/operations/(?P<id>\d+){_FORMAT}$", operation),
+        (rf"^/operations/(?P<id>\d+)/policy/{_POLICY}$", operation_policy),
+        (rf"^/permissions/(?P<id>\d+){_FORMAT}$", permission),
+        (rf"^/search{_FORMAT}$", search),
+        (rf"^/changes/{_CODE}{_FORMAT}$", changes),
+        (rf"^/upgrade/{_CODE}{_FORMAT}$", upgrade),
+        (rf"^/upgrade/{_CODE}/policy/{_POLICY}$", upgrade),
         (r"^/feeds/(?P<code>[a-z0-9_-]+)\.atom$", feed),
         (r"^/check$", check),
     ]
+
+
+@hookimpl
+def prepare_connection(conn):
+    register_functions(conn)
 
 
 @hookimpl
@@ -165,6 +314,6 @@ def extra_template_vars(datasette):
             fresh = await _run(datasette, site_data.freshness)
         except Exception:  # a database without the catalog schema: show no freshness line
             fresh = None
-        return {"freshness": fresh}
+        return {"freshness": fresh, "plural": site_data.plural}
 
     return inner

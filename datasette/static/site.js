@@ -15,3 +15,11 @@ document.addEventListener("click", async (event) => {
     if (status) status.textContent = "Selected: press Ctrl+C";
   }
 });
+
+// Close an open navigation menu when the click lands outside it (Datasette's own script closed
+// every <details>, including the collapsible change groups).
+document.addEventListener("click", (event) => {
+  for (const menu of document.querySelectorAll("details.nav-menu[open]")) {
+    if (!menu.contains(event.target)) menu.open = false;
+  }
+});

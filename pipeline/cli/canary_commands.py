@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
-EXIT_DISAGREES, EXIT_USAGE = 1, 2
+from pipeline.cli.common import Exit, leave
 
 
 @click.command()
@@ -45,13 +44,13 @@ def canary(dumps_dir, raw_dir, base_url, list_file, report_file):
         report = run_canary(Path(dumps_dir), Path(raw_dir), FetchConfig(base_url=base_url), pages)
     except CanaryError as error:
         click.echo(f"Error: {error}", err=True)
-        sys.exit(EXIT_USAGE)
+        leave(Exit.USAGE)
     table = report.table()
     click.echo(table)
     if report_file:
         Path(report_file).write_text(table + "\n", encoding="utf-8")
     if report.disagrees:
-        sys.exit(EXIT_DISAGREES)
+        leave(Exit.FAILED)
 
 
 @click.command(name="issue")

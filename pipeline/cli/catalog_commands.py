@@ -1,4 +1,4 @@
-"""Catalog commands: ingest, stats, export."""
+"""Catalog commands: ingest, stats, export, migrate."""
 
 from __future__ import annotations
 
@@ -7,7 +7,15 @@ from pathlib import Path
 import click
 
 from catalog.storage.lock import CatalogLocked
-from pipeline.cli.common import accept_anomalies_option, db_option, exit_for, open_existing, progress_bar
+from pipeline.cli.common import (
+    UserError,
+    accept_anomalies_option,
+    db_option,
+    existing_catalog,
+    exit_for,
+    open_existing,
+    progress_bar,
+)
 from pipeline.jobs.dumps import DumpError
 from pipeline.parse.sources import PageError
 
@@ -21,7 +29,8 @@ def ingest(source, db_path, accept_anomalies):
 
     SOURCE is a directory of dump pages (one snapshot), a single page file, or a git
     repository or bundle of a dump, whose whole history is ingested commit by commit.
-    Re-ingesting is idempotent. Exit status 1 when a page failed, 3 on held-back anomalies.
+    Re-ingesting is idempotent. Exit status 1 when a page failed, 2 on bad input,
+    3 on held-back anomalies.
 
     Example: veeam-perms ingest ../shared/corpus/veeam-docs-vbaws.bundle --db catalog.db
     """
@@ -31,7 +40,7 @@ def ingest(source, db_path, accept_anomalies):
         try:
             report = run_ingest(db_path, source, accept_anomalies, progress=bar.update)
         except (PageError, DumpError, CatalogLocked) as error:
-            raise click.ClickException(str(error)) from error
+            raise UserError(str(error)) from error
     click.echo(report.summary())
     exit_for(report.failures, report.anomalies)
 
@@ -51,15 +60,21 @@ def stats(db_path):
 @click.command()
 @db_option()
 @click.option("--to", "target", required=True, type=click.Path(file_okay=False),
-              help="Directory to write the diffable text export into.")
+              help="Folder to write the export into: empty, new, or a previous export's.")
 def export(db_path, target):
-    """Write the current catalog as diffable text: one sorted JSON file per product and page.
+    """Write the current catalog as diffable text: one sorted JSON file per product and page release.
+
+    The folder is the export's own: it records what it wrote in .veeam-perms-export.json, deletes
+    only those files, and refuses a folder holding anything else.
 
     Example: veeam-perms export --db catalog.db --to export/
     """
-    from catalog.analysis.export import export_catalog
+    from catalog.analysis.export import ExportError, export_catalog
 
-    written = export_catalog(open_existing(db_path), Path(target))
+    try:
+        written = export_catalog(open_existing(db_path), Path(target))
+    except ExportError as error:
+        raise UserError(str(error)) from error
     click.echo(f"wrote {written} files under {target}")
 
 
@@ -78,3 +93,24 @@ def products(db_path):
 
     db = open_existing(db_path) if db_path else None
     click.echo(product_table(db))
+
+
+@click.command()
+@db_option()
+def migrate(db_path):
+    """Bring a catalog written by an older veeam-perms up to this version's schema.
+
+    Read commands never change a catalog, so they ask for this when migrations are pending.
+
+    Example: veeam-perms migrate --db catalog.db
+    """
+    from catalog.storage.database import CatalogError, open_catalog
+    from catalog.storage.lock import catalog_lock
+
+    path = existing_catalog(db_path)
+    try:
+        with catalog_lock(path):
+            open_catalog(path).close()
+    except (CatalogError, CatalogLocked) as error:
+        raise UserError(str(error)) from error
+    click.echo(f"{path}: up to date")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import sqlite3
 import sys
 from enum import IntEnum
 from pathlib import Path
@@ -22,7 +24,8 @@ class Exit(IntEnum):
 def db_option(default: str = "catalog.db"):
     """`--db PATH`: the catalog SQLite file a command reads or writes."""
     return click.option("--db", "db_path", default=default, show_default=True,
-                        type=click.Path(dir_okay=False), help="The catalog SQLite file.")
+                        type=click.Path(dir_okay=False), help="The catalog SQLite file.",
+                        callback=_remember_db)
 
 
 def accept_anomalies_option(command):
@@ -43,6 +46,17 @@ def products_file_option(command):
                         help="A products.toml to use instead of the packaged one.")(command)
 
 
+def _remember_db(ctx: click.Context, _param, value):
+    ctx.meta["db_path"] = value  # shared with the group, which names the file in error messages
+    return value
+
+
+class UserError(click.ClickException):
+    """Bad input or an unusable file: one line on stderr, exit status 2, no traceback."""
+
+    exit_code = Exit.USAGE
+
+
 def progress_bar(label: str, items=None, unit: str = "item"):
     """A progress bar on a terminal, nothing in pipes and CI logs."""
     from tqdm import tqdm
@@ -53,14 +67,18 @@ def progress_bar(label: str, items=None, unit: str = "item"):
 def existing_catalog(db_path: str | Path) -> Path:
     """The catalog path, or a clear error when there is none (commands that only read)."""
     if not Path(db_path).exists():
-        raise click.ClickException(f"{db_path}: no catalog here; build one with `veeam-perms ingest`")
+        raise UserError(f"{db_path}: no catalog here; build one with `veeam-perms ingest`")
     return Path(db_path)
 
 
 def open_existing(db_path: str | Path):
-    from catalog.storage.database import open_catalog
+    """The catalog opened read-only (commands that only read never change the file)."""
+    from catalog.storage.database import CatalogError, open_catalog_readonly
 
-    return open_catalog(existing_catalog(db_path))
+    try:
+        return open_catalog_readonly(existing_catalog(db_path))
+    except CatalogError as error:
+        raise UserError(str(error)) from error
 
 
 def leave(status: Exit):
@@ -74,3 +92,44 @@ def exit_for(failures: list, anomalies: list) -> None:
         leave(Exit.FAILED)
     if anomalies:
         leave(Exit.ANOMALIES)
+
+
+# Errors from the file system or SQLite that mean "this file cannot be used", not a bug.
+_FILE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM})
+
+
+def describe_file_error(error: Exception, db_path: str) -> str | None:
+    """One line for an unusable catalog or folder (read-only, full disk, not SQLite); None for bugs."""
+    from catalog.analysis.export import ExportError
+    from catalog.storage.database import CatalogError
+    from catalog.urls import UrlRejected
+
+    if isinstance(error, (CatalogError, ExportError, UrlRejected)):
+        return str(error)
+    if isinstance(error, sqlite3.DatabaseError):
+        text = str(error)
+        if "readonly" in text or "read-only" in text:
+            return f"{db_path}: the catalog is read-only; a writing command needs write access to it"
+        if "disk is full" in text or "disk I/O" in text:
+            return f"{db_path}: {text} (the run was rolled back; free space and run it again)"
+        if "not a database" in text or "malformed" in text:
+            return f"not a veeam-perms catalog: {db_path}"
+        if "unable to open" in text:
+            return f"{db_path}: cannot open the catalog ({text})"
+        return None
+    if isinstance(error, OSError) and error.errno in _FILE_ERRNOS:
+        return f"{error.filename or db_path}: {error.strerror}"
+    return None
+
+
+class CatalogGroup(click.Group):
+    """The command group: unusable files and full disks become one-line errors with exit status 2."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (sqlite3.DatabaseError, OSError, ValueError) as error:
+            message = describe_file_error(error, ctx.meta.get("db_path") or "the catalog")
+            if message is None:
+                raise
+            raise UserError(message) from error

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from pipeline.cli.common import db_option, open_existing
+from pipeline.cli.common import UserError, db_option, open_existing
 
 
 def _products(db) -> dict[str, str]:
@@ -25,60 +25,71 @@ def _products(db) -> dict[str, str]:
 def diff(db_path, product, from_, to, page, fmt):
     """Permission changes between two builds or dates of a product, or along one page's history.
 
+    Without --from and --to: the product's last change (a build change or a correction), as
+    the website's /changes/<product> shows it. Products whose pages state no build take dates.
+
     \b
     Examples:
       veeam-perms diff --product vbr --from 13.0.1.1071 --to latest
+      veeam-perms diff --product vdc --from 2026-02-01 --to 2026-04-01
       veeam-perms diff --page https://helpcenter.veeam.com/docs/vbazure/guide/plugin_permissions.html
     """
     from catalog.analysis.changelog import format_json, format_markdown, format_text
-    from catalog.analysis.compare import CompareError, compare_product, page_history, resolve
+    from catalog.analysis.compare import CompareError
+    from catalog.analysis.questions import changes_between, page_changes
 
     db = open_existing(db_path)
     try:
         if page:
             if product or from_ or to:
                 raise click.UsageError("--page takes no --product, --from or --to")
-            result, title = page_history(db, page), f"Permission history of {page}"
+            answer, title = page_changes(db, page), f"Permission history of {page}"
         else:
-            if not (product and from_ and to):
-                raise click.UsageError("give --product, --from and --to, or --page")
-            old, new = resolve(db, product, from_), resolve(db, product, to)
-            result = compare_product(db, product, old, new)
-            title = f"{product}: permission changes from {from_} ({old}) to {to} ({new})"
+            if not product:
+                raise click.UsageError("give --product (with --from and --to, or neither), or --page")
+            answer = changes_between(db, product, from_, to)
+            title = (f"{product}: permission changes from {answer['from']} ({answer['from_point']}) "
+                     f"to {answer['to']} ({answer['to_point']})")
     except CompareError as error:
-        raise click.ClickException(str(error)) from error
+        raise UserError(str(error)) from error
+    changes = answer["changes"]
     if fmt == "json":
-        click.echo(format_json(result.changes))
+        click.echo(format_json(changes))
     elif fmt == "markdown":
-        click.echo(format_markdown(result.changes, title, _products(db)))
+        click.echo(format_markdown(changes, title, _products(db)))
     else:
-        click.echo(format_text(result.changes))
-        click.echo(f"{result.pages_compared} page versions compared, {len(result.changes)} changes, "
-                   f"{result.metadata_only} without permission changes", err=True)
+        click.echo(format_text(changes))
+        click.echo(f"{answer['pages_compared']} page versions compared, {len(changes)} changes, "
+                   f"{answer['metadata_only']} without permission changes", err=True)
 
 
 @click.command()
 @db_option()
 @click.option("--product", required=True, help="Product code, e.g. vbr.")
-@click.option("--from", "from_", required=True, help="The build you run now (or 'previous').")
-@click.option("--to", required=True, help="The build you upgrade to (or 'latest').")
+@click.option("--from", "from_", help="The build or date you run now (default: previous).")
+@click.option("--to", help="The build or date you upgrade to (default: latest).")
 @click.option("--operation", "operations", multiple=True,
               help="Only operations whose title contains this text (repeatable).")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def upgrade(db_path, product, from_, to, operations, as_json):
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+def upgrade(db_path, product, from_, to, operations, fmt, as_json):
     """What to grant and what may be revoked when upgrading; risky additions first.
 
-    Example: veeam-perms upgrade --product vbr --from 13.0.1.1071 --to 13.0.1.2067
+    The same answer as the website's /upgrade/<product> page and its .json twin.
+
+    Example: veeam-perms upgrade --product vbr --from 13.0.1.1071 --to latest --format json
     """
     from catalog.analysis.compare import CompareError
-    from catalog.analysis.upgrade import format_upgrade, upgrade_delta
+    from catalog.analysis.questions import upgrade as upgrade_answer
+    from catalog.analysis.upgrade import format_upgrade
 
     db = open_existing(db_path)
     try:
-        delta = upgrade_delta(db, product, from_, to, tuple(operations))
+        delta = upgrade_answer(db, product, from_, to, tuple(operations))
     except (CompareError, ValueError) as error:
-        raise click.ClickException(str(error)) from error
-    click.echo(json.dumps(delta.as_json(), indent=2) if as_json else format_upgrade(delta))
+        raise UserError(str(error)) from error
+    json_out = as_json or fmt == "json"
+    click.echo(json.dumps(delta.as_json(), indent=2, ensure_ascii=False) if json_out else format_upgrade(delta))
 
 
 @click.command()
@@ -95,17 +106,22 @@ def changelog(db_path, since, product, output, feed_dir, base_url):
 
     Example: veeam-perms changelog --db catalog.db --since 2026-03-01 --feed-dir feeds/
     """
+    import datetime as dt
+
     from catalog.analysis.changelog import atom_feed, format_markdown
-    from catalog.analysis.compare import changes_since
+    from catalog.analysis.compare import CompareError, changes_since, require_product
     from catalog.storage.store import utc_now
 
-    db = open_existing(db_path)
     try:
-        import datetime as dt
-
         dt.date.fromisoformat(since)
     except ValueError as error:
-        raise click.ClickException(f"--since {since!r} is not a YYYY-MM-DD date") from error
+        raise UserError(f"--since {since!r} is not a YYYY-MM-DD date") from error
+    db = open_existing(db_path)
+    if product:
+        try:
+            require_product(db, product)
+        except CompareError as error:
+            raise UserError(str(error)) from error
     result = changes_since(db, since, product)
     names = _products(db)
     text = format_markdown(result.changes, f"Permission changes since {since}", names,

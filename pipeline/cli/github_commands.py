@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from pipeline.cli.common import db_option, existing_catalog
+from pipeline.cli.common import UserError, db_option, existing_catalog
 from pipeline.jobs.github import GitHubError
 
 
@@ -14,17 +14,29 @@ from pipeline.jobs.github import GitHubError
 @click.option("--release", "releases", multiple=True, required=True,
               help="Release to take catalog.db from; the first that has it wins (repeatable).")
 @click.option("--to", "target", default="catalog.db", show_default=True, type=click.Path(dir_okay=False))
-def restore(releases, target):
+@click.option("--head", "head_sha", metavar="SHA",
+              help="Only a catalog `propose` recorded for this commit (the merged pull request's head); "
+                   "refuse anything else. Takes exactly one --release.")
+def restore(releases, target, head_sha):
     """Download the catalog from a GitHub release (needs `gh` and GH_TOKEN); start empty when absent.
 
-    Example: veeam-perms restore --release catalog-pending --release catalog --to catalog.db
+    \b
+    Examples:
+      veeam-perms restore --release catalog --to catalog.db
+      veeam-perms restore --release catalog-pending --head 3f2c... --to catalog.db
     """
     from pipeline.jobs.github import restore as run_restore
+    from pipeline.jobs.github import restore_reviewed
 
     try:
-        click.echo(run_restore(list(releases), Path(target)))
+        if head_sha:
+            if len(releases) != 1:
+                raise UserError("--head takes exactly one --release")
+            click.echo(restore_reviewed(releases[0], head_sha, Path(target)))
+        else:
+            click.echo(run_restore(list(releases), Path(target)))
     except GitHubError as error:
-        raise click.ClickException(str(error)) from error
+        raise UserError(str(error)) from error
 
 
 @click.command()
@@ -44,7 +56,7 @@ def propose(result_dir, branch, pending_release, repo_dir):
     try:
         click.echo(run_propose(Path(result_dir), Path(repo_dir), branch, pending_release))
     except GitHubError as error:
-        raise click.ClickException(str(error)) from error
+        raise UserError(str(error)) from error
 
 
 @click.command(name="release")
@@ -52,7 +64,9 @@ def propose(result_dir, branch, pending_release, repo_dir):
 @click.option("--site", "site_dir", type=click.Path(file_okay=False), default="build/site", show_default=True,
               help="The directory `veeam-perms publish` wrote (attached as site.tar.gz when present).")
 @click.option("--release", "release_name", default="catalog", show_default=True)
-def release_command(db_path, site_dir, release_name):
+@click.option("--keep-pending", is_flag=True,
+              help="Leave the catalog awaiting review in catalog-pending (a manual rebuild).")
+def release_command(db_path, site_dir, release_name, keep_pending):
     """Attach catalog.db (and the site bundle) to a GitHub release so anyone can download it.
 
     Example: veeam-perms release --db catalog.db --release catalog
@@ -60,6 +74,7 @@ def release_command(db_path, site_dir, release_name):
     from pipeline.jobs.github import release_catalog
 
     try:
-        click.echo(release_catalog(existing_catalog(db_path), Path(site_dir), release_name))
+        click.echo(release_catalog(existing_catalog(db_path), Path(site_dir), release_name,
+                                   clear_pending=not keep_pending))
     except GitHubError as error:
-        raise click.ClickException(str(error)) from error
+        raise UserError(str(error)) from error

@@ -6,12 +6,12 @@ import json
 
 import click
 
-from pipeline.cli.common import Exit, leave, progress_bar
+from pipeline.cli.common import CatalogGroup, Exit, UserError, leave, progress_bar
 from pipeline.parse.sources import PageError, iter_page_files, parse_file
 from pipeline.parse.summary import format_page_summary
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=CatalogGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="veeam-perms")
 def cli():
     """Veeam helpcenter permissions: parse, catalog, diff and publish.
@@ -28,14 +28,14 @@ def cli():
 def parse(paths, as_json, show_all):
     """Parse dump or Veeam Markdown pages (.md) or helpcenter HTML (.html); print what they require.
 
-    Directories are walked for page files. Exit status 1 when any page could not be read.
+    Directories are walked for page files. Exit status 1 when any page could not be read, 2 when a path does not exist.
 
     Example: veeam-perms parse docs/req_permissions.md --json
     """
     try:
         files = list(iter_page_files(paths))
     except PageError as error:
-        raise click.ClickException(str(error)) from error
+        raise UserError(str(error)) from error
     failures, pages, operations = [], 0, 0
     for page_file in progress_bar("parsing", files, unit="page"):
         try:
@@ -59,7 +59,7 @@ def parse(paths, as_json, show_all):
 
 def _register() -> None:
     from pipeline.cli.canary_commands import canary, issue
-    from pipeline.cli.catalog_commands import export, ingest, products, stats
+    from pipeline.cli.catalog_commands import export, ingest, migrate, products, stats
     from pipeline.cli.corpus_commands import corpus
     from pipeline.cli.diff_commands import changelog, diff, upgrade
     from pipeline.cli.github_commands import propose, release_command, restore
@@ -69,7 +69,7 @@ def _register() -> None:
 
     for command in (ingest, stats, export, diff, upgrade, changelog, scrape, reparse, serve, publish,
                     demo, policy, check, update, restore, propose, release_command, products,
-                    canary, issue, corpus):
+                    canary, issue, corpus, migrate):
         cli.add_command(command)
 
 

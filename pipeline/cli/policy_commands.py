@@ -7,13 +7,13 @@ from pathlib import Path
 
 import click
 
-from pipeline.cli.common import Exit, db_option, leave, open_existing
+from pipeline.cli.common import Exit, UserError, db_option, leave, open_existing
 
 
 @click.command()
 @db_option()
 @click.option("--product", required=True, help="Product code, e.g. vbaws.")
-@click.option("--build", help="A build of the product (default: the latest).")
+@click.option("--build", help="A build, a YYYY-MM-DD date or 'latest' (the default).")
 @click.option("--operation", "operations", multiple=True, required=True,
               help="Operations whose title contains this text (repeatable).")
 @click.option("--format", "fmt", type=click.Choice(["aws", "azure", "gcp", "terraform"]), default="aws",
@@ -28,30 +28,20 @@ def policy(db_path, product, build, operations, fmt, include_optional):
     Example: veeam-perms policy --product vbaws --operation "deploy a new backup appliance"
     """
     from catalog.analysis.compare import CompareError
-    from catalog.analysis.policy import select_permissions
-    from catalog.analysis.policy_docs import aws_policies, azure_role, gcp_role_yaml, terraform
+    from catalog.analysis.policy import policy_name, select_permissions
+    from catalog.analysis.policy_docs import documents_for
 
     db = open_existing(db_path)
     try:
         selection = select_permissions(db, product, build, operations, include_optional)
     except CompareError as error:
-        raise click.ClickException(str(error)) from error
-    permissions = selection.permissions
-    name = f"Veeam {product} {selection.build}: " + "; ".join(title for _, title in selection.operations)
-    empty = {"aws": not permissions.aws, "azure": not any(permissions.azure.values()),
-             "gcp": not permissions.gcp, "terraform": permissions.is_empty()}[fmt]
-    if empty:
-        raise click.ClickException(f"the chosen operations list no {fmt} permissions; try another --format")
-    if fmt == "aws":
-        documents = aws_policies(permissions.aws)
-        click.echo(json.dumps(documents[0] if len(documents) == 1 else documents, indent=2))
-    elif fmt == "azure":
-        click.echo(json.dumps(azure_role(permissions, name[:120]), indent=2))
-    elif fmt == "gcp":
-        click.echo(gcp_role_yaml(permissions.gcp, name[:100]), nl=False)
-    else:
-        click.echo(terraform(permissions, name[:120]), nl=False)
-    click.echo(f"{len(selection.operations)} operations at build {selection.build}: "
+        raise UserError(str(error)) from error
+    name = policy_name(product, selection.build, [title for _, title in selection.operations])
+    documents = documents_for(selection.rows, name)
+    if fmt not in documents:
+        raise UserError(f"the chosen operations list no {fmt} permissions; try another --format")
+    click.echo(documents[fmt], nl=fmt in ("aws", "azure"))
+    click.echo(f"{len(selection.operations)} operations at {selection.build}: "
                + "; ".join(title for _, title in selection.operations), err=True)
 
 

@@ -2,28 +2,38 @@
 
 from __future__ import annotations
 
-import os
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import click
 
-from pipeline.cli.common import db_option, existing_catalog
+from pipeline.cli.common import UserError, db_option, existing_catalog
 
 CASSETTE = Path(__file__).resolve().parents[2] / "cassettes" / "scrape_site.yaml"
 RECORDED_BASE = "http://127.0.0.1:8765"
 DEMO_PRODUCTS = Path(__file__).resolve().parents[2] / "cassettes" / "site_products.toml"
 
 
+def _snapshot(db_path: Path, folder: str) -> Path:
+    """A consistent private copy of the catalog named catalog.db (the site's links expect that name)."""
+    from catalog.storage.database import CatalogError, snapshot_catalog
+
+    try:
+        return snapshot_catalog(db_path, Path(folder) / "catalog.db")
+    except CatalogError as error:
+        raise UserError(str(error)) from error
+
+
 def _serve(db_path: Path, host: str, port: int) -> None:
-    from catalog.storage.database import open_catalog
-    from pipeline.jobs.website import datasette_args, served_name
+    from pipeline.jobs.website import datasette_args
 
-    open_catalog(db_path).close()  # apply pending migrations: the site then serves it read-only
-
-    args = datasette_args(served_name(db_path), host, port)
-    click.echo(f"Serving {db_path} at http://{host}:{port}/ (Ctrl-C to stop)", err=True)
-    os.execv(sys.executable, [sys.executable, "-m", "datasette", *args])
+    # A snapshot, not the file itself: a run writing the catalog meanwhile cannot tear what is served.
+    with tempfile.TemporaryDirectory(prefix="veeam-perms-site-") as folder:
+        args = datasette_args(_snapshot(db_path, folder), host, port)
+        click.echo(f"Serving a snapshot of {db_path} at http://{host}:{port}/ (Ctrl-C to stop)", err=True)
+        subprocess.run([sys.executable, "-m", "datasette", *args], check=False)
 
 
 @click.command()
@@ -32,6 +42,8 @@ def _serve(db_path: Path, host: str, port: int) -> None:
 @click.option("--port", default=8001, show_default=True, type=int)
 def serve(db_path, host, port):
     """Serve the catalog website locally with Datasette (read-only, immutable database).
+
+    It serves a snapshot taken at start (SQLite backup API): restart it to show later runs.
 
     Example: veeam-perms serve --db catalog.db --port 8001
     """
@@ -54,22 +66,24 @@ def publish(db_path, target, base_url):
     """
     from catalog.analysis.changelog import atom_feed, format_markdown
     from catalog.analysis.compare import changes_since, feed_changes
-    from catalog.storage.database import open_catalog
+    from catalog.storage.database import open_catalog_readonly
     from catalog.storage.store import utc_now
     from pipeline.jobs.website import build_publish_dir
 
-    db = open_catalog(existing_catalog(db_path))
-    names = {row[0]: row[1] for row in db.execute("select code, name from products")}
-    feeds, everything = {}, changes_since(db, "0000-01-01")
-    for (code,) in db.execute("select distinct product from pages").fetchall():
-        feeds[code] = atom_feed(feed_changes(db, code), code, names.get(code, code),
-                                f"{base_url.rstrip('/')}/static/feeds/{code}.atom", utc_now())
-    changelog = format_markdown(everything.changes, "Permission changes", names, everything.new_pages)
-    db.close()
-    try:
-        files = build_publish_dir(Path(db_path), Path(target), feeds, changelog)
-    except FileExistsError as error:
-        raise click.ClickException(str(error)) from error
+    with tempfile.TemporaryDirectory(prefix="veeam-perms-publish-") as folder:
+        snapshot = _snapshot(existing_catalog(db_path), folder)
+        db = open_catalog_readonly(snapshot)
+        names = {row[0]: row[1] for row in db.execute("select code, name from products")}
+        feeds, everything = {}, changes_since(db, "0000-01-01")
+        for (code,) in db.execute("select distinct product from pages where product is not null").fetchall():
+            feeds[code] = atom_feed(feed_changes(db, code), code, names.get(code, code),
+                                    f"{base_url.rstrip('/')}/static/feeds/{code}.atom", utc_now())
+        changelog = format_markdown(everything.changes, "Permission changes", names, everything.new_pages)
+        db.close()
+        try:
+            files = build_publish_dir(snapshot, Path(target), feeds, changelog)
+        except FileExistsError as error:
+            raise UserError(str(error)) from error
     click.echo(f"wrote {len(files)} files under {target}; deploy with: docker build -t veeam-perms "
                f"{target} && docker run -p 8001:8001 veeam-perms")
 

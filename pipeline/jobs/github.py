@@ -6,9 +6,12 @@ fake `gh` on PATH and a local bare repository behind `git push`).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import shutil
 import subprocess
 import tarfile
+import tempfile
 from pathlib import Path
 
 
@@ -34,6 +37,52 @@ def restore(releases: list[str], target: Path) -> str:
                 shutil.move(target.parent / "catalog.db", target)
             return f"restored {target} from release {release}"
     return f"no release among {', '.join(releases)} has catalog.db: starting with an empty catalog"
+
+
+HEAD_RECORD = "catalog-head.json"
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _download(release: str, name: str, folder: Path) -> Path | None:
+    result = _run(["gh", "release", "download", release, "--pattern", name, "--dir", str(folder),
+                   "--clobber"], check=False)
+    return folder / name if result.returncode == 0 and (folder / name).exists() else None
+
+
+def restore_reviewed(release: str, head_sha: str, target: Path) -> str:
+    """Restore the catalog only when it was produced for `head_sha`, the merged pull request's head.
+
+    `propose` records the commit it pushed and the catalog's SHA-256 beside the catalog; anything
+    else (no record, another commit, a catalog replaced since) is refused, so a merge never
+    publishes a catalog nobody reviewed.
+    """
+    with tempfile.TemporaryDirectory(prefix="veeam-perms-restore-") as folder:
+        record_path = _download(release, HEAD_RECORD, Path(folder))
+        if record_path is None:
+            raise GitHubError(f"release {release} has no {HEAD_RECORD}: nothing ties its catalog to a "
+                              "reviewed commit; nothing restored")
+        try:
+            record = json.loads(record_path.read_text(encoding="utf-8"))
+            recorded_head, recorded_digest = str(record["head"]), str(record["sha256"])
+        except (ValueError, KeyError, TypeError) as error:
+            raise GitHubError(f"release {release}: {HEAD_RECORD} is not a head record") from error
+        if recorded_head != head_sha:
+            raise GitHubError(f"the catalog in release {release} was produced for commit {recorded_head[:12]}, "
+                              f"not the merged pull request's head {head_sha[:12]}; nothing restored")
+        catalog = _download(release, "catalog.db", Path(folder))
+        if catalog is None or _sha256(catalog) != recorded_digest:
+            raise GitHubError(f"catalog.db in release {release} is not the catalog recorded for commit "
+                              f"{head_sha[:12]}; nothing restored")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(catalog, target)
+    return f"restored {target} from release {release} (produced for commit {head_sha[:12]})"
 
 
 def _ensure_release(release: str, title: str, prerelease: bool) -> None:
@@ -65,8 +114,13 @@ def propose(result_dir: Path, repo_dir: Path, branch: str, pending_release: str)
     _run(["git", "-c", "user.name=veeam-perms", "-c", "user.email=veeam-perms@users.noreply.github.com",
           "commit", "-m", "Permission changes from the scheduled scrape", "-m", body.read_text()[:60000]],
          cwd=repo_dir)
+    head = _run(["git", "rev-parse", "HEAD"], cwd=repo_dir).stdout.strip()
+    record = result_dir / HEAD_RECORD
+    record.write_text(json.dumps({"head": head, "sha256": _sha256(result_dir / "catalog.db")}) + "\n",
+                      encoding="utf-8")
+    # The record first: until the catalog and its record match, publishing refuses.
+    upload(pending_release, [record, result_dir / "catalog.db"], "Catalog awaiting review", prerelease=True)
     _run(["git", "push", "--force", "origin", f"HEAD:refs/heads/{branch}"], cwd=repo_dir)
-    upload(pending_release, [result_dir / "catalog.db"], "Catalog awaiting review", prerelease=True)
     existing = _run(["gh", "pr", "list", "--head", branch, "--state", "open", "--json", "number", "--jq",
                      ".[0].number"], cwd=repo_dir).stdout.strip()
     if existing:
@@ -77,7 +131,7 @@ def propose(result_dir: Path, repo_dir: Path, branch: str, pending_release: str)
     return "opened a pull request"
 
 
-def release_catalog(db_path: Path, site_dir: Path | None, release: str) -> str:
+def release_catalog(db_path: Path, site_dir: Path | None, release: str, clear_pending: bool = True) -> str:
     """Attach the catalog (and the site bundle) to the public release; drop the pending copy."""
     files = [db_path]
     if site_dir and site_dir.exists():
@@ -86,7 +140,8 @@ def release_catalog(db_path: Path, site_dir: Path | None, release: str) -> str:
             archive.add(site_dir, arcname="site")
         files.append(bundle)
     upload(release, files, "veeam-perms catalog")
-    _run(["gh", "release", "delete-asset", "catalog-pending", "catalog.db", "--yes"], check=False)
+    for asset in ("catalog.db", HEAD_RECORD) if clear_pending else ():
+        _run(["gh", "release", "delete-asset", "catalog-pending", asset, "--yes"], check=False)
     return f"attached {', '.join(f.name for f in files)} to release {release}"
 
 

@@ -26,6 +26,7 @@ from pipeline.parse.sources import (
     iter_page_files,
     parse_file,
     parse_page_text,
+    require_page_url,
 )
 
 Progress = Callable[[int], None]
@@ -63,7 +64,8 @@ def _ingest_commit(writer: CatalogWriter, reader: BlobReader, commit: Commit, re
         kind = PAGE_SUFFIXES.get(Path(change.path).suffix.lower(), "markdown")
         where = f"{change.path}@{commit.sha[:10]}"
         try:
-            page = parse_page_text(decode_page(reader.read(change.blob), where), kind, path=change.path)
+            page = require_page_url(parse_page_text(decode_page(reader.read(change.blob), where), kind,
+                                                    path=change.path), where)
         except PageError as error:
             report.failures.append(str(error))
             continue
@@ -114,7 +116,7 @@ def ingest_page_files(db, files: list[PageFile], source_ref: str, accept_anomali
         for page_file in files:
             report.pages_read += 1
             try:
-                page = parse_file(page_file)
+                page = require_page_url(parse_file(page_file), str(page_file.path))
             except PageError as error:
                 report.failures.append(str(error))
                 continue

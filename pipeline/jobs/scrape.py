@@ -14,7 +14,7 @@ from catalog.storage.store import CatalogWriter, Observation
 from catalog.urls import DEFAULT_HOST
 from pipeline.fetch.client import FetchConfig, Fetcher, FetchResult
 from pipeline.fetch.discover import ProductConfig, extract_links, helpcenter_url, in_scope, load_products
-from pipeline.parse.sources import PageError, decode_page, parse_page_text
+from pipeline.parse.sources import PageError, decode_page, parse_page_text, require_page_url
 
 PUBLIC_BASE = f"https://{DEFAULT_HOST}"
 
@@ -74,7 +74,7 @@ class _Scrape:
             return self._last_body(public) if crawling else None
         try:
             text = _decode(result)
-            page = parse_page_text(text, "html", url=public)
+            page = require_page_url(parse_page_text(text, "html", url=public), public)
         except PageError as error:
             save_fetch(self.db, self.writer.run_id,
                        FetchRecord(**{**record.__dict__, "outcome": "failed", "reason": str(error)}))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from catalog.analysis.changelog import format_markdown
 from catalog.analysis.compare import changes_since
-from catalog.analysis.export import export_catalog
+from catalog.analysis.export import export_catalog, owned_files
 from catalog.analysis.gate import evaluate
 from catalog.storage.database import open_catalog
 from catalog.storage.store import utc_now
@@ -34,6 +34,7 @@ def _emit_output(name: str, value: str) -> None:
 def update(db_path: Path, export_dir: Path, changelog_path: Path, report_path: Path,
            **scrape_options) -> UpdateOutcome:
     started = utc_now()
+    owned_files(export_dir)  # refuse a folder the export does not own before the long scrape
     report = scrape(db_path, **scrape_options)
     db = open_catalog(db_path)
     try:
@@ -43,7 +44,7 @@ def update(db_path: Path, export_dir: Path, changelog_path: Path, report_path: P
                                    + "\n```\n", encoding="utf-8")
             _emit_output("status", "gated")
             return UpdateOutcome("gated", report.summary(), report_path=report_path)
-        export_catalog(open_catalog(db_path), export_dir)
+        export_catalog(db, export_dir)
         since = changes_since(db, "0000-01-01", run_id=report.run_id)
         if not (since.changes or since.new_pages):
             _emit_output("status", "unchanged")

@@ -7,6 +7,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from catalog.storage.database import snapshot_catalog
+
 ROOT = Path(__file__).resolve().parents[2]
 SITE = ROOT / "datasette"
 SETTINGS = {"sql_time_limit_ms": 1000, "default_page_size": 50, "max_returned_rows": 1000,
@@ -62,7 +64,7 @@ def build_publish_dir(db_path: Path, target: Path, feeds: dict[str, str], change
     if target.exists() and any(target.iterdir()):
         raise FileExistsError(f"{target} is not empty; publish writes into an empty directory")
     target.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(db_path, target / "catalog.db")
+    snapshot_catalog(db_path, target / "catalog.db")  # never a plain copy: a run may be committing
     for part in ("metadata.yml", "templates", "plugins", "static"):
         source = SITE / part
         (shutil.copytree if source.is_dir() else shutil.copy2)(source, target / part)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from catalog.model import Page
+from catalog.urls import UrlRejected, require_helpcenter_url
 from pipeline.parse.limits import MAX_PAGE_BYTES, LimitExceeded
 from pipeline.parse.page import (
     parse_any_markdown_page,
@@ -86,3 +87,14 @@ def parse_file(page_file: PageFile) -> Page:
     except OSError as error:
         raise PageError(f"{where}: cannot read ({error.strerror})") from error
     return parse_page_text(decode_page(data, where), page_file.kind, path=where)
+
+
+def require_page_url(page: Page, where: str, allowed_base: str | None = None) -> Page:
+    """The page, when its URL is a helpcenter page (`catalog.urls.require_helpcenter_url`);
+    otherwise a PageError naming the file, so ingest and scrape list it as a failed page."""
+    if page.url:
+        try:
+            require_helpcenter_url(page.url, allowed_base)
+        except UrlRejected as error:
+            raise PageError(f"{where}: {error}") from error
+    return page

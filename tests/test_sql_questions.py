@@ -1,0 +1,94 @@
+"""README "Ask it in SQL": each query is the canned query of the same name, and answers right."""
+
+import asyncio
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from pipeline.cli.main import cli
+from pipeline.jobs.website import make_datasette
+
+ROOT = Path(__file__).resolve().parents[1]
+QUESTIONS = ("first_build_needing", "removed_last_year", "policy_growth", "risky_by_product", "changed_on")
+
+
+def readme_queries() -> dict[str, str]:
+    section = (ROOT / "README.md").read_text().split("## Ask it in SQL", 1)[1].split("\n## ", 1)[0]
+    return {name: sql.strip() for name, sql in re.findall(r"```sql\n-- (\w+)\n(.*?)```", section, re.S)}
+
+
+def test_readme_queries_are_the_canned_queries():
+    canned = yaml.safe_load((ROOT / "datasette" / "metadata.yml").read_text())["databases"]["catalog"]["queries"]
+    found = readme_queries()
+    assert tuple(found) == QUESTIONS
+    for name, sql in found.items():
+        assert sql == canned[name]["sql"].strip(), name
+
+
+@pytest.fixture(scope="module")
+def ask(real_catalog):
+    client = make_datasette(real_catalog).client
+
+    def run(name, **params):
+        response = asyncio.run(client.get(f"/catalog/{name}.json", params={"_shape": "objects", "_size": "max",
+                                                                           **params}))
+        assert response.status_code == 200, response.text[:300]
+        return response.json()["rows"]
+
+    return run
+
+
+def cli_json(db_path, *args):
+    result = CliRunner().invoke(cli, [*args, "--db", str(db_path), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_first_build_needing_a_permission(ask, real_catalog):
+    rows = ask("first_build_needing", permission="IAM:SimulatePrincipalPolicy")
+    mssql = {row["first_build"] for row in rows if row["page"].endswith("/vbr/userguide/permissions_mssql.html")}
+    assert mssql == {"13.0.1.2067"}
+    assert {row["product"] for row in rows} >= {"vbr"}
+    added = cli_json(real_catalog, "diff", "--product", "vbr", "--from", "13.0.1.1071", "--to", "13.0.1.2067")
+    assert "iam:SimulatePrincipalPolicy" in {c["permission"] for c in added if c["change"] == "added"}
+
+
+def test_permissions_removed_in_the_last_year(ask, real_catalog):
+    rows = ask("removed_last_year", product="vbazure")
+    on_last_day = {(r["page"], r["permission"]) for r in rows if r["removed_on"] == "2026-03-21"}
+    last_change = cli_json(real_catalog, "diff", "--product", "vbazure")
+    assert on_last_day == {(c["page"], c["permission"]) for c in last_change if c["change"] == "removed"}
+    assert len(on_last_day) == 14
+    assert all(r["removed_on"] >= "2025-03-21" for r in rows)
+
+
+def test_operations_whose_policy_grew_most(ask, real_catalog):
+    rows = ask("policy_growth")
+    assert rows and all(r["growth"] == r["last_size"] - r["first_size"] > 0 for r in rows)
+    assert [r["growth"] for r in rows] == sorted((r["growth"] for r in rows), reverse=True)
+    top = rows[0]
+    client = make_datasette(real_catalog).client
+    search = asyncio.run(client.get("/catalog/operation_history.json", params={
+        "_shape": "objects", "family": top["page"], "title": top["operation"], "_sort": "first_seen"})).json()
+    sizes = [r["permissions"] for r in search["rows"]]
+    assert top["last_size"] in sizes and top["first_size"] in sizes
+
+
+def test_risky_permissions_by_product(ask):
+    rows = ask("risky_by_product")
+    assert {r["product"] for r in rows} >= {"vbaws", "vbr"}
+    assert all(r["risk"] and r["operations"] >= 1 for r in rows)
+    passrole = [r for r in rows if r["product"] == "vbaws" and r["permission"] == "iam:PassRole"]
+    assert passrole and passrole[0]["risk"]
+
+
+def test_what_changed_on_a_date(ask, real_catalog):
+    rows = ask("changed_on", date="2026-03-21")
+    assert {r["product"] for r in rows} == {"vbazure"}
+    diff = cli_json(real_catalog, "diff", "--product", "vbazure", "--from", "2026-03-20", "--to", "2026-03-21")
+    assert sorted((r["page"], r["change"], r["permission"]) for r in rows) == sorted(
+        (c["page"], c["change"], c["permission"]) for c in diff)
