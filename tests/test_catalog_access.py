@@ -96,11 +96,11 @@ def test_pending_migrations_are_named_not_applied(catalog, tmp_path):
     (["diff", "--product", "vbaws", "--from", "2026-13-45", "--to", "latest"],
      "'2026-13-45' is not a real date (YYYY-MM-DD)"),
     (["upgrade", "--product", "vbaws", "--from", "previous", "--to", "latest", "--operation", "zzz"],
-     "no operation of vbaws at build 9.1.0.27 or 10.0.0.232 matches 'zzz'"),
+     "no operation of vbaws at build 9.1.0.27 or build 10.0.0.232 matches 'zzz'"),
     (["upgrade", "--product", "nope", "--from", "previous", "--to", "latest"],
-     "no builds of product 'nope' in the catalog; products: vbaws, vbazure, vbgc, vbo365, vbr"),
+     "no product 'nope' in the catalog; products: vbaws, vbazure, vbgc, vbo365, vbr, vro"),
     (["changelog", "--since", "2020-01-01", "--product", "nope"],
-     "no product 'nope' in the catalog; products: vbaws, vbazure, vbgc, vbo365, vbr"),
+     "no product 'nope' in the catalog; products: vbaws, vbazure, vbgc, vbo365, vbr, vro"),
     (["changelog", "--since", "2026-02-30"], "--since '2026-02-30' is not a YYYY-MM-DD date"),
 ])
 def test_bad_input_is_one_line_and_exit_2_never_an_empty_answer(catalog, args, message):

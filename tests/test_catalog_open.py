@@ -6,7 +6,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 OPENER = Path("catalog/storage/database.py")
 # The site plugin wraps the read-only connection Datasette opened itself; it opens no file.
-WRAPS_A_CONNECTION = {Path("datasette/plugins/veeam_site.py")}
+# The SQL functions of the query layer are registered on a connection Datasette hands over.
+WRAPS_A_CONNECTION = {Path("datasette/plugins/veeam_site.py"), Path("catalog/analysis/questions.py")}
 
 
 def direct_opens(path: Path) -> list[str]:

@@ -186,7 +186,7 @@ def test_a_product_without_builds_is_diffed_and_upgraded_by_date(authored):
 def test_a_product_without_builds_names_what_it_accepts(authored):
     result = CliRunner().invoke(cli, ["diff", "--db", str(authored), "--product", "vdc", "--from", "7.0",
                                       "--to", "latest"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert result.output == ("Error: '7.0' is not a YYYY-MM-DD date, 'latest' or 'previous'; vdc states no "
                              "builds (changes seen 2026-02-02 .. 2026-03-16)\n")
 

@@ -142,7 +142,7 @@ def test_products_without_a_catalog_lists_keys_and_names():
 
 def test_products_names_a_missing_catalog(tmp_path):
     result = CliRunner().invoke(cli, ["products", "--db", str(tmp_path / "none.db")])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "none.db: no catalog here" in result.output
 
 

@@ -96,7 +96,7 @@ def upgrade_delta(db: Database, product: str, from_text: str, to_text: str,
     before = required_at(db, product, old, by_family, operations)
     after = required_at(db, product, new, by_family, operations)
     if operations and not (before or after):
-        raise CompareError(f"no operation of {product} at {from_text} or {to_text} matches "
+        raise CompareError(f"no operation of {product} at {old.by} {old.label} or {new.by} {new.label} matches "
                            f"{', '.join(map(repr, operations))}")
 
     def risk_first(item: Required):
