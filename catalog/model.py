@@ -13,6 +13,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
+from catalog.names import title_key
+
 Provider = Literal["aws", "azure", "gcp", "m365"]
 OperationKind = Literal[
     "aws-policy", "azure-role", "gcp-list", "m365-table", "action-list", "trust-policy", "prose",
@@ -68,6 +70,11 @@ class Operation(StrictModel):
     block: int = 0
     """Index of the source block in the page's block stream (for messages)."""
 
+    @property
+    def label(self) -> str:
+        """Section path and title as a reader sees them (the key is their matching form)."""
+        return display_label(self.section, self.title)
+
 
 class Mention(StrictModel):
     provider: Provider
@@ -116,13 +123,22 @@ class Page(StrictModel):
         return self.model_dump(mode="json")
 
 
-def base_key(section: str | None, title: str) -> str:
-    """Section path and title; the title alone repeats the section when it is the heading."""
-    if not section:
-        return title
-    if section.rsplit(SECTION_SEPARATOR, 1)[-1] == title:
-        return section
+def display_label(section: str | None, title: str) -> str:
+    """"Section › Title", or the title alone when it is the section's own heading or there is none."""
+    if not section or section.rsplit(SECTION_SEPARATOR, 1)[-1] == title:
+        return section or title
     return f"{section}{SECTION_SEPARATOR}{title}"
+
+
+def base_key(section: str | None, title: str) -> str:
+    """The identity of (section path, title) before ordinals: each heading and the title in their
+    matching form (`title_key`: case, articles, version numbers do not count), the title left out
+    when it is the section's own heading. Readers see the title and section; this is for matching."""
+    parts = [title_key(part) for part in section.split(SECTION_SEPARATOR)] if section else []
+    own = title_key(title) or title.strip().lower()
+    if not parts or parts[-1] != own:
+        parts.append(own)
+    return SECTION_SEPARATOR.join(parts)
 
 
 def unique_key(base: str, used: set[str]) -> str:

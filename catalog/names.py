@@ -7,8 +7,10 @@ looks like a name but fails its grammar is reported as a warning, never stored.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
-from catalog.model import Provider
+if TYPE_CHECKING:  # the model imports these rules (operation keys); only the type comes back
+    from catalog.model import Provider
 
 # The action part starts with a letter or a wildcard: "host:27017" is not an action.
 AWS_ACTION = re.compile(r"^[a-z0-9][a-z0-9-]*:[A-Za-z*][A-Za-z0-9*?]*$")
@@ -111,3 +113,24 @@ def normalize(provider: Provider, name: str) -> str:
 
 def aws_service(name: str) -> str | None:
     return name.split(":", 1)[0].lower() if ":" in name else None
+
+
+_VERSION_IN_TITLE = re.compile(r"\b(?:to |for )?(?:version|v)\s*\d+(?:\.\d+)*[a-z]?\b", re.I)
+_PRODUCT_APPLIANCE = re.compile(
+    r"\bveeam backup for (?:aws|amazon web services|microsoft azure|azure|google cloud)\b"
+    r"(?: appliance)?", re.I)
+_NOISE = re.compile(r"\b(?:a|an|the|new|existing|veeam)\b", re.I)
+_SPACE = re.compile(r"\s+")
+
+
+def title_key(title: str) -> str:
+    """Operation titles and section headings as matched across versions.
+
+    Case, articles, "Veeam Backup for AWS appliance" vs "backup appliance" and version
+    numbers ("upgrade ... to version 8" vs "to version 9") do not make a different operation.
+    """
+    text = _PRODUCT_APPLIANCE.sub("backup appliance", title.lower())
+    text = _VERSION_IN_TITLE.sub(" to version N", text)
+    text = _NOISE.sub(" ", text)
+    text = re.sub(r"backup appliance(?: appliance)+", "backup appliance", text)
+    return _SPACE.sub(" ", re.sub(r"[^\w ]+", " ", text)).strip()

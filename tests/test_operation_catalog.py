@@ -73,11 +73,11 @@ def test_migration_backfills_keys_of_an_existing_catalog(tmp_path):
         {"id": 4, "page_version": 1, "position": 3, "title": "Full list", "section": None}])
     migrations.apply(db)
     assert [(row["key"], row["description"]) for row in db.query("select * from operations order by id")] == [
-        ("Amazon S3", None), ("Amazon S3 #2", None), ("Archive › For a bucket", None), ("Full list", None)]
+        ("amazon s3", None), ("amazon s3 #2", None), ("archive › for bucket", None), ("full list", None)]
     identity = [row[0] for row in db.execute("select key from operation_identity order by operation_id")]
-    assert identity == ["Amazon S3", "Amazon S3 #2", "Archive › For a bucket", "Full list"]
+    assert identity == ["amazon s3", "amazon s3 #2", "archive › for bucket", "full list"]
     with pytest.raises(Exception, match="UNIQUE constraint failed"):
-        db.execute("update operations set key = 'Amazon S3' where id = 2")
+        db.execute("update operations set key = 'amazon s3' where id = 2")
 
 
 def test_export_carries_key_and_description_and_reads_back(tmp_path):
@@ -85,8 +85,8 @@ def test_export_carries_key_and_description_and_reads_back(tmp_path):
     export_catalog(db, tmp_path / "out")
     (path,) = (tmp_path / "out" / "vbazure").glob("*.json")
     record = json.loads(path.read_text())
-    assert [op["key"] for op in record["operations"]][:2] == ["Restoring Virtual Machines",
-                                                             "Restoring Virtual Machines #2"]
+    assert [op["key"] for op in record["operations"]][:2] == ["restoring virtual machines",
+                                                             "restoring virtual machines #2"]
     assert record["operations"][0]["description"] == \
         "The restore service account must have the following permissions"
     back = page_from_export(record, "vbazure")
@@ -95,7 +95,7 @@ def test_export_carries_key_and_description_and_reads_back(tmp_path):
     for op in record["operations"]:
         del op["key"], op["description"]  # an export written before keys existed
     assert [op.key for op in page_from_export(record, "vbazure").operations][:2] == \
-        ["Restoring Virtual Machines", "Restoring Virtual Machines #2"]
+        ["restoring virtual machines", "restoring virtual machines #2"]
 
 
 def test_diff_matches_twins_by_key_not_by_overlap(tmp_path):
@@ -107,11 +107,11 @@ def test_diff_matches_twins_by_key_not_by_overlap(tmp_path):
     store(tmp_path / "c.db", [v1, v2])
     changes = page_history(Database(tmp_path / "c.db"), URL).changes
     assert sorted((c.key, c.change, c.permission) for c in changes) == [
-        ("Archive Storage › Amazon S3", "added", "s3:DeleteObject"),
-        ("Archive Storage › Amazon S3", "added", "s3:GetObject"),
-        ("Archive Storage › Amazon S3", "added", "s3:PutObject"),
-        ("Object Storage › Amazon S3", "removed", "s3:DeleteObject"),
-        ("Object Storage › Amazon S3", "removed", "s3:PutObject")]
+        ("archive storage › amazon s3", "added", "s3:DeleteObject"),
+        ("archive storage › amazon s3", "added", "s3:GetObject"),
+        ("archive storage › amazon s3", "added", "s3:PutObject"),
+        ("object storage › amazon s3", "removed", "s3:DeleteObject"),
+        ("object storage › amazon s3", "removed", "s3:PutObject")]
     assert {c.section for c in changes} == {"Object Storage", "Archive Storage"}
 
 
@@ -133,9 +133,9 @@ def test_history_of_an_operation_follows_its_key_never_another_section(tmp_path)
                                    ("Archive Storage", [("Amazon S3", ["s3:RestoreObject", "s3:ListBucket"])])])
     db = store(tmp_path / "c.db", [v1, v2])
     latest = db.execute("select o.id from operations o join pages p on p.current_version = o.page_version "
-                        "where o.key = 'Archive Storage › Amazon S3'").fetchone()[0]
+                        "where o.key = 'archive storage › amazon s3'").fetchone()[0]
     data = site_data.operation_page(db, latest)
-    assert data["section"] == "Archive Storage" and data["key"] == "Archive Storage › Amazon S3"
+    assert data["section"] == "Archive Storage" and data["key"] == "archive storage › amazon s3"
     sections = {db.execute("select section from operations where id = ?", [h["id"]]).fetchone()[0]
                 for h in data["history"]}
     assert sections == {"Archive Storage"} and [h["size"] for h in data["history"]] == [1, 2]

@@ -45,29 +45,31 @@ def stored_names(page: Page) -> list[str]:
 # --- identity ---------------------------------------------------------------------------------
 
 def test_two_operations_of_one_page_never_share_a_key():
-    twins = [Operation(key="Storage › Amazon S3", title="Amazon S3", kind="action-list"),
-             Operation(key="Storage › Amazon S3", title="Amazon S3", kind="action-list")]
-    with pytest.raises(ValidationError, match="two operations share the key 'Storage › Amazon S3'"):
+    twins = [Operation(key="storage › amazon s3", title="Amazon S3", kind="action-list"),
+             Operation(key="storage › amazon s3", title="Amazon S3", kind="action-list")]
+    with pytest.raises(ValidationError, match="two operations share the key 'storage › amazon s3'"):
         Page(source_kind="markdown-dump", operations=twins)
 
 
 def test_keys_are_section_and_title_with_an_ordinal_only_where_both_repeat():
     ops = [Operation(title="Amazon S3", section="Storage › Amazon S3", kind="action-list"),
            Operation(title="For a bucket", section="Storage", kind="action-list"),
-           Operation(title="For a bucket", section="Storage", kind="action-list"),
+           Operation(title="For the Bucket", section="Storage", kind="action-list"),
            Operation(title="For a bucket", section="Archive", kind="action-list"),
-           Operation(title="Page title", kind="aws-policy")]
+           Operation(title="Upgrade to version 9", kind="aws-policy")]
     page = Page(source_kind="markdown-dump", operations=ops)
+    # Keys are the matching form: case, articles and version numbers do not make another operation.
     assert [op.key for op in page.operations] == [
-        "Storage › Amazon S3", "Storage › For a bucket", "Storage › For a bucket #2",
-        "Archive › For a bucket", "Page title"]
+        "storage › amazon s3", "storage › for bucket", "storage › for bucket #2",
+        "archive › for bucket", "upgrade to version N"]
+    assert [op.label for op in page.operations][:2] == ["Storage › Amazon S3", "Storage › For a bucket"]
 
 
 def test_a_new_twin_never_renames_the_first_and_given_keys_are_kept():
-    ops = [Operation(key="Kept", title="A", kind="action-list"),
-           Operation(title="A", kind="action-list"), Operation(title="A", kind="action-list")]
+    ops = [Operation(key="kept", title="A", kind="action-list"),
+           Operation(title="B", kind="action-list"), Operation(title="B", kind="action-list")]
     assign_keys(ops)
-    assert [op.key for op in ops] == ["Kept", "A", "A #2"]
+    assert [op.key for op in ops] == ["kept", "b", "b #2"]
 
 
 def test_sections_are_heading_paths_without_the_page_title():
@@ -134,7 +136,7 @@ def test_the_issue_sentence_is_an_inline_list_of_its_section_without_the_period(
     page = parse(f"## Run Commands\n\n{ISSUE_SENTENCE}\n")
     (op,) = page.operations
     assert (op.kind, op.section, op.title, op.key) == ("inline-list", "Run Commands", "Run Commands",
-                                                       "Run Commands")
+                                                       "run commands")
     assert [p.name for p in op.permissions][-1] == "Microsoft.Compute/virtualMachines/runCommands/delete"
     assert page.mentions == []
 

@@ -34,11 +34,11 @@ def catalog(tmp_path_factory):
 async def test_operation_page_shows_section_description_and_page_warnings(catalog):
     db = open_catalog(catalog)
     archive, lost = (db.execute("select id from operations where key = ?", [key]).fetchone()[0]
-                     for key in ("Archive Storage › Amazon S3", "Worker Network"))
+                     for key in ("archive storage › amazon s3", "worker network"))
     db.close()
     client = make_datasette(catalog).client
     page = (await client.get(f"/operations/{archive}")).text
-    assert "Section: Archive Storage › Amazon S3" in page
+    assert "› Archive Storage › Amazon S3" in page
     assert "If you plan to keep backups in such a bucket" in page
     warned = (await client.get(f"/operations/{lost}")).text
     assert "5 parse warnings on this page version" in warned

@@ -51,7 +51,7 @@ def test_unlabeled_policy_for_one_time_access_keys(seed):
     # No collapsible title: the heading names it and the lead-in sentence describes it.
     assert unlabeled.title == "AWS IAM User Permissions"
     assert "one-time access keys" in unlabeled.description
-    assert unlabeled.key == "AWS IAM User Permissions"
+    assert unlabeled.key == "aws iam user permissions"
     assert len({p.name for p in unlabeled.permissions}) == 5
     assert "iam:AttachUserPolicy" in {p.name for p in unlabeled.permissions}
 

@@ -8,6 +8,7 @@ from collections import defaultdict
 from itertools import groupby
 
 from catalog.analysis.diff import Change
+from catalog.model import display_label
 
 ATOM = "http://www.w3.org/2005/Atom"
 _VERBS = {"added": "+", "removed": "-", "changed": "~", "renamed": ">"}
@@ -27,9 +28,11 @@ def _line(change: Change, markdown: bool) -> str:
     return text
 
 
-def _operation_label(change: Change) -> str:
-    """Operations are told apart by their key (section path and title) where the catalog has one."""
-    return change.key or change.operation
+def _operations(group: list[Change]):
+    """Changes by operation, told apart by key; each shown as "Section › Title"."""
+    for _, items in groupby(group, key=lambda c: c.key or c.operation):
+        items = list(items)
+        yield display_label(items[0].section, items[0].operation), items
 
 
 def _by_version(changes: list[Change]):
@@ -50,7 +53,7 @@ def format_text(changes: list[Change]) -> str:
     lines = []
     for page, observed, from_build, to_build, group in _by_version(changes):
         lines.append(f"{page} ({_builds(from_build, to_build, group[0].kind)}, seen {observed or '?'})")
-        for operation, items in groupby(group, key=_operation_label):
+        for operation, items in _operations(group):
             lines.append(f"  {operation}")
             lines.extend(f"    {_line(item, False)}" for item in items)
     return "\n".join(lines) if lines else "no permission changes"
@@ -77,7 +80,7 @@ def format_markdown(changes: list[Change], title: str, products: dict[str, str],
             for page, observed, group in pages:
                 lines.append(f"#### [{page.rsplit('/', 1)[-1]}]({page}) (seen {(observed or '?')[:10]})")
                 lines.append("")
-                for operation, items in groupby(group, key=_operation_label):
+                for operation, items in _operations(group):
                     lines.append(f"- **{operation}**")
                     lines.extend(f"  - {_line(item, True)}" for item in items)
                 lines.append("")

@@ -67,8 +67,9 @@ def _dump(path: Path, text: str) -> None:
 def page_record(db: Database, page: dict) -> dict:
     version = next(db.query("select * from page_versions where id = ?", [page["current_version"]]))
     operations = []
-    for op in db.query("select operation_id as id, title, kind, section, identity from operation_identity "
-                       "where page_version = ? order by position", [version["id"]]):
+    for op in db.query("select i.operation_id as id, i.key, i.title, i.kind, i.section, i.identity, "
+                       "o.description from operation_identity i join operations o on o.id = i.operation_id "
+                       "where i.page_version = ? order by i.position", [version["id"]]):
         grants = sorted(
             ({"permission": g["name"], "provider": g["provider"], "effect": g["effect"],
               "sid": g["sid"], "resources": json.loads(g["resources"]) if g["resources"] else [],

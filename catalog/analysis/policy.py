@@ -8,6 +8,7 @@ from sqlite_utils import Database
 
 from catalog.analysis.compare import CompareError, Point, resolve, versions_at
 from catalog.analysis.policy_docs import PermissionSet, collect
+from catalog.model import display_label
 
 
 @dataclass
@@ -47,17 +48,18 @@ def policy_name(product: str, build: str | None, titles: list[str]) -> str:
 
 def select_permissions(db: Database, product: str, build: str | None, texts: tuple[str, ...],
                        include_optional: bool = False) -> Selection:
-    """The operations whose key (section path and title) contains one of `texts`, at a build or
-    date (default latest)."""
+    """The operations whose "Section › Title" contains one of `texts`, at a build or date (default
+    latest)."""
     point = resolve(db, product, build or "latest")
     operations = operations_at(db, product, point)
     wanted = [text.lower() for text in texts]
-    chosen = [op for op in operations if any(text in (op["key"] or op["title"]).lower() for text in wanted)]
+    for op in operations:
+        op["label"] = display_label(op["section"], op["title"])
+    chosen = [op for op in operations if any(text in op["label"].lower() for text in wanted)]
     if not chosen:
         titles = sorted({op["title"] for op in operations})
         raise CompareError(
             f"no operation of {product} at {point.by} {point.label} matches {', '.join(map(repr, texts))}; "
             f"operations: {'; '.join(titles[:40])}{' ...' if len(titles) > 40 else ''}")
     rows = permission_rows(db, [op["id"] for op in chosen], include_optional)
-    return Selection(product, point.label, [(op["page"], op["key"] or op["title"]) for op in chosen],
-                     collect(rows), rows)
+    return Selection(product, point.label, [(op["page"], op["label"]) for op in chosen], collect(rows), rows)

@@ -15,7 +15,7 @@ def format_page_summary(page: Page) -> str:
         optional = sum(1 for p in operation.permissions if p.optional)
         extra = f", {optional} optional" if optional else ""
         who = f" for {operation.identity}" if operation.identity else ""
-        lines.append(f"  - {operation.key} [{operation.kind}{who}]: {distinct} permissions{extra}")
+        lines.append(f"  - {operation.label} [{operation.kind}{who}]: {distinct} permissions{extra}")
     for mention in page.mentions:
         lines.append(f"  ~ mentioned in prose: {mention.name}")
     for check in cross_check_full_lists(page):
