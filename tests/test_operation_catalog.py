@@ -167,3 +167,13 @@ def test_a_policy_can_pick_one_of_two_same_titled_operations_by_its_section(tmp_
     assert selection.operations == [(URL, "Archive Storage › Amazon S3")]
     assert [row["name"] for row in selection.rows] == ["s3:RestoreObject"]
     assert len(select_permissions(db, "vbr", None, ("Amazon S3",)).operations) == 2
+
+
+def test_a_page_whose_only_list_was_lost_is_kept_to_report_it(tmp_path):
+    lost = FRONT.replace("{build}", "13.0.1.1071") + (
+        "The account must have the following permissions:\n\n|  |\n| --- |\n| { |\n\n")
+    db = store(tmp_path / "c.db", [lost])
+    assert db.execute("select count(*) from pages").fetchone()[0] == 1
+    assert f"  {URL}: 1 (1 content-lost)" in catalog_stats(db)
+    nothing = FRONT.replace("{build}", "13.0.1.1071") + "No permissions here.\n"
+    assert store(tmp_path / "d.db", [nothing]).execute("select count(*) from pages").fetchone()[0] == 0

@@ -153,7 +153,7 @@ class CatalogWriter:
             return "skipped"
         require_helpcenter_url(page.url)  # the readers' promise: every stored page URL is a helpcenter page
         existing = self._one("select * from pages where canonical_url = ?", [page.url])
-        if existing is None and not page.operations and not page.mentions:
+        if existing is None and not page.operations and not page.mentions and not _lost_content(page):
             self.counts["skipped"] += 1  # not a permission page, and never was
             return "skipped"
         if existing is None:
@@ -255,6 +255,11 @@ class CatalogWriter:
             "update pages set _removed_at = ? where canonical_url = ? and _removed_at is null",
             [seen.observed_at, url])
         self.counts["removed"] += cursor.rowcount
+
+
+def _lost_content(page: Page) -> bool:
+    """A page that promised permissions the text lost is a permission page, kept to be reported."""
+    return any(warning.message.startswith("content-lost:") for warning in page.warnings)
 
 
 def _date(page: Page) -> str | None:
