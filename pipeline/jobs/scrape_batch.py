@@ -1,0 +1,101 @@
+"""The scrape's writes and parses: pages are parsed in worker processes, stored a batch at a time.
+
+Parsing is CPU work; on the event loop it stalled every fetch behind it, so it runs in a
+process pool. Writes are collected and committed as one step of the run per batch of pages,
+so a killed scrape keeps every finished batch and SQLite is touched once per batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass
+
+from catalog.model import Page
+from catalog.storage.snapshots import FetchRecord, save_fetches
+from catalog.storage.store import CatalogWriter, Observation
+from pipeline.fetch.discover import extract_links, extract_markdown_links
+from pipeline.parse.sources import PageError, decode_page, parse_page_text
+
+PARSE_KINDS = {"md": "markdown", "html": "html"}
+
+
+def decode_body(body: bytes, content_type: str, where: str) -> str:
+    charset = content_type.split("charset=")[-1].strip() if "charset=" in content_type else "utf-8"
+    if charset.lower() in ("utf-8", "utf8"):
+        return decode_page(body, where)
+    try:
+        return body.decode(charset)
+    except (LookupError, UnicodeDecodeError) as error:
+        raise PageError(f"{where}: cannot decode as {charset}") from error
+
+
+def page_links(text: str, kind: str, page_url: str) -> list[str]:
+    return extract_markdown_links(text, page_url) if kind == "md" else extract_links(text, page_url)
+
+
+def parse_fetched(body: bytes, content_type: str, kind: str, public_url: str,
+                  page_url: str) -> tuple[Page, list[str]]:
+    """A fetched body -> its Page and the links it carries (runs in a worker process)."""
+    text = decode_body(body, content_type, public_url)
+    return parse_page_text(text, PARSE_KINDS[kind], url=public_url), page_links(text, kind, page_url)
+
+
+def parse_pool(workers: int | None) -> Executor | None:
+    """Worker processes for parsing; None parses on the event loop's thread (workers=0)."""
+    workers = max(1, min(4, os.cpu_count() or 1)) if workers is None else workers
+    if workers <= 0:
+        return None
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
+
+
+async def parse_off_loop(pool: Executor | None, *args) -> tuple[Page, list[str]]:
+    if pool is None:
+        return parse_fetched(*args)
+    return await asyncio.get_running_loop().run_in_executor(pool, parse_fetched, *args)
+
+
+@dataclass
+class _Item:
+    record: FetchRecord | None
+    page: Page | None = None
+    touch: tuple[str, str] | None = None  # (url, observed_at): seen unchanged
+
+
+class BatchWriter:
+    """Collects the run's writes and commits them as one step per `size` pages."""
+
+    def __init__(self, writer: CatalogWriter, size: int) -> None:
+        self.writer, self.size = writer, max(1, size)
+        self._items: list[_Item] = []
+        self.batches = 0
+
+    def fetched(self, record: FetchRecord, page: Page | None = None) -> None:
+        self._add(_Item(record, page))
+
+    def unchanged(self, url: str, observed_at: str, record: FetchRecord | None = None) -> None:
+        self._add(_Item(record, touch=(url, observed_at)))
+
+    def _add(self, item: _Item) -> None:
+        self._items.append(item)
+        if len(self._items) >= self.size:
+            self.flush()
+
+    def flush(self) -> None:
+        items, self._items = self._items, []
+        if not items:
+            return
+        writer = self.writer
+        with writer.step():
+            records = [item.record for item in items if item.record is not None]
+            digests = iter(save_fetches(writer.db, writer.run_id, records))
+            for item in items:
+                digest = next(digests) if item.record is not None else None
+                if item.page is not None and item.record is not None:
+                    writer.save_page(item.page, Observation(item.record.fetched_at, "live", digest,
+                                                            item.record.url))
+                elif item.touch:
+                    writer.touch_page(*item.touch)
+        self.batches += 1
