@@ -125,7 +125,7 @@ async def _run(db, batch: BatchWriter, config: FetchConfig, report: ScrapeReport
     budget = None
     if options.time_budget is not None:
         budget = asyncio.get_running_loop().call_later(
-            options.time_budget, fetcher.stop, f"time budget of {options.time_budget / 60:g} min used")
+            options.time_budget, fetcher.stop, f"time budget of {options.time_budget:g} s used")
     try:
         if urls:
             await job.fetch_list(urls)
