@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from catalog.storage.lock import CatalogLocked
-from pipeline.cli.common import DB_OPTION, exit_for, open_existing, progress_bar
+from pipeline.cli.common import DB_OPTION, CatalogBusy, exit_for, open_existing, progress_bar
 from pipeline.jobs.dumps import DumpError
 from pipeline.parse.sources import PageError
 
@@ -31,7 +31,9 @@ def ingest(source, db_path, accept_anomalies):
     with progress_bar("ingesting") as bar:
         try:
             report = run_ingest(db_path, source, accept_anomalies, progress=bar.update)
-        except (PageError, DumpError, CatalogLocked) as error:
+        except CatalogLocked as error:
+            raise CatalogBusy(str(error)) from error
+        except (PageError, DumpError) as error:
             raise click.ClickException(str(error)) from error
     click.echo(report.summary())
     exit_for(report.failures, report.anomalies)

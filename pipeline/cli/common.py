@@ -12,6 +12,12 @@ DB_OPTION = click.option("--db", "db_path", default="catalog.db", show_default=T
 EXIT_FAILED, EXIT_ANOMALIES = 1, 3
 
 
+class CatalogBusy(click.ClickException):
+    """Another process is writing the catalog: one line, exit 2 (try again later)."""
+
+    exit_code = 2
+
+
 def progress_bar(label: str, items=None, unit: str = "item"):
     """A progress bar on a terminal, nothing in pipes and CI logs."""
     from tqdm import tqdm

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from catalog.storage.lock import CatalogLocked
-from pipeline.cli.common import DB_OPTION, exit_for, progress_bar
+from pipeline.cli.common import DB_OPTION, CatalogBusy, exit_for, progress_bar
 from pipeline.fetch.discover import ConfigError
 from pipeline.parse.sources import PageError
 
@@ -65,7 +65,9 @@ def scrape(db_path, products, urls, since_last, concurrency, rate, base_url, acc
             report = run_scrape(db_path, list(products), list(urls), since_last, config,
                                 accept_anomalies, progress=bar.update, products_toml=products_toml,
                                 options=ScrapeOptions(time_budget=time_budget * 60, batch_pages=batch_pages))
-        except (PageError, CatalogLocked, ConfigError) as error:
+        except CatalogLocked as error:
+            raise CatalogBusy(str(error)) from error
+        except (PageError, ConfigError) as error:
             raise click.ClickException(str(error)) from error
     click.echo(report.summary())
     exit_for(report.failed + ([report.stopped] if report.stopped else []), report.anomalies)
@@ -86,7 +88,9 @@ def reparse(db_path, target):
 
     try:
         report = run_reparse(db_path, target)
-    except (PageError, CatalogLocked, FileExistsError, FileNotFoundError) as error:
+    except CatalogLocked as error:
+        raise CatalogBusy(str(error)) from error
+    except (PageError, FileExistsError, FileNotFoundError) as error:
         raise click.ClickException(str(error)) from error
     click.echo(report)
 
@@ -127,7 +131,7 @@ def update(db_path, export_dir, changelog_path, report_path, since_last, base_ur
                              products_toml=products_toml, options=ScrapeOptions(time_budget=time_budget * 60))
     except (PageError, CatalogLocked, ConfigError) as error:
         Path(report_path).write_text(f"# veeam-perms: scheduled run failed\n\n{error}\n", encoding="utf-8")
-        raise click.ClickException(str(error)) from error
+        raise (CatalogBusy if isinstance(error, CatalogLocked) else click.ClickException)(str(error)) from error
     click.echo(outcome.summary)
     click.echo(f"status: {outcome.status}")
     if outcome.status == "gated":
