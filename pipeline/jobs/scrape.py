@@ -21,6 +21,7 @@ from pipeline.fetch.client import FetchConfig, Fetcher
 from pipeline.fetch.discover import load_products
 from pipeline.jobs.crawl import PUBLIC_BASE, Crawl
 from pipeline.jobs.scrape_batch import BatchWriter, parse_pool
+from pipeline.jobs.tempdirs import sigterm_exits
 from pipeline.parse.sources import PageError
 
 DEFAULT_TIME_BUDGET = 50 * 60.0  # below the scrape workflow's 60-minute job timeout
@@ -90,7 +91,7 @@ def scrape(db_path: str | Path, products: list[str] | None = None, urls: list[st
     if unknown:
         raise PageError(f"unknown product {', '.join(unknown)}; known: {', '.join(known_products)}")
     report = ScrapeReport()
-    with catalog_lock(db_path):
+    with sigterm_exits(), catalog_lock(db_path):
         db = open_catalog(db_path)
         writer = CatalogWriter(db, "live", config.base_url, accept_anomalies)
         pool = parse_pool(options.parse_workers)
