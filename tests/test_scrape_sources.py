@@ -156,3 +156,15 @@ def test_sitemap_entities_are_never_expanded(body):
 def test_a_sitemap_that_is_not_a_urlset_is_refused():
     with pytest.raises(SitemapError, match="not a sitemap <urlset> but <html>"):
         parse_sitemap(b"<html><body>hi</body></html>", "https://helpcenter.veeam.com", set())
+
+
+def test_a_since_last_run_also_skips_pages_by_lastmod(tmp_path):
+    db_path = tmp_path / "c.db"
+    site = build_markdown_site(authored())
+    with MarkdownSiteServer(site) as server:
+        run(db_path, server)
+        start = len(server.requests)
+        report = scrape(db_path, config=config(server.base_url), products_toml=PRODUCTS, since_last=True)
+        paths = [path for path, *_ in server.requests[start:]]
+    assert paths == ["/robots.txt", "/docs/vbaws/guide/sitemap.xml", "/docs/vbazure/guide/sitemap.xml"]
+    assert (report.fetched, report.skipped_by_lastmod) == (0, 4)

@@ -70,25 +70,25 @@ class Crawl:
                 return result, "md"
         return await self._get(url, public, "html"), "html"
 
-    async def visit(self, url: str) -> list[str]:
-        """Fetch (or skip by lastmod) one page, queue its writes; return the links it carries."""
+    async def visit(self, url: str, crawling: bool = True) -> list[str]:
+        """Fetch (or skip by lastmod) one page, queue its writes; when crawling, return its links."""
         public = self.public(url)
         lastmod = self.lastmods.get(url)
         if lastmod and last_lastmod(self.db, public) == lastmod:
             self.report.skipped_by_lastmod += 1
             self.batch.unchanged(public, utc_now())
             self._tick()
-            return self._last_links(public, url)
+            return self._last_links(public, url) if crawling else []
         result, kind = await self.negotiate(url, public)
         self._tick()
-        return await self.handle(result, kind, url, public, lastmod)
+        return await self.handle(result, kind, url, public, lastmod, crawling)
 
     def _tick(self) -> None:
         if self.progress:
             self.progress(1)
 
     async def handle(self, result: FetchResult, kind: str, url: str, public: str,
-                     lastmod: str | None) -> list[str]:
+                     lastmod: str | None, crawling: bool) -> list[str]:
         if result.outcome == "not_fetched":
             self.report.left.append(public)
             return []
@@ -102,11 +102,11 @@ class Crawl:
         if result.outcome == "not_modified":
             self.batch.unchanged(public, result.fetched_at, record)
             self.report.unchanged += 1
-            return self._last_links(public, url)
+            return self._last_links(public, url) if crawling else []
         try:
             page, links = await parse_off_loop(self.pool, result.body or b"",
                                                result.headers.get("content-type", ""), kind, public,
-                                               result.final_url or url)
+                                               result.final_url or url, crawling)
         except PageError as error:
             self.batch.fetched(FetchRecord(**{**record.__dict__, "outcome": "failed", "reason": str(error)}))
             self.report.failed.append((public, str(error)))
@@ -165,4 +165,4 @@ class Crawl:
                     frontier.append(link)
 
     async def fetch_list(self, paths: list[str]) -> None:
-        await asyncio.gather(*(self.visit(self.fetcher.absolute(path)) for path in paths))
+        await asyncio.gather(*(self.visit(self.fetcher.absolute(path), crawling=False) for path in paths))

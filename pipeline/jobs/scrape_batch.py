@@ -36,11 +36,12 @@ def page_links(text: str, kind: str, page_url: str) -> list[str]:
     return extract_markdown_links(text, page_url) if kind == "md" else extract_links(text, page_url)
 
 
-def parse_fetched(body: bytes, content_type: str, kind: str, public_url: str,
-                  page_url: str) -> tuple[Page, list[str]]:
-    """A fetched body -> its Page and the links it carries (runs in a worker process)."""
+def parse_fetched(body: bytes, content_type: str, kind: str, public_url: str, page_url: str,
+                  links: bool = True) -> tuple[Page, list[str]]:
+    """A fetched body -> its Page and (with `links`) the links it carries; runs in a worker process."""
     text = decode_body(body, content_type, public_url)
-    return parse_page_text(text, PARSE_KINDS[kind], url=public_url), page_links(text, kind, page_url)
+    page = parse_page_text(text, PARSE_KINDS[kind], url=public_url)
+    return page, page_links(text, kind, page_url) if links else []
 
 
 def parse_pool(workers: int | None) -> Executor | None:
