@@ -118,24 +118,44 @@ def test_the_time_budget_stops_the_run_commits_and_reports_what_is_left(tmp_path
     assert db.execute("select count(*) from fetches where outcome = 'ok'").fetchone()[0] == report.fetched
 
 
-def test_a_killed_scrape_keeps_the_batches_it_committed(tmp_path):
-    db_path = tmp_path / "c.db"
+def scrape_until(server, db_path, pages_seen: int, stop) -> int:
+    """Run `scrape` in a subprocess, stop it with `stop(process)` once the server served `pages_seen` pages."""
     urls = [f"/docs/vbaws/guide/page_{i}_permissions.html" for i in range(60)]
-    with HostileServer() as server:
-        command = [sys.executable, "-c", "from pipeline.cli.main import cli; cli()", "scrape", "--db", str(db_path),
-                   "--base-url", server.base_url, "--rate", "10", "--concurrency", "1",
-                   "--batch-pages", "5", *(arg for url in urls for arg in ("--url", url))]
-        process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            deadline = time.monotonic() + 60
-            while len([p for p in server.requests if p.endswith(".html")]) < 23:
-                assert time.monotonic() < deadline and process.poll() is None
-                time.sleep(0.05)
-        finally:
-            process.kill()
-            process.wait()
+    command = [sys.executable, "-c", "from pipeline.cli.main import cli; cli()", "scrape",
+               "--db", str(db_path), "--base-url", server.base_url, "--rate", "10", "--concurrency", "1",
+               "--batch-pages", "5", *(arg for url in urls for arg in ("--url", url))]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while len([p for p in server.requests if p.endswith(".html")]) < pages_seen:
+            assert time.monotonic() < deadline and process.poll() is None
+            time.sleep(0.05)
+        stop(process)
+        return process.wait(timeout=30)
+    finally:
+        process.kill()
+        process.wait()
+
+
+def kept(db_path) -> tuple[int, list[str]]:
     db = Database(db_path)
     assert db.execute("pragma integrity_check").fetchone()[0] == "ok"
-    kept = db.execute("select count(*) from fetches where outcome = 'ok'").fetchone()[0]
-    assert kept >= 20 and kept % 5 == 0
-    assert [row["status"] for row in db.query("select status from runs")] == ["running"]
+    count = db.execute("select count(*) from fetches where outcome = 'ok'").fetchone()[0]
+    return count, [row["status"] for row in db.query("select status from runs")]
+
+
+def test_a_killed_scrape_keeps_the_batches_it_committed(tmp_path):
+    with HostileServer() as server:
+        scrape_until(server, tmp_path / "c.db", 23, lambda process: process.kill())
+    count, statuses = kept(tmp_path / "c.db")
+    assert count >= 20 and count % 5 == 0
+    assert statuses == ["running"]  # it never finished: the run row says so
+
+
+def test_sigterm_ends_a_scrape_as_interrupted_and_keeps_its_batches(tmp_path):
+    with HostileServer() as server:
+        code = scrape_until(server, tmp_path / "c.db", 13, lambda process: process.terminate())
+    count, statuses = kept(tmp_path / "c.db")
+    assert code == 128 + 15
+    assert count >= 10 and count % 5 == 0
+    assert statuses == ["interrupted"]

@@ -168,3 +168,16 @@ def test_a_since_last_run_also_skips_pages_by_lastmod(tmp_path):
         paths = [path for path, *_ in server.requests[start:]]
     assert paths == ["/robots.txt", "/docs/vbaws/guide/sitemap.xml", "/docs/vbazure/guide/sitemap.xml"]
     assert (report.fetched, report.skipped_by_lastmod) == (0, 4)
+
+
+def test_a_remembered_source_is_asked_again_after_a_week(tmp_path):
+    db_path = tmp_path / "c.db"
+    with SiteServer(load_site(SITE)) as server:
+        run(db_path, server)
+        db = Database(db_path)
+        assert {r["product"]: r["kind"] for r in db.query("select * from product_sources")} == {
+            "vbaws": "html", "vbazure": "html"}
+        db.execute("update product_sources set checked_at = '2000-01-01T00:00:00+00:00' where product = 'vbaws'")
+        db.conn.commit()
+        _, paths = run(db_path, server)
+    assert [p for p in paths if p.endswith(".md")] == ["/docs/vbaws/guide/iam_permissions.md"]

@@ -36,6 +36,7 @@ class Crawl:
                  kinds: dict[str, str], progress: Callable[[int], None] | None) -> None:
         self.db, self.batch, self.fetcher, self.report, self.pool = db, batch, fetcher, report, pool
         self.kinds = kinds  # product -> "md" | "html", as negotiated (or remembered)
+        self.decided: dict[str, str] = {}  # negotiated in this run on a clear answer: remembered
         self.progress = progress
         self.base_url = fetcher.config.base_url
         self.lastmods: dict[str, str | None] = {}  # page URL under the base -> sitemap lastmod
@@ -61,6 +62,8 @@ class Crawl:
                     if result.outcome == "not_fetched":
                         return result, "md"
                     self.kinds[product] = "md" if _got_markdown(result) else "html"
+                    if _got_markdown(result) or _twin_missing(result):  # not a timeout or a 5xx
+                        self.decided[product] = self.kinds[product]
                     if self.kinds[product] == "md":
                         return result, "md"
                     return await self._get(url, public, "html"), "html"

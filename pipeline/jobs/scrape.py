@@ -43,6 +43,7 @@ class ScrapeReport:
     requests: int = 0
     sitemap_pages: int = 0
     sources: dict[str, str] = field(default_factory=dict)
+    decided_sources: dict[str, str] = field(default_factory=dict)
     stopped: str | None = None
     left: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -102,7 +103,7 @@ def scrape(db_path: str | Path, products: list[str] | None = None, urls: list[st
                                  (chosen, known_products, urls or [], since_last)))
                 batch.flush()
                 with writer.step():
-                    remember_sources(db, report.sources, utc_now())
+                    remember_sources(db, report.decided_sources, utc_now())
                 writer.counts["fetched"] = report.fetched
                 writer.counts["failed"] = len(report.failed)
                 writer.counts["requests"] = report.requests
@@ -142,5 +143,5 @@ async def _run(db, batch: BatchWriter, config: FetchConfig, report: ScrapeReport
             budget.cancel()
         await fetcher.aclose()
         report.requests = sum(fetcher.counts.values())
-        report.sources = dict(job.kinds)
+        report.sources, report.decided_sources = dict(job.kinds), dict(job.decided)
         report.stopped = fetcher.stopped
