@@ -181,3 +181,16 @@ def test_a_remembered_source_is_asked_again_after_a_week(tmp_path):
         db.conn.commit()
         _, paths = run(db_path, server)
     assert [p for p in paths if p.endswith(".md")] == ["/docs/vbaws/guide/iam_permissions.md"]
+
+
+def test_a_page_skipped_by_lastmod_is_asked_again_after_a_week(tmp_path):
+    db_path = tmp_path / "c.db"
+    with MarkdownSiteServer(build_markdown_site(authored())) as server:
+        run(db_path, server)
+        db = Database(db_path)
+        db.execute("update fetches set fetched_at = '2000-01-01T00:00:00+00:00' where url = ?",
+                   ["https://helpcenter.veeam.com/docs/vbaws/guide/iam_permissions.html"])
+        db.conn.commit()
+        report, paths = run(db_path, server)
+    assert [p for p in paths if p.endswith(".md")] == ["/docs/vbaws/guide/iam_permissions.md"]
+    assert (report.unchanged, report.skipped_by_lastmod) == (1, 4)

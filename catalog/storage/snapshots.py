@@ -83,10 +83,10 @@ def validators_for(db: Database, url: str, kind: str | None = None) -> dict[str,
     return headers
 
 
-def last_lastmod(db: Database, url: str) -> str | None:
-    """The sitemap `lastmod` under which `url` was last fetched or confirmed unchanged."""
+def last_lastmod(db: Database, url: str, since: str = "") -> str | None:
+    """The sitemap `lastmod` under which `url` was last fetched or confirmed unchanged (at `since` or later)."""
     row = db.execute("select lastmod from fetches where url = ? and outcome in ('ok', 'not_modified') "
-                     "order by id desc limit 1", [url]).fetchone()
+                     "and fetched_at >= ? order by id desc limit 1", [url, since]).fetchone()
     return row[0] if row else None
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections.abc import Callable
 from concurrent.futures import Executor
 
@@ -16,6 +17,7 @@ from pipeline.jobs.scrape_batch import BatchWriter, page_links, parse_off_loop
 from pipeline.parse.sources import PageError
 
 PUBLIC_BASE = f"https://{DEFAULT_HOST}"
+CONFIRM_DAYS = 7
 
 
 def _got_markdown(result: FetchResult) -> bool:
@@ -41,6 +43,9 @@ class Crawl:
         self.base_url = fetcher.config.base_url
         self.lastmods: dict[str, str | None] = {}  # page URL under the base -> sitemap lastmod
         self._probes: dict[str, asyncio.Lock] = {}
+        # A sitemap could miss a change: a page is asked again (conditionally) once a week anyway.
+        self.confirm_since = (dt.datetime.now(dt.UTC) - dt.timedelta(days=CONFIRM_DAYS)).isoformat(
+            timespec="seconds")
 
     def public(self, url: str) -> str:
         return helpcenter_url(url, self.base_url, PUBLIC_BASE)
@@ -77,7 +82,7 @@ class Crawl:
         """Fetch (or skip by lastmod) one page, queue its writes; when crawling, return its links."""
         public = self.public(url)
         lastmod = self.lastmods.get(url)
-        if lastmod and last_lastmod(self.db, public) == lastmod:
+        if lastmod and last_lastmod(self.db, public, self.confirm_since) == lastmod:
             self.report.skipped_by_lastmod += 1
             self.batch.unchanged(public, utc_now())
             self._tick()
