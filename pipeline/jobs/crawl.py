@@ -13,7 +13,7 @@ from catalog.urls import DEFAULT_HOST, parse_url
 from pipeline.fetch.client import Fetcher, FetchResult
 from pipeline.fetch.discover import ProductConfig, helpcenter_url, in_scope, is_markdown, markdown_twin
 from pipeline.fetch.sitemap import SitemapError, parse_sitemap, sitemap_paths
-from pipeline.jobs.scrape_batch import BatchWriter, page_links, parse_off_loop
+from pipeline.jobs.scrape_batch import BatchWriter, Parser, page_links
 from pipeline.parse.sources import PageError
 
 PUBLIC_BASE = f"https://{DEFAULT_HOST}"
@@ -36,7 +36,8 @@ def _twin_missing(result: FetchResult) -> bool:
 class Crawl:
     def __init__(self, db, batch: BatchWriter, fetcher: Fetcher, report, pool: Executor | None,
                  kinds: dict[str, str], progress: Callable[[int], None] | None) -> None:
-        self.db, self.batch, self.fetcher, self.report, self.pool = db, batch, fetcher, report, pool
+        self.db, self.batch, self.fetcher, self.report = db, batch, fetcher, report
+        self.parser = Parser(pool)
         self.kinds = kinds  # product -> "md" | "html", as negotiated (or remembered)
         self.decided: dict[str, str] = {}  # negotiated in this run on a clear answer: remembered
         self.progress = progress
@@ -112,7 +113,7 @@ class Crawl:
             self.report.unchanged += 1
             return self._last_links(public, url) if crawling else []
         try:
-            page, links = await parse_off_loop(self.pool, result.body or b"",
+            page, links = await self.parser.parse(result.body or b"",
                                                result.headers.get("content-type", ""), kind, public,
                                                result.final_url or url, crawling)
         except PageError as error:
