@@ -36,6 +36,7 @@ def test_a_slow_drip_is_cut_at_the_total_deadline():
     assert (result["outcome"], result["reason"]) == (
         "failed", "no complete response within the 3-second deadline")
     assert result["seconds"] < 10  # a per-read timeout alone would wait for ever
+    assert found["peak_rss_mb"] < MEMORY_LIMIT_MB
 
 
 def test_a_1_gib_robots_txt_is_read_to_its_cap_and_still_obeyed():
