@@ -160,3 +160,25 @@ def test_sigterm_ends_a_scrape_as_interrupted_and_keeps_its_batches(tmp_path):
     assert code == 128 + 15
     assert count >= 10 and count % 5 == 0
     assert statuses == ["interrupted"]
+
+
+def test_the_cli_lists_what_a_stopped_run_left_and_exits_1(tmp_path):
+    from click.testing import CliRunner
+
+    from pipeline.cli.main import cli
+
+    urls = [f"/docs/vbaws/guide/page_{i}_permissions.html" for i in range(30)]
+    with HostileServer() as server:
+        result = CliRunner().invoke(cli, [
+            "scrape", "--db", str(tmp_path / "c.db"), "--base-url", server.base_url, "--rate", "5",
+            "--concurrency", "1", "--time-budget", "0.02", *(arg for url in urls for arg in ("--url", url))])
+    assert result.exit_code == 1, result.output
+    lines = result.output.splitlines()
+    stopped = next(line for line in lines if line.startswith("stopped: "))
+    assert stopped.startswith("stopped: time budget of 1.2 s used; ")
+    assert stopped.endswith(" pages not fetched (committed what was done; run again to continue)")
+    left = int(stopped.split("; ")[1].split()[0])
+    listed = [line for line in lines if line.startswith("not fetched: https://helpcenter.veeam.com/docs/")]
+    assert len(listed) == min(left, 20) and 0 < left < 30
+    if left > 20:
+        assert f"not fetched: ... and {left - 20} more" in lines

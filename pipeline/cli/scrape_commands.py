@@ -13,7 +13,7 @@ from pipeline.fetch.discover import ConfigError
 from pipeline.parse.sources import PageError
 
 TIME_BUDGET_OPTION = click.option(
-    "--time-budget", default=50.0, show_default=True, type=click.FloatRange(0.1, 24 * 60),
+    "--time-budget", default=50.0, show_default=True, type=click.FloatRange(0.01, 24 * 60),
     help="Minutes the run may take; then it stops, commits and lists the pages left (the scheduled "
          "workflow's job times out at 60).")
 
