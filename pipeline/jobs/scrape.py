@@ -127,7 +127,7 @@ async def _run(db, batch: BatchWriter, config: FetchConfig, report: ScrapeReport
     budget = None
     if options.time_budget is not None:
         budget = asyncio.get_running_loop().call_later(
-            options.time_budget, fetcher.stop, f"time budget of {options.time_budget:g} s used")
+            options.time_budget, fetcher.stop, f"time budget of {_duration(options.time_budget)} used")
     try:
         if urls:
             await job.fetch_list(urls)
@@ -145,3 +145,7 @@ async def _run(db, batch: BatchWriter, config: FetchConfig, report: ScrapeReport
         report.requests = sum(fetcher.counts.values())
         report.sources, report.decided_sources = dict(job.kinds), dict(job.decided)
         report.stopped = fetcher.stopped
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds / 60:g} min" if seconds >= 60 else f"{seconds:g} s"
