@@ -5,7 +5,7 @@ import os
 import pytest
 from click.testing import CliRunner
 
-from catalog.storage.lock import CatalogLocked, catalog_lock, held_by, lock_path
+from catalog.storage.lock import CatalogLocked, catalog_lock, held_by, lock_path, sweep_stale_locks
 from pipeline.cli.main import cli
 from pipeline.jobs.ingest import ingest
 
@@ -46,3 +46,18 @@ def test_no_lock_file_is_left_beside_the_catalog_or_in_the_cache(tmp_path):
     assert sorted(p.name for p in folder.iterdir()) == ["c.db"]
     assert lock_path(folder / "c.db").parent == tmp_path / "cache" / "veeam-perms" / "locks"
     assert list(lock_path(folder / "c.db").parent.iterdir()) == []
+
+
+def test_lock_files_left_by_killed_writers_are_swept_and_held_ones_kept(tmp_path):
+    held = tmp_path / "held.db"
+    with catalog_lock(held):
+        folder = lock_path(held).parent
+        stale = folder / "0123.lock"
+        stale.write_text("pid 999999999, /gone/c.db")
+        for path in (stale, lock_path(held)):
+            os.utime(path, (0, 0))
+        assert sweep_stale_locks(folder) == 1
+        assert sorted(p.name for p in folder.iterdir()) == [lock_path(held).name]
+        with pytest.raises(CatalogLocked):
+            with catalog_lock(held):
+                pass

@@ -5,6 +5,7 @@ Memory is measured as the peak RSS of a separate fetching process; time bounds a
 """
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -125,7 +126,8 @@ def scrape_until(server, db_path, pages_seen: int, stop) -> int:
     command = [sys.executable, "-c", "from pipeline.cli.main import cli; cli()", "scrape",
                "--db", str(db_path), "--base-url", server.base_url, "--rate", "10", "--concurrency", "1",
                "--batch-pages", "5", *(arg for url in urls for arg in ("--url", url))]
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               env={**os.environ, "XDG_CACHE_HOME": str(db_path.parent / "cache")})
     try:
         deadline = time.monotonic() + 60
         while len([p for p in server.requests if p.endswith(".html")]) < pages_seen:

@@ -13,8 +13,12 @@ import fcntl
 import hashlib
 import os
 import tempfile
+import time
 from contextlib import contextmanager
 from pathlib import Path
+
+STALE_LOCK_SECONDS = 3600.0
+MAX_SWEPT = 200
 
 
 class CatalogLocked(Exception):
@@ -76,9 +80,27 @@ def _acquire(path: Path, db_path: str | Path):
         handle.close()
 
 
+def sweep_stale_locks(folder: Path, older_than: float = STALE_LOCK_SECONDS) -> int:
+    """Remove lock files nobody holds any more (left by a kill -9); return how many."""
+    removed = 0
+    for path in sorted(folder.glob("*.lock"))[:MAX_SWEPT]:
+        try:
+            if time.time() - path.stat().st_mtime < older_than:
+                continue
+            with open(path, "a+") as handle:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                # Unlinked while locked: a writer that opened it meanwhile sees a stale inode and retries.
+                path.unlink(missing_ok=True)
+                removed += 1
+        except (BlockingIOError, OSError):
+            continue
+    return removed
+
+
 @contextmanager
 def catalog_lock(db_path: str | Path):
     path = lock_path(db_path)
+    sweep_stale_locks(path.parent)
     handle = _acquire(path, db_path)
     try:
         handle.seek(0)
