@@ -13,6 +13,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
+from catalog.storage.lock import held_by
 from pipeline.fetch.client import FetchConfig
 from pipeline.jobs.scrape import ScrapeOptions, scrape
 from tests.support.hostile_site import GIB, HostileServer
@@ -147,12 +148,17 @@ def kept(db_path) -> tuple[int, list[str]]:
     return count, [row["status"] for row in db.query("select status from runs")]
 
 
-def test_a_killed_scrape_keeps_the_batches_it_committed(tmp_path):
+def test_a_killed_scrape_keeps_the_batches_it_committed_and_frees_the_lock(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # where the subprocess locks
     with HostileServer() as server:
         scrape_until(server, tmp_path / "c.db", 23, lambda process: process.kill())
     count, statuses = kept(tmp_path / "c.db")
     assert count >= 20 and count % 5 == 0
     assert statuses == ["running"]  # it never finished: the run row says so
+    deadline = time.monotonic() + 10  # its parse workers die with it and release nothing held
+    while held_by(tmp_path / "c.db") is not None:
+        assert time.monotonic() < deadline, held_by(tmp_path / "c.db")
+        time.sleep(0.1)
 
 
 def test_sigterm_ends_a_scrape_as_interrupted_and_keeps_its_batches(tmp_path):

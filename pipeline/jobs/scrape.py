@@ -92,15 +92,25 @@ def scrape(db_path: str | Path, products: list[str] | None = None, urls: list[st
     if unknown:
         raise PageError(f"unknown product {', '.join(unknown)}; known: {', '.join(known_products)}")
     report = ScrapeReport()
-    with sigterm_exits(), catalog_lock(db_path):
+    with sigterm_exits():
+        pool = parse_pool(options.parse_workers)  # before the lock: workers must not inherit it
+        try:
+            _scrape_locked(db_path, config, accept_anomalies, report, progress, options, pool,
+                           (chosen, known_products, urls or [], since_last))
+        finally:
+            if pool is not None:
+                pool.shutdown(cancel_futures=True)
+    return report
+
+
+def _scrape_locked(db_path, config, accept_anomalies, report, progress, options, pool, work) -> None:
+    with catalog_lock(db_path):
         db = open_catalog(db_path)
         writer = CatalogWriter(db, "live", config.base_url, accept_anomalies)
-        pool = parse_pool(options.parse_workers)
         try:
             with writer.run(steps=True):
                 batch = BatchWriter(writer, options.batch_pages)
-                asyncio.run(_run(db, batch, config, report, progress, options, pool,
-                                 (chosen, known_products, urls or [], since_last)))
+                asyncio.run(_run(db, batch, config, report, progress, options, pool, work))
                 batch.flush()
                 with writer.step():
                     remember_sources(db, report.decided_sources, utc_now())
@@ -109,13 +119,10 @@ def scrape(db_path: str | Path, products: list[str] | None = None, urls: list[st
                 writer.counts["requests"] = report.requests
                 writer.counts["skipped_by_lastmod"] = report.skipped_by_lastmod
         finally:
-            if pool is not None:
-                pool.shutdown(cancel_futures=True)
             db.close()
     report.new_versions = writer.counts["new_versions"]
     report.anomalies = writer.anomalies
     report.run_id = writer.run_id
-    return report
 
 
 async def _run(db, batch: BatchWriter, config: FetchConfig, report: ScrapeReport, progress, options,

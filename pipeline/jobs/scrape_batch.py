@@ -8,8 +8,10 @@ so a killed scrape keeps every finished batch and SQLite is touched once per bat
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import multiprocessing
 import os
+import signal
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
 
@@ -20,6 +22,7 @@ from pipeline.fetch.discover import extract_links, extract_markdown_links
 from pipeline.parse.sources import PageError, decode_page, parse_page_text
 
 PARSE_KINDS = {"md": "markdown", "html": "html"}
+PR_SET_PDEATHSIG = 1
 
 
 def decode_body(body: bytes, content_type: str, where: str) -> str:
@@ -44,12 +47,30 @@ def parse_fetched(body: bytes, content_type: str, kind: str, public_url: str, pa
     return page, page_links(text, kind, page_url) if links else []
 
 
+def _die_with_parent() -> None:
+    """A worker ends when the scrape that forked it ends, even by kill -9 (Linux prctl)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        return  # not Linux: the pool's own shutdown is all there is
+    if os.getppid() == 1:
+        os._exit(0)  # the parent died before prctl took effect
+
+
 def parse_pool(workers: int | None) -> Executor | None:
-    """Worker processes for parsing; None parses on the event loop's thread (workers=0)."""
+    """Worker processes for parsing, started now; None parses on the event loop's thread (workers=0).
+
+    Start the pool before taking the catalog lock or opening the catalog: forked workers inherit
+    open descriptors, and one holding the lock file would keep the lock after the scrape died.
+    """
     workers = max(1, min(4, os.cpu_count() or 1)) if workers is None else workers
     if workers <= 0:
         return None
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
+                               initializer=_die_with_parent)
+    pool.submit(int).result()  # with fork, the first submit starts every worker
+    return pool
 
 
 def parse_many(calls: list[tuple]) -> list[tuple[bool, object]]:
