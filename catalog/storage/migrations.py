@@ -174,5 +174,14 @@ def m15_question_views(db: Database) -> None:
     create_views(db)
 
 
+@migrations()
+def m16_fetch_sources(db: Database) -> None:
+    """Which representation a fetch got (Veeam's `.md` twin or the `.html` page), the sitemap's
+    `lastmod` it was fetched under, and each product's negotiated source, remembered between runs."""
+    db["fetches"].add_column("source_kind", str)
+    db["fetches"].add_column("lastmod", str)
+    db["product_sources"].create({"product": str, "kind": str, "checked_at": str}, pk="product")
+
+
 def migrate(db: Database) -> None:
     migrations.apply(db)
