@@ -70,7 +70,7 @@ def test_second_scrape_of_unchanged_pages_downloads_no_bodies(tmp_path):
         already = len(server.requests)
         report = scrape(db_path, config=config(server.base_url), products_toml=PRODUCTS)
         pages = [(path, status, size) for path, status, size in server.requests[already:]
-                 if path != "/robots.txt"]
+                 if not path.endswith(("/robots.txt", "/sitemap.xml"))]
     assert (report.fetched, report.unchanged, report.new_versions) == (0, 7, 0)
     assert {status for _, status, _ in pages} == {304}
     assert sum(size for *_, size in pages) == 0

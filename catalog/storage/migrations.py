@@ -178,6 +178,15 @@ def m15_question_views(db: Database) -> None:
 
 
 @migrations()
+def m16_fetch_sources(db: Database) -> None:
+    """Which representation a fetch got (Veeam's `.md` twin or the `.html` page), the sitemap's
+    `lastmod` it was fetched under, and each product's negotiated source, remembered between runs."""
+    db["fetches"].add_column("source_kind", str)
+    db["fetches"].add_column("lastmod", str)
+    db["product_sources"].create({"product": str, "kind": str, "checked_at": str}, pk="product")
+
+
+@migrations()
 def m13_operation_key(db: Database) -> None:
     """Operations get their identity within the page (`key`) and the sentence that introduced them
     (`description`). Existing rows get the key the parser gives today from their stored section

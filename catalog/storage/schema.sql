@@ -56,7 +56,7 @@ CREATE TABLE "fetches" (
    "last_modified" TEXT,
    "snapshot" TEXT REFERENCES "snapshots"("hash"),
    "fetched_at" TEXT
-);
+, "source_kind" TEXT, "lastmod" TEXT);
 CREATE TABLE "grants" (
    "id" INTEGER PRIMARY KEY,
    "operation" INTEGER REFERENCES "operations"("id"),
@@ -147,6 +147,11 @@ CREATE VIRTUAL TABLE "permissions_fts" USING FTS5 (
 CREATE TABLE "product_aliases" (
    "alias" TEXT PRIMARY KEY,
    "product" TEXT REFERENCES "products"("code")
+);
+CREATE TABLE "product_sources" (
+   "product" TEXT PRIMARY KEY,
+   "kind" TEXT,
+   "checked_at" TEXT
 );
 CREATE TABLE "products" (
    "code" TEXT PRIMARY KEY,

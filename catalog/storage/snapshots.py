@@ -1,15 +1,23 @@
-"""Raw snapshots: every fetched body kept (zlib, addressed by SHA-256) with its fetch record."""
+"""Raw snapshots: every fetched body kept (zlib, addressed by SHA-256) with its fetch record.
+
+A fetch also records which representation it got (`source_kind`: "md" for Veeam's Markdown
+twin of a page, "html" for the page) and the sitemap `lastmod` it was made under, so a later
+run can skip a page whose `lastmod` did not change and `reparse` knows how to read each body.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlite_utils import Database
 
 KEPT_HEADERS = ("content-type", "etag", "last-modified", "date", "content-length", "cache-control")
+_FETCH_COLUMNS = ("run", "url", "fetched_url", "outcome", "status", "reason", "attempts", "headers",
+                  "etag", "last_modified", "snapshot", "fetched_at", "source_kind", "lastmod")
 
 
 @dataclass(frozen=True)
@@ -23,33 +31,48 @@ class FetchRecord:
     headers: dict[str, str]
     fetched_at: str
     body: bytes | None = None
+    source_kind: str | None = None  # "md" | "html"
+    lastmod: str | None = None
 
 
 def save_fetch(db: Database, run_id: int | None, record: FetchRecord) -> str | None:
     """Store the fetch (and its body once per distinct content); return the snapshot hash."""
-    digest = None
-    if record.body is not None:
-        digest = hashlib.sha256(record.body).hexdigest()
-        if not db.execute("select 1 from snapshots where hash = ?", [digest]).fetchone():
-            db["snapshots"].insert({"hash": digest, "body": zlib.compress(record.body, 6),
-                                    "size": len(record.body),
-                                    "content_type": record.headers.get("content-type")})
-    headers = {k.lower(): v for k, v in record.headers.items() if k.lower() in KEPT_HEADERS}
-    db["fetches"].insert({
-        "run": run_id, "url": record.url, "fetched_url": record.fetched_url,
-        "outcome": record.outcome, "status": record.status, "reason": record.reason,
-        "attempts": record.attempts, "headers": json.dumps(headers, sort_keys=True),
-        "etag": headers.get("etag"), "last_modified": headers.get("last-modified"),
-        "snapshot": digest, "fetched_at": record.fetched_at})
-    return digest
+    return save_fetches(db, run_id, [record])[0]
 
 
-def validators_for(db: Database, url: str) -> dict[str, str]:
-    """Conditional request headers from the last successful fetch of `url`."""
+def save_fetches(db: Database, run_id: int | None, records: Iterable[FetchRecord]) -> list[str | None]:
+    """Store many fetches with two statements (the scraper writes a batch at a time)."""
+    digests, bodies, rows = [], {}, []
+    for record in records:
+        digest = hashlib.sha256(record.body).hexdigest() if record.body is not None else None
+        if digest and digest not in bodies:
+            bodies[digest] = record
+        headers = {k.lower(): v for k, v in record.headers.items() if k.lower() in KEPT_HEADERS}
+        rows.append((run_id, record.url, record.fetched_url, record.outcome, record.status, record.reason,
+                     record.attempts, json.dumps(headers, sort_keys=True), headers.get("etag"),
+                     headers.get("last-modified"), digest, record.fetched_at, record.source_kind,
+                     record.lastmod))
+        digests.append(digest)
+    if bodies:
+        known = {row[0] for row in db.execute(
+            f"select hash from snapshots where hash in ({','.join('?' * len(bodies))})", list(bodies))}
+        db.conn.executemany(
+            "insert into snapshots (hash, body, size, content_type) values (?, ?, ?, ?)",
+            [(digest, zlib.compress(r.body, 6), len(r.body),
+              {k.lower(): v for k, v in r.headers.items()}.get("content-type"))
+             for digest, r in bodies.items() if digest not in known])
+    db.conn.executemany(f"insert into fetches ({', '.join(_FETCH_COLUMNS)}) values "
+                        f"({', '.join('?' * len(_FETCH_COLUMNS))})", rows)
+    return digests
+
+
+def validators_for(db: Database, url: str, kind: str | None = None) -> dict[str, str]:
+    """Conditional request headers from the last successful fetch of `url` (of that `kind`)."""
     if not db["fetches"].exists():
         return {}
-    row = db.execute("select etag, last_modified from fetches where url = ? and outcome = 'ok' "
-                     "order by id desc limit 1", [url]).fetchone()
+    kind_filter = " and coalesce(source_kind, 'html') = ?" if kind else ""
+    row = db.execute("select etag, last_modified from fetches where url = ? and outcome = 'ok'"
+                     f"{kind_filter} order by id desc limit 1", [url, *([kind] if kind else [])]).fetchone()
     if not row:
         return {}
     headers = {}
@@ -60,15 +83,46 @@ def validators_for(db: Database, url: str) -> dict[str, str]:
     return headers
 
 
+def last_lastmod(db: Database, url: str, since: str = "") -> str | None:
+    """The sitemap `lastmod` under which `url` was last fetched or confirmed unchanged (at `since` or later)."""
+    row = db.execute("select lastmod from fetches where url = ? and outcome in ('ok', 'not_modified') "
+                     "and fetched_at >= ? order by id desc limit 1", [url, since]).fetchone()
+    return row[0] if row else None
+
+
 def iter_snapshots(db: Database):
     """(url, fetched_at, snapshot hash, body) of every successful fetch, oldest first."""
-    for url, fetched_at, digest, body in db.execute(
-            "select f.url, f.fetched_at, f.snapshot, s.body from fetches f join snapshots s "
-            "on s.hash = f.snapshot where f.outcome = 'ok' order by f.id"):
-        yield url, fetched_at, digest, zlib.decompress(body)
+    for url, fetched_at, digest, body, _ in iter_snapshot_kinds(db):
+        yield url, fetched_at, digest, body
+
+
+def iter_snapshot_kinds(db: Database):
+    """(url, fetched_at, snapshot hash, body, source kind) of every successful fetch, oldest first."""
+    for url, fetched_at, digest, body, kind in db.execute(
+            "select f.url, f.fetched_at, f.snapshot, s.body, coalesce(f.source_kind, 'html') from fetches f "
+            "join snapshots s on s.hash = f.snapshot where f.outcome = 'ok' order by f.id"):
+        yield url, fetched_at, digest, zlib.decompress(body), kind
 
 
 def last_snapshot(db: Database, url: str) -> bytes | None:
-    row = db.execute("select s.body from fetches f join snapshots s on s.hash = f.snapshot "
-                     "where f.url = ? and f.outcome = 'ok' order by f.id desc limit 1", [url]).fetchone()
-    return zlib.decompress(row[0]) if row else None
+    found = last_snapshot_kind(db, url)
+    return found[0] if found else None
+
+
+def last_snapshot_kind(db: Database, url: str) -> tuple[bytes, str] | None:
+    """The body of the last successful fetch of `url` and its source kind."""
+    row = db.execute("select s.body, coalesce(f.source_kind, 'html') from fetches f join snapshots s "
+                     "on s.hash = f.snapshot where f.url = ? and f.outcome = 'ok' order by f.id desc limit 1",
+                     [url]).fetchone()
+    return (zlib.decompress(row[0]), row[1]) if row else None
+
+
+def remembered_sources(db: Database, since: str) -> dict[str, str]:
+    """Each product's negotiated source kind, when it was decided at `since` or later."""
+    return {product: kind for product, kind in db.execute(
+        "select product, kind from product_sources where checked_at >= ?", [since])}
+
+
+def remember_sources(db: Database, kinds: dict[str, str], checked_at: str) -> None:
+    db.conn.executemany("insert or replace into product_sources (product, kind, checked_at) values (?, ?, ?)",
+                        [(product, kind, checked_at) for product, kind in sorted(kinds.items())])

@@ -2,7 +2,8 @@
 
 A `CatalogWriter` is one run. Every write of the run happens inside one
 transaction opened by `run()`, so an exception, Ctrl-C or a killed process leaves
-the catalog exactly as it was before the run.
+the catalog exactly as it was before the run; a long live scrape commits in steps instead
+(`run(steps=True)`), each step whole or not at all.
 """
 
 from __future__ import annotations
@@ -80,23 +81,54 @@ class CatalogWriter:
         self._release_ids: dict[tuple[str, str], int] = {}
 
     @contextmanager
-    def run(self):
-        """One transaction for the whole run; the run row is written only if the run changed data."""
+    def run(self, steps: bool = False):
+        """One transaction for the whole run; the run row is written only if the run changed data.
+
+        With `steps`, the run row is committed first and each `step()` commits on its own, so a
+        killed run keeps the steps it finished (its row stays "running"; an exception marks it
+        "interrupted"). The scraper runs that way, one step per batch of pages.
+        """
         started = utc_now()
+        if not steps:
+            with self.db.atomic():
+                self._open_run(started)
+                yield self
+                self._close_run()
+            return
         with self.db.atomic():
-            self.run_id = self.db["runs"].insert({
-                "source": self.source, "source_ref": self.source_ref, "started": started,
-                "status": "running"}).last_pk
+            self._open_run(started)
+        try:
             yield self
-            changed = self.counts["new_versions"] or self.counts["anomalies"] or \
-                self.counts["removed"] or self.counts["commits"]
-            if changed or self.source == "live":
-                status = "anomalies" if self.anomalies else "ok"
+        except BaseException:
+            with self.db.atomic():
                 self.db["runs"].update(self.run_id, {
-                    "finished": utc_now(), "status": status,
+                    "finished": utc_now(), "status": "interrupted",
                     "counts": json.dumps(dict(sorted(self.counts.items())))})
-            else:
-                self.db["runs"].delete(self.run_id)
+            raise
+        with self.db.atomic():
+            self._close_run()
+
+    @contextmanager
+    def step(self):
+        """One committed part of a run opened with `run(steps=True)`."""
+        with self.db.atomic():
+            yield self
+
+    def _open_run(self, started: str) -> None:
+        self.run_id = self.db["runs"].insert({
+            "source": self.source, "source_ref": self.source_ref, "started": started,
+            "status": "running"}).last_pk
+
+    def _close_run(self) -> None:
+        changed = self.counts["new_versions"] or self.counts["anomalies"] or \
+            self.counts["removed"] or self.counts["commits"]
+        if changed or self.source == "live":
+            status = "anomalies" if self.anomalies else "ok"
+            self.db["runs"].update(self.run_id, {
+                "finished": utc_now(), "status": status,
+                "counts": json.dumps(dict(sorted(self.counts.items())))})
+        else:
+            self.db["runs"].delete(self.run_id)
 
     def _permission_id(self, provider: str, name: str, normalized: str) -> int:
         key = (provider, normalized)

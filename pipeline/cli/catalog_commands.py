@@ -8,6 +8,7 @@ import click
 
 from catalog.storage.lock import CatalogLocked
 from pipeline.cli.common import (
+    CatalogBusy,
     UserError,
     accept_anomalies_option,
     db_option,
@@ -39,7 +40,9 @@ def ingest(source, db_path, accept_anomalies):
     with progress_bar("ingesting") as bar:
         try:
             report = run_ingest(db_path, source, accept_anomalies, progress=bar.update)
-        except (PageError, DumpError, CatalogLocked) as error:
+        except CatalogLocked as error:
+            raise CatalogBusy(str(error)) from error
+        except (PageError, DumpError) as error:
             raise UserError(str(error)) from error
     click.echo(report.summary())
     exit_for(report.failures, report.anomalies)

@@ -57,6 +57,10 @@ class UserError(click.ClickException):
     exit_code = Exit.USAGE
 
 
+class CatalogBusy(UserError):
+    """Another process is writing the catalog: one line, exit 2 (try again later)."""
+
+
 def progress_bar(label: str, items=None, unit: str = "item"):
     """A progress bar on a terminal, nothing in pipes and CI logs."""
     from tqdm import tqdm

@@ -8,7 +8,9 @@ import click
 
 from catalog.storage.lock import CatalogLocked
 from pipeline.cli.common import (
+    CatalogBusy,
     Exit,
+    UserError,
     accept_anomalies_option,
     db_option,
     exit_for,
@@ -19,6 +21,11 @@ from pipeline.cli.common import (
 )
 from pipeline.fetch.discover import ConfigError
 from pipeline.parse.sources import PageError
+
+TIME_BUDGET_OPTION = click.option(
+    "--time-budget", default=50.0, show_default=True, type=click.FloatRange(0.01, 24 * 60),
+    help="Minutes the run may take; then it stops, commits and lists the pages left (the scheduled "
+         "workflow's job times out at 60).")
 
 
 @click.command()
@@ -36,15 +43,25 @@ from pipeline.parse.sources import PageError
 @accept_anomalies_option
 @click.option("--ignore-robots", is_flag=True, help="Do not read robots.txt (only for local mirrors).")
 @products_file_option
+@TIME_BUDGET_OPTION
+@click.option("--batch-pages", default=25, show_default=True, type=click.IntRange(1, 10_000),
+              help="Commit after every this many pages, so a killed run keeps what it did.")
 def scrape(db_path, products, urls, since_last, concurrency, rate, base_url, accept_anomalies,
-           ignore_robots, products_file):
+           ignore_robots, products_file, time_budget, batch_pages):
     """Crawl the helpcenter, parse permission pages and record new versions in the catalog.
 
-    Exit status 1 when any page failed (each failure is listed), 3 on held-back anomalies.
+    Pages are fetched from Veeam's Markdown twin (`page.md`) when a product serves one, else
+    from the `.html` page; a guide's sitemap.xml adds pages and lets unchanged ones (same lastmod)
+    be skipped without a request. The run stops cleanly at its time budget or when the host keeps
+    answering 429/503 (circuit breaker), keeping every committed batch.
 
-    Example: veeam-perms scrape --db catalog.db --product vbaws --since-last
+    Exit status 1 when any page failed or the run stopped early (each is listed), 3 on held-back
+    anomalies.
+
+    Example: veeam-perms scrape --db catalog.db --product vbaws --since-last --time-budget 30
     """
     from pipeline.fetch.client import FetchConfig
+    from pipeline.jobs.scrape import ScrapeOptions
     from pipeline.jobs.scrape import scrape as run_scrape
 
     config = FetchConfig(base_url=base_url.rstrip("/"), concurrency=concurrency,
@@ -53,11 +70,14 @@ def scrape(db_path, products, urls, since_last, concurrency, rate, base_url, acc
         try:
             products_toml = Path(products_file).read_text(encoding="utf-8") if products_file else None
             report = run_scrape(db_path, list(products), list(urls), since_last, config,
-                                accept_anomalies, progress=bar.update, products_toml=products_toml)
-        except (PageError, CatalogLocked, ConfigError) as error:
-            raise click.ClickException(str(error)) from error
+                                accept_anomalies, progress=bar.update, products_toml=products_toml,
+                                options=ScrapeOptions(time_budget=time_budget * 60, batch_pages=batch_pages))
+        except CatalogLocked as error:
+            raise CatalogBusy(str(error)) from error
+        except (PageError, ConfigError) as error:
+            raise UserError(str(error)) from error
     click.echo(report.summary())
-    exit_for(report.failed, report.anomalies)
+    exit_for(report.failed + ([report.stopped] if report.stopped else []), report.anomalies)
 
 
 @click.command()
@@ -75,8 +95,10 @@ def reparse(db_path, target):
 
     try:
         report = run_reparse(db_path, target)
-    except (PageError, CatalogLocked, FileExistsError, FileNotFoundError) as error:
-        raise click.ClickException(str(error)) from error
+    except CatalogLocked as error:
+        raise CatalogBusy(str(error)) from error
+    except (PageError, FileExistsError, FileNotFoundError) as error:
+        raise UserError(str(error)) from error
     click.echo(report)
 
 
@@ -93,7 +115,9 @@ def reparse(db_path, target):
 @products_file_option
 @click.option("--product", "products", multiple=True)
 @rate_option
-def update(db_path, export_dir, changelog_path, report_path, since_last, base_url, products_file, products, rate):
+@TIME_BUDGET_OPTION
+def update(db_path, export_dir, changelog_path, report_path, since_last, base_url, products_file, products, rate,
+           time_budget):
     """The scheduled run: scrape, stop at the anomaly gate, export, write this run's changelog.
 
     Exit status 0 when the run is publishable (changed or unchanged; the status is also written to
@@ -102,6 +126,7 @@ def update(db_path, export_dir, changelog_path, report_path, since_last, base_ur
     Example: veeam-perms update --db catalog.db --export-dir export --changelog CHANGES.md
     """
     from pipeline.fetch.client import FetchConfig
+    from pipeline.jobs.scrape import ScrapeOptions
     from pipeline.jobs.update import update as run_update
 
     products_toml = Path(products_file).read_text(encoding="utf-8") if products_file else None
@@ -109,10 +134,10 @@ def update(db_path, export_dir, changelog_path, report_path, since_last, base_ur
         outcome = run_update(Path(db_path), Path(export_dir), Path(changelog_path), Path(report_path),
                              products=list(products), since_last=since_last,
                              config=FetchConfig(base_url=base_url.rstrip("/"), per_host_per_second=rate),
-                             products_toml=products_toml)
+                             products_toml=products_toml, options=ScrapeOptions(time_budget=time_budget * 60))
     except (PageError, CatalogLocked, ConfigError) as error:
         Path(report_path).write_text(f"# veeam-perms: scheduled run failed\n\n{error}\n", encoding="utf-8")
-        raise click.ClickException(str(error)) from error
+        raise (CatalogBusy if isinstance(error, CatalogLocked) else UserError)(str(error)) from error
     click.echo(outcome.summary)
     click.echo(f"status: {outcome.status}")
     if outcome.status == "gated":

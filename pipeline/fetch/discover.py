@@ -89,3 +89,39 @@ def helpcenter_url(fetched_url: str, base_url: str, public_base: str) -> str:
         return canonicalize(fetched_url)
     parts = urlsplit(fetched_url)
     return canonicalize(public_base.rstrip("/") + parts.path + (f"?{parts.query}" if parts.query else ""))
+
+
+# Veeam's Markdown links its pages as `[text](page.md)`; the page they name is the `.html` one.
+_MD_LINK = re.compile(r"\]\(\s*<?([^)\s>]+)")
+
+
+def extract_markdown_links(text: str, page_url: str) -> list[str]:
+    """Canonical `.html` targets of a Markdown page's links, in order, without duplicates."""
+    seen, links = set(), []
+    for match in _MD_LINK.finditer(text):
+        href = match.group(1).strip()
+        if href.startswith(("mailto:", "javascript:", "#")):
+            continue
+        url = urlsplit(canonicalize(urljoin(page_url, href)))
+        path = url.path[:-3] + ".html" if url.path.endswith(".md") else url.path
+        link = url._replace(path=path).geturl()
+        if link not in seen:
+            seen.add(link)
+            links.append(link)
+    return links
+
+
+def markdown_twin(url: str) -> str | None:
+    """The `.md` twin of an `.html` page URL (same query), or None for anything else."""
+    parts = urlsplit(url)
+    if not parts.path.endswith(".html"):
+        return None
+    return parts._replace(path=parts.path[: -len(".html")] + ".md").geturl()
+
+
+def is_markdown(body: bytes, content_type: str = "") -> bool:
+    """Did a `.md` request get Markdown, or an HTML page (a soft 404, a shell)?"""
+    head = body[:4096].lstrip()
+    if head.startswith(b"---") or "markdown" in content_type.lower():
+        return True
+    return b"<html" not in head.lower() and "html" not in content_type.lower()

@@ -7,13 +7,12 @@ process, so a 3,200-commit history costs one `git log` and one blob read per cha
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 import subprocess
-import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipeline.jobs.tempdirs import BUNDLE_PREFIX, temporary_folder
 from pipeline.parse.sources import PAGE_SUFFIXES
 
 _MARK = "\x1e"
@@ -53,15 +52,13 @@ def is_git_source(path: Path) -> bool:
 def open_repository(path: Path):
     """Yield a readable repository path; a bundle is cloned (bare) into a temporary folder."""
     if path.is_file():
-        workdir = Path(tempfile.mkdtemp(prefix="veeam-perms-bundle-"))
-        try:
+        # Owned and swept: a clone left by a killed run is removed at the next start.
+        with temporary_folder(BUNDLE_PREFIX) as workdir:
             result = subprocess.run(["git", "clone", "-q", "--bare", str(path), str(workdir / "r")],
                                     capture_output=True, text=True)
             if result.returncode != 0:
                 raise DumpError(f"{path}: not a readable git bundle: {result.stderr.strip()}")
             yield workdir / "r"
-        finally:
-            shutil.rmtree(workdir, ignore_errors=True)
     else:
         yield path
 

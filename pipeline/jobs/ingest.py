@@ -18,6 +18,7 @@ from pipeline.jobs.dumps import (
     open_repository,
     repository_id,
 )
+from pipeline.jobs.tempdirs import sigterm_exits
 from pipeline.parse.sources import (
     PAGE_SUFFIXES,
     PageError,
@@ -133,7 +134,7 @@ def ingest(db_path: str | Path, source: str | Path, accept_anomalies: bool = Fal
     source = Path(source)
     if not source.exists():
         raise PageError(f"{source}: no such file or directory")
-    with catalog_lock(db_path):
+    with sigterm_exits(), catalog_lock(db_path):
         db = open_catalog(db_path)
         try:
             if is_git_source(source):

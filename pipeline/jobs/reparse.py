@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from catalog.storage.database import open_catalog
-from catalog.storage.snapshots import FetchRecord, iter_snapshots, save_fetch
+from catalog.storage.snapshots import FetchRecord, iter_snapshot_kinds, save_fetch
 from catalog.storage.store import CatalogWriter, Observation
+from pipeline.jobs.scrape_batch import PARSE_KINDS
 from pipeline.parse.sources import PageError, decode_page, parse_page_text
 
 
@@ -19,11 +20,11 @@ def reparse(source_db: str | Path, target_db: str | Path) -> str:
     writer = CatalogWriter(target, "reparse", str(source_db))
     failures = []
     with writer.run():
-        for url, fetched_at, digest, body in iter_snapshots(source):
+        for url, fetched_at, digest, body, kind in iter_snapshot_kinds(source):
             save_fetch(target, writer.run_id, FetchRecord(url, url, "ok", 200, None, 1, {}, fetched_at,
-                                                          body))
-            try:
-                page = parse_page_text(decode_page(body, url), "html", url=url)
+                                                          body, kind))
+            try:  # a snapshot is Veeam's Markdown (`md`) or the helpcenter page (`html`)
+                page = parse_page_text(decode_page(body, url), PARSE_KINDS[kind], url=url)
             except PageError as error:
                 failures.append(str(error))
                 continue

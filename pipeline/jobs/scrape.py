@@ -1,122 +1,69 @@
-"""The live scrape: discover or list pages, fetch them politely, parse, hand them to the catalog."""
+"""The live scrape: discover or list pages, fetch them politely, parse, hand them to the catalog.
+
+Bounded for an unattended run: the run commits a step per batch of pages (a kill keeps what
+was done), stops cleanly at its time budget or when a host's circuit breaker opens, and says
+what it left undone.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from catalog.storage.database import open_catalog
 from catalog.storage.lock import catalog_lock
-from catalog.storage.snapshots import FetchRecord, last_snapshot, save_fetch, validators_for
-from catalog.storage.store import CatalogWriter, Observation
-from catalog.urls import DEFAULT_HOST
-from pipeline.fetch.client import FetchConfig, Fetcher, FetchResult
-from pipeline.fetch.discover import ProductConfig, extract_links, helpcenter_url, in_scope, load_products
-from pipeline.parse.sources import PageError, decode_page, parse_page_text, require_page_url
+from catalog.storage.snapshots import remember_sources, remembered_sources
+from catalog.storage.store import CatalogWriter, utc_now
+from pipeline.fetch.client import FetchConfig, Fetcher
+from pipeline.fetch.discover import load_products
+from pipeline.jobs.crawl import PUBLIC_BASE, Crawl
+from pipeline.jobs.scrape_batch import BatchWriter, parse_pool
+from pipeline.jobs.tempdirs import sigterm_exits
+from pipeline.parse.sources import PageError
 
-PUBLIC_BASE = f"https://{DEFAULT_HOST}"
+DEFAULT_TIME_BUDGET = 50 * 60.0  # below the scrape workflow's 60-minute job timeout
+BATCH_PAGES = 25
+RECHECK_SOURCES_DAYS = 7  # a product remembered as HTML-only is asked for `.md` again after this
+LISTED_LEFT = 20
 
 
 @dataclass
 class ScrapeReport:
     fetched: int = 0
     unchanged: int = 0
+    skipped_by_lastmod: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)
     permission_pages: int = 0
     new_versions: int = 0
     anomalies: list[str] = field(default_factory=list)
     run_id: int | None = None
+    requests: int = 0
+    sitemap_pages: int = 0
+    sources: dict[str, str] = field(default_factory=dict)
+    decided_sources: dict[str, str] = field(default_factory=dict)
+    stopped: str | None = None
+    left: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
-        lines = [f"pages fetched {self.fetched}, unchanged {self.unchanged}, failed {len(self.failed)}, "
-                 f"permission pages {self.permission_pages}, new versions {self.new_versions}"]
+        lines = [f"pages fetched {self.fetched}, unchanged {self.unchanged}, skipped by lastmod "
+                 f"{self.skipped_by_lastmod}, failed {len(self.failed)}, permission pages "
+                 f"{self.permission_pages}, new versions {self.new_versions}",
+                 f"requests {self.requests}; sitemap pages {self.sitemap_pages}; sources "
+                 + (", ".join(f"{code} {kind}" for code, kind in sorted(self.sources.items())) or "none")]
+        lines += [f"note: {note}" for note in self.notes]
+        if self.stopped:
+            lines.append(f"stopped: {self.stopped}; {len(self.left)} pages not fetched (committed what "
+                         "was done; run again to continue)")
+            lines += [f"not fetched: {url}" for url in self.left[:LISTED_LEFT]]
+            if len(self.left) > LISTED_LEFT:
+                lines.append(f"not fetched: ... and {len(self.left) - LISTED_LEFT} more")
         lines += [f"failed: {url}: {reason}" for url, reason in self.failed]
         lines += [f"anomaly: {text}" for text in self.anomalies]
         return "\n".join(lines)
-
-
-def _decode(result: FetchResult) -> str:
-    content_type = result.headers.get("content-type", "")
-    charset = content_type.split("charset=")[-1].strip() if "charset=" in content_type else "utf-8"
-    if charset.lower() in ("utf-8", "utf8"):
-        return decode_page(result.body or b"", result.url)
-    try:
-        return (result.body or b"").decode(charset)
-    except (LookupError, UnicodeDecodeError) as error:
-        raise PageError(f"{result.url}: cannot decode as {charset}") from error
-
-
-class _Scrape:
-    def __init__(self, db, writer: CatalogWriter, fetcher: Fetcher, report: ScrapeReport,
-                 progress: Callable[[int], None] | None) -> None:
-        self.db, self.writer, self.fetcher, self.report = db, writer, fetcher, report
-        self.progress = progress
-        self.base_url = fetcher.config.base_url
-
-    def handle(self, result: FetchResult, crawling: bool = False) -> str | None:
-        """Store one fetch; return the page text when there is one to crawl from."""
-        public = helpcenter_url(result.url, self.base_url, PUBLIC_BASE)
-        record = FetchRecord(public, result.final_url or result.url, result.outcome, result.status,
-                             result.reason, result.attempts, result.headers, result.fetched_at,
-                             result.body)
-        if self.progress:
-            self.progress(1)
-        if result.outcome == "failed":
-            save_fetch(self.db, self.writer.run_id, record)
-            self.report.failed.append((public, result.reason or "failed"))
-            return None
-        if result.outcome == "not_modified":
-            save_fetch(self.db, self.writer.run_id, record)
-            self.writer.touch_page(public, result.fetched_at)
-            self.report.unchanged += 1
-            return self._last_body(public) if crawling else None
-        try:
-            text = _decode(result)
-            page = require_page_url(parse_page_text(text, "html", url=public), public)
-        except PageError as error:
-            save_fetch(self.db, self.writer.run_id,
-                       FetchRecord(**{**record.__dict__, "outcome": "failed", "reason": str(error)}))
-            self.report.failed.append((public, str(error)))
-            return None
-        digest = save_fetch(self.db, self.writer.run_id, record)
-        self.report.fetched += 1
-        if page.operations:
-            self.report.permission_pages += 1
-        self.writer.save_page(page, Observation(result.fetched_at, "live", digest, public))
-        return text
-
-    def _last_body(self, url: str) -> str | None:
-        """An unchanged page's links are read from its last stored body."""
-        body = last_snapshot(self.db, url)
-        return body.decode("utf-8", "replace") if body is not None else None
-
-    def validators(self, path: str) -> dict[str, str]:
-        return validators_for(self.db, helpcenter_url(self.fetcher.absolute(path), self.base_url,
-                                                      PUBLIC_BASE))
-
-    async def fetch_list(self, paths: list[str]) -> None:
-        await self.fetcher.fetch_many(((p, self.validators(p)) for p in paths), self.handle)
-
-    async def crawl(self, product: ProductConfig) -> None:
-        frontier = [self.fetcher.absolute(path) for path in product.entry]
-        seen = set(frontier)
-        while frontier and len(seen) <= product.max_pages:
-            found: list[str] = []
-
-            def on_result(result: FetchResult, found=found) -> None:
-                text = self.handle(result, crawling=True)
-                if text:
-                    found.extend(link for link in extract_links(text, result.final_url or result.url)
-                                 if in_scope(link, product, self.base_url))
-
-            await self.fetcher.fetch_many(((url, self.validators(url)) for url in frontier), on_result)
-            frontier = []
-            for link in found:
-                if link not in seen and len(seen) < product.max_pages:
-                    seen.add(link)
-                    frontier.append(link)
 
 
 def _known_pages(db, products: list[str]) -> list[str]:
@@ -127,44 +74,85 @@ def _known_pages(db, products: list[str]) -> list[str]:
     return [row[0][len(PUBLIC_BASE):] for row in rows]
 
 
+@dataclass
+class ScrapeOptions:
+    time_budget: float | None = DEFAULT_TIME_BUDGET  # seconds; None: no budget
+    batch_pages: int = BATCH_PAGES
+    parse_workers: int | None = None  # None: one per core (up to 4); 0: parse on the loop's thread
+
+
 def scrape(db_path: str | Path, products: list[str] | None = None, urls: list[str] | None = None,
            since_last: bool = False, config: FetchConfig | None = None, accept_anomalies: bool = False,
            progress: Callable[[int], None] | None = None,
-           products_toml: str | None = None) -> ScrapeReport:
-    config = config or FetchConfig()
+           products_toml: str | None = None, options: ScrapeOptions | None = None) -> ScrapeReport:
+    config, options = config or FetchConfig(), options or ScrapeOptions()
     known_products = load_products(products_toml)
     chosen = products or list(known_products)
     unknown = [code for code in chosen if code not in known_products]
     if unknown:
         raise PageError(f"unknown product {', '.join(unknown)}; known: {', '.join(known_products)}")
     report = ScrapeReport()
+    with sigterm_exits():
+        pool = parse_pool(options.parse_workers)  # before the lock: workers must not inherit it
+        try:
+            _scrape_locked(db_path, config, accept_anomalies, report, progress, options, pool,
+                           (chosen, known_products, urls or [], since_last))
+        finally:
+            if pool is not None:
+                pool.shutdown(cancel_futures=True)
+    return report
+
+
+def _scrape_locked(db_path, config, accept_anomalies, report, progress, options, pool, work) -> None:
     with catalog_lock(db_path):
         db = open_catalog(db_path)
         writer = CatalogWriter(db, "live", config.base_url, accept_anomalies)
         try:
-            with writer.run():
-                asyncio.run(_run(db, writer, config, report, progress, chosen, known_products,
-                                 urls or [], since_last))
+            with writer.run(steps=True):
+                batch = BatchWriter(writer, options.batch_pages)
+                asyncio.run(_run(db, batch, config, report, progress, options, pool, work))
+                batch.flush()
+                with writer.step():
+                    remember_sources(db, report.decided_sources, utc_now())
                 writer.counts["fetched"] = report.fetched
                 writer.counts["failed"] = len(report.failed)
+                writer.counts["requests"] = report.requests
+                writer.counts["skipped_by_lastmod"] = report.skipped_by_lastmod
         finally:
             db.close()
     report.new_versions = writer.counts["new_versions"]
     report.anomalies = writer.anomalies
     report.run_id = writer.run_id
-    return report
 
 
-async def _run(db, writer, config, report, progress, chosen, known_products, urls, since_last):
+async def _run(db, batch: BatchWriter, config: FetchConfig, report: ScrapeReport, progress, options,
+               pool, work) -> None:
+    chosen, known_products, urls, since_last = work
     fetcher = Fetcher(config)
-    job = _Scrape(db, writer, fetcher, report, progress)
+    since = (dt.datetime.now(dt.UTC) - dt.timedelta(days=RECHECK_SOURCES_DAYS)).isoformat(timespec="seconds")
+    job = Crawl(db, batch, fetcher, report, pool, remembered_sources(db, since), progress)
+    budget = None
+    if options.time_budget is not None:
+        budget = asyncio.get_running_loop().call_later(
+            options.time_budget, fetcher.stop, f"time budget of {_duration(options.time_budget)} used")
     try:
         if urls:
             await job.fetch_list(urls)
         elif since_last:
+            for code in chosen:  # no discovery, but a sitemap's lastmod still spares requests
+                await job.read_sitemaps(known_products[code])
             await job.fetch_list(_known_pages(db, chosen))
         else:
             for code in chosen:
                 await job.crawl(known_products[code])
     finally:
+        if budget is not None:
+            budget.cancel()
         await fetcher.aclose()
+        report.requests = sum(fetcher.counts.values())
+        report.sources, report.decided_sources = dict(job.kinds), dict(job.decided)
+        report.stopped = fetcher.stopped
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds / 60:g} min" if seconds >= 60 else f"{seconds:g} s"

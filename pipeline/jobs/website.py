@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 from catalog.storage.database import snapshot_catalog
+from pipeline.jobs.tempdirs import SITE_PREFIX, folder_for_process
 
 ROOT = Path(__file__).resolve().parents[2]
 SITE = ROOT / "datasette"
@@ -20,7 +20,7 @@ def served_name(db_path: Path) -> Path:
     db_path = Path(db_path).resolve()
     if db_path.stem == "catalog":
         return db_path
-    link = Path(tempfile.mkdtemp(prefix="veeam-perms-site-")) / "catalog.db"
+    link = folder_for_process(SITE_PREFIX) / "catalog.db"  # swept at a later start if killed
     os.symlink(db_path, link)
     return link
 

@@ -1,0 +1,177 @@
+"""One scrape's visits: source negotiation (`.md` twin or `.html`), sitemaps and lastmod, link crawl."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Callable
+from concurrent.futures import Executor
+
+from catalog.storage.snapshots import FetchRecord, last_lastmod, last_snapshot_kind, validators_for
+from catalog.storage.store import utc_now
+from catalog.urls import DEFAULT_HOST, parse_url
+from pipeline.fetch.client import Fetcher, FetchResult
+from pipeline.fetch.discover import ProductConfig, helpcenter_url, in_scope, is_markdown, markdown_twin
+from pipeline.fetch.sitemap import SitemapError, parse_sitemap, sitemap_paths
+from pipeline.jobs.scrape_batch import BatchWriter, Parser, page_links
+from pipeline.parse.sources import PageError
+
+PUBLIC_BASE = f"https://{DEFAULT_HOST}"
+CONFIRM_DAYS = 7
+
+
+def _got_markdown(result: FetchResult) -> bool:
+    if result.outcome == "not_modified":
+        return True  # the validators sent were those of an earlier Markdown fetch
+    return result.outcome == "ok" and is_markdown(result.body or b"", result.headers.get("content-type", ""))
+
+
+def _twin_missing(result: FetchResult) -> bool:
+    """The `.md` twin is not there (or not Markdown): the `.html` page is the source."""
+    if result.outcome == "ok":
+        return True
+    return result.outcome == "failed" and result.status in (404, 410, 200)
+
+
+class Crawl:
+    def __init__(self, db, batch: BatchWriter, fetcher: Fetcher, report, pool: Executor | None,
+                 kinds: dict[str, str], progress: Callable[[int], None] | None) -> None:
+        self.db, self.batch, self.fetcher, self.report = db, batch, fetcher, report
+        self.parser = Parser(pool)
+        self.kinds = kinds  # product -> "md" | "html", as negotiated (or remembered)
+        self.decided: dict[str, str] = {}  # negotiated in this run on a clear answer: remembered
+        self.progress = progress
+        self.base_url = fetcher.config.base_url
+        self.lastmods: dict[str, str | None] = {}  # page URL under the base -> sitemap lastmod
+        self._probes: dict[str, asyncio.Lock] = {}
+        # A sitemap could miss a change: a page is asked again (conditionally) once a week anyway.
+        self.confirm_since = (dt.datetime.now(dt.UTC) - dt.timedelta(days=CONFIRM_DAYS)).isoformat(
+            timespec="seconds")
+
+    def public(self, url: str) -> str:
+        return helpcenter_url(url, self.base_url, PUBLIC_BASE)
+
+    async def _get(self, url: str, public: str, kind: str) -> FetchResult:
+        return await self.fetcher.fetch(url, validators_for(self.db, public, kind))
+
+    async def negotiate(self, url: str, public: str) -> tuple[FetchResult, str]:
+        """Fetch a page from its `.md` twin when the product serves Markdown, else its `.html`."""
+        product = parse_url(public).product or ""
+        twin = markdown_twin(url)
+        if twin is None:
+            return await self._get(url, public, "html"), "html"
+        if product not in self.kinds:
+            # The first page of a product decides alone, so the others do not all ask for `.md`.
+            async with self._probes.setdefault(product, asyncio.Lock()):
+                if product not in self.kinds:
+                    result = await self._get(twin, public, "md")
+                    if result.outcome == "not_fetched":
+                        return result, "md"
+                    self.kinds[product] = "md" if _got_markdown(result) else "html"
+                    if _got_markdown(result) or _twin_missing(result):  # not a timeout or a 5xx
+                        self.decided[product] = self.kinds[product]
+                    if self.kinds[product] == "md":
+                        return result, "md"
+                    return await self._get(url, public, "html"), "html"
+        if self.kinds[product] == "md":
+            result = await self._get(twin, public, "md")
+            if _got_markdown(result) or not _twin_missing(result):
+                return result, "md"
+        return await self._get(url, public, "html"), "html"
+
+    async def visit(self, url: str, crawling: bool = True) -> list[str]:
+        """Fetch (or skip by lastmod) one page, queue its writes; when crawling, return its links."""
+        public = self.public(url)
+        lastmod = self.lastmods.get(url)
+        if lastmod and last_lastmod(self.db, public, self.confirm_since) == lastmod:
+            self.report.skipped_by_lastmod += 1
+            self.batch.unchanged(public, utc_now())
+            self._tick()
+            return self._last_links(public, url) if crawling else []
+        result, kind = await self.negotiate(url, public)
+        self._tick()
+        return await self.handle(result, kind, url, public, lastmod, crawling)
+
+    def _tick(self) -> None:
+        if self.progress:
+            self.progress(1)
+
+    async def handle(self, result: FetchResult, kind: str, url: str, public: str,
+                     lastmod: str | None, crawling: bool) -> list[str]:
+        if result.outcome == "not_fetched":
+            self.report.left.append(public)
+            return []
+        record = FetchRecord(public, result.final_url or result.url, result.outcome, result.status,
+                             result.reason, result.attempts, result.headers, result.fetched_at,
+                             result.body, kind, lastmod)
+        if result.outcome == "failed":
+            self.batch.fetched(record)
+            self.report.failed.append((public, result.reason or "failed"))
+            return []
+        if result.outcome == "not_modified":
+            self.batch.unchanged(public, result.fetched_at, record)
+            self.report.unchanged += 1
+            return self._last_links(public, url) if crawling else []
+        try:
+            page, links = await self.parser.parse(result.body or b"",
+                                               result.headers.get("content-type", ""), kind, public,
+                                               result.final_url or url, crawling)
+        except PageError as error:
+            self.batch.fetched(FetchRecord(**{**record.__dict__, "outcome": "failed", "reason": str(error)}))
+            self.report.failed.append((public, str(error)))
+            return []
+        self.batch.fetched(record, page)
+        self.report.fetched += 1
+        if page.operations:
+            self.report.permission_pages += 1
+        return links
+
+    def _last_links(self, public: str, url: str) -> list[str]:
+        """An unchanged page's links are read from its last stored body."""
+        found = last_snapshot_kind(self.db, public)
+        if found is None:
+            return []
+        body, kind = found
+        return page_links(body.decode("utf-8", "replace"), kind, url)
+
+    async def read_sitemaps(self, product: ProductConfig) -> list[str]:
+        """Pages the product's sitemaps list (remembering their lastmod); none when there is no sitemap."""
+        pages: list[str] = []
+        for path in sitemap_paths(product.entry):
+            result = await self.fetcher.fetch(path, check_page=False)
+            if result.outcome != "ok":
+                if result.status != 404 and result.outcome != "not_fetched":
+                    self.report.notes.append(f"sitemap {path}: {result.reason}; following links only")
+                continue
+            try:
+                found = parse_sitemap(result.body or b"", self.base_url, {DEFAULT_HOST})
+            except SitemapError as error:
+                self.report.notes.append(f"sitemap {path}: {error}; following links only")
+                continue
+            self.report.sitemap_pages += len(found)
+            for url, lastmod in found.items():
+                self.lastmods[url] = lastmod
+                if in_scope(url, product, self.base_url):
+                    pages.append(url)
+        return pages
+
+    async def crawl(self, product: ProductConfig) -> None:
+        start = [self.fetcher.absolute(path) for path in product.entry]
+        start += [url for url in await self.read_sitemaps(product) if url not in start]
+        frontier = start[: product.max_pages]
+        seen = set(frontier)
+        while frontier and not self.fetcher.stopped:
+            found: list[str] = []
+
+            async def one(url: str, found=found) -> None:
+                found.extend(link for link in await self.visit(url) if in_scope(link, product, self.base_url))
+
+            await asyncio.gather(*(one(url) for url in frontier))
+            frontier = []
+            for link in found:
+                if link not in seen and len(seen) < product.max_pages:
+                    seen.add(link)
+                    frontier.append(link)
+
+    async def fetch_list(self, paths: list[str]) -> None:
+        await asyncio.gather(*(self.visit(self.fetcher.absolute(path), crawling=False) for path in paths))

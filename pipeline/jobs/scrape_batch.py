@@ -1,0 +1,184 @@
+"""The scrape's writes and parses: pages are parsed in worker processes, stored a batch at a time.
+
+Parsing is CPU work; on the event loop it stalled every fetch behind it, so it runs in a
+process pool. Writes are collected and committed as one step of the run per batch of pages,
+so a killed scrape keeps every finished batch and SQLite is touched once per batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import multiprocessing
+import os
+import signal
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass
+
+from catalog.model import Page
+from catalog.storage.snapshots import FetchRecord, save_fetches
+from catalog.storage.store import CatalogWriter, Observation
+from pipeline.fetch.discover import extract_links, extract_markdown_links
+from pipeline.parse.sources import PageError, decode_page, parse_page_text, require_page_url
+
+# `markdown` tells Veeam's own Markdown from a dump by its front matter (parse.sources).
+PARSE_KINDS = {"md": "markdown", "html": "html"}
+PR_SET_PDEATHSIG = 1
+
+
+def decode_body(body: bytes, content_type: str, where: str) -> str:
+    charset = content_type.split("charset=")[-1].strip() if "charset=" in content_type else "utf-8"
+    if charset.lower() in ("utf-8", "utf8"):
+        return decode_page(body, where)
+    try:
+        return body.decode(charset)
+    except (LookupError, UnicodeDecodeError) as error:
+        raise PageError(f"{where}: cannot decode as {charset}") from error
+
+
+def page_links(text: str, kind: str, page_url: str) -> list[str]:
+    return extract_markdown_links(text, page_url) if kind == "md" else extract_links(text, page_url)
+
+
+def parse_fetched(body: bytes, content_type: str, kind: str, public_url: str, page_url: str,
+                  links: bool = True) -> tuple[Page, list[str]]:
+    """A fetched body -> its Page and (with `links`) the links it carries; runs in a worker process."""
+    text = decode_body(body, content_type, public_url)
+    page = require_page_url(parse_page_text(text, PARSE_KINDS[kind], url=public_url), public_url)
+    return page, page_links(text, kind, page_url) if links else []
+
+
+def _die_with_parent() -> None:
+    """A worker ends when the scrape that forked it ends, even by kill -9 (Linux prctl)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        return  # not Linux: the pool's own shutdown is all there is
+    if os.getppid() == 1:
+        os._exit(0)  # the parent died before prctl took effect
+
+
+def parse_pool(workers: int | None) -> Executor | None:
+    """Worker processes for parsing, started now; None parses on the event loop's thread (workers=0).
+
+    Start the pool before taking the catalog lock or opening the catalog: forked workers inherit
+    open descriptors, and one holding the lock file would keep the lock after the scrape died.
+    """
+    workers = max(1, min(4, os.cpu_count() or 1)) if workers is None else workers
+    if workers <= 0:
+        return None
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
+                               initializer=_die_with_parent)
+    pool.submit(int).result()  # with fork, the first submit starts every worker
+    return pool
+
+
+def parse_many(calls: list[tuple]) -> list[tuple[bool, object]]:
+    """Several `parse_fetched` calls in one worker round trip: (True, result) or (False, error text)."""
+    results: list[tuple[bool, object]] = []
+    for args in calls:
+        try:
+            results.append((True, parse_fetched(*args)))
+        except PageError as error:
+            results.append((False, str(error)))
+    return results
+
+
+class Parser:
+    """Parses off the event loop, several pages per worker round trip when the workers are busy.
+
+    Each round trip to a process pool wakes its helper threads, which then contend with the
+    loop for the GIL. A page goes out at once while a worker is free; pages that arrive while
+    all are busy wait and go together when one finishes (Nagle-style), which cuts the hand-offs
+    without delaying anything. Without a pool, parsing happens inline.
+    """
+
+    def __init__(self, pool: Executor | None, max_batch: int = 8) -> None:
+        self.pool, self.max_batch = pool, max_batch
+        self.workers = getattr(pool, "_max_workers", 1)
+        self._pending: list[tuple[tuple, asyncio.Future]] = []
+        self._in_flight = 0
+
+    async def parse(self, *args) -> tuple[Page, list[str]]:
+        if self.pool is None:
+            return parse_fetched(*args)
+        future = asyncio.get_running_loop().create_future()
+        self._pending.append((args, future))
+        if self._in_flight < self.workers:
+            self._send()
+        return await future
+
+    def _send(self) -> None:
+        batch, self._pending = self._pending[: self.max_batch], self._pending[self.max_batch:]
+        if not batch:
+            return
+        self._in_flight += 1
+        done = asyncio.wrap_future(self.pool.submit(parse_many, [args for args, _ in batch]))
+        done.add_done_callback(lambda finished: self._finished(finished, [f for _, f in batch]))
+
+    def _finished(self, finished: asyncio.Future, futures: list[asyncio.Future]) -> None:
+        self._in_flight -= 1
+        _deliver(finished, futures)
+        if self._pending:
+            self._send()
+
+
+def _deliver(finished: asyncio.Future, futures: list[asyncio.Future]) -> None:
+    if finished.cancelled() or finished.exception() is not None:
+        error = finished.exception() if not finished.cancelled() else asyncio.CancelledError()
+        for future in futures:
+            if not future.done():
+                future.set_exception(error)
+        return
+    for future, (ok, value) in zip(futures, finished.result(), strict=True):
+        if future.done():
+            continue
+        if ok:
+            future.set_result(value)
+        else:
+            future.set_exception(PageError(value))
+
+
+@dataclass
+class _Item:
+    record: FetchRecord | None
+    page: Page | None = None
+    touch: tuple[str, str] | None = None  # (url, observed_at): seen unchanged
+
+
+class BatchWriter:
+    """Collects the run's writes and commits them as one step per `size` pages."""
+
+    def __init__(self, writer: CatalogWriter, size: int) -> None:
+        self.writer, self.size = writer, max(1, size)
+        self._items: list[_Item] = []
+        self.batches = 0
+
+    def fetched(self, record: FetchRecord, page: Page | None = None) -> None:
+        self._add(_Item(record, page))
+
+    def unchanged(self, url: str, observed_at: str, record: FetchRecord | None = None) -> None:
+        self._add(_Item(record, touch=(url, observed_at)))
+
+    def _add(self, item: _Item) -> None:
+        self._items.append(item)
+        if len(self._items) >= self.size:
+            self.flush()
+
+    def flush(self) -> None:
+        items, self._items = self._items, []
+        if not items:
+            return
+        writer = self.writer
+        with writer.step():
+            records = [item.record for item in items if item.record is not None]
+            digests = iter(save_fetches(writer.db, writer.run_id, records))
+            for item in items:
+                digest = next(digests) if item.record is not None else None
+                if item.page is not None and item.record is not None:
+                    writer.save_page(item.page, Observation(item.record.fetched_at, "live", digest,
+                                                            item.record.url))
+                elif item.touch:
+                    writer.touch_page(*item.touch)
+        self.batches += 1

@@ -1,0 +1,43 @@
+"""Parsing off the event loop: results and errors come back to the page that asked, batched or not."""
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from pipeline.jobs.scrape_batch import Parser, parse_pool
+from tests.support.sitegen import load_site
+
+SITE = load_site(Path(__file__).parent / "site")
+PUBLIC = "https://helpcenter.veeam.com"
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+def test_pages_and_errors_reach_their_callers(workers):
+    paths = sorted(p for p in SITE if p.endswith(".html"))
+    pool = parse_pool(workers)
+
+    async def run():
+        parser = Parser(pool, max_batch=3)
+
+        async def one(path):
+            body = b"\x00binary" if path.endswith("role_overview.html") else SITE[path].encode()
+            try:
+                page, links = await parser.parse(body, "text/html", "html", PUBLIC + path, PUBLIC + path)
+            except Exception as error:
+                return path, type(error).__name__, str(error)
+            return path, page.url, len(links) > 0
+
+        return await asyncio.gather(*(one(path) for path in paths))
+
+    try:
+        results = asyncio.run(run())
+    finally:
+        if pool is not None:
+            pool.shutdown()
+    for path, first, second in results:
+        if path.endswith("role_overview.html"):
+            assert (first, second) == ("PageError", f"{PUBLIC}{path}: binary content (NUL bytes), not a page")
+        else:
+            assert (first, second) == (PUBLIC + path, True)
+    assert len(results) == 6
