@@ -115,5 +115,5 @@ def test_changed_page_becomes_a_new_version_and_reparse_rebuilds_offline(tmp_pat
 
 def test_unknown_product_is_a_clear_error(tmp_path):
     result = CliRunner().invoke(cli, ["scrape", "--db", str(tmp_path / "x.db"), "--product", "vbxyz"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "Error: unknown product vbxyz; known: vbaws, vbazure, vbgc, vbr, vbo365" in result.output
