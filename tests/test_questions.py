@@ -278,3 +278,29 @@ def test_policy_and_operation_page_of_a_product_without_builds_by_date(authored)
     page = site.get(f"/operations/{op['id']}.json")
     assert json.loads(page["documents"]["azure"])["Actions"] == latest
     assert set(page["documents"]) == {"azure", "terraform"}
+
+
+def test_upgrade_grants_and_revokes_only_what_the_diff_adds_and_removes(real_catalog):
+    """The upgrade delta pairs operations across renames and moved sections as the diff does, so a
+    permission is granted only where the diff adds it and revoked only where the diff removes it
+    (vbo365 8.3.0.2201 -> 8.4.0.1457 renames an operation and changes no permission)."""
+    db = Database(real_catalog)
+    products = [row[0] for row in db.execute("select distinct product from pages order by 1")]
+    checked = 0
+    for product in products:
+        for old, new in point_pairs(real_catalog, product):
+            if not old:
+                continue
+            changes = cli_json(real_catalog, "diff", "--product", product, "--from", old,
+                                          "--to", new, "--format", "json")
+            added = {c["permission"].lower() for c in changes if c["change"] == "added"}
+            removed = {c["permission"].lower() for c in changes if c["change"] == "removed"}
+            upgrade = cli_json(real_catalog, "upgrade", "--product", product, "--from", old,
+                                          "--to", new, "--format", "json")
+            assert {r["permission"].lower() for r in upgrade["add"]} <= added, (product, old, new)
+            assert {r["permission"].lower() for r in upgrade["revoke"]} <= removed, (product, old, new)
+            checked += 1
+    assert checked >= 20
+    renamed = cli_json(real_catalog, "upgrade", "--product", "vbo365", "--from", "8.3.0.2201",
+                                  "--to", "8.4.0.1457", "--format", "json")
+    assert (renamed["add"], renamed["revoke"]) == ([], [])

@@ -130,7 +130,7 @@ def _greedy_pairs(left, right, allowed) -> list[tuple[int, int]]:
     return pairs
 
 
-def _match_operations(old: list[OperationState], new: list[OperationState]):
+def match_operations(old: list[OperationState], new: list[OperationState]):
     """Pairs (old, new), in rounds, each among the operations still unpaired: the same key; the
     same title key in the same section, then anywhere (a moved section); a rename within the
     section; a rename anywhere.
@@ -163,7 +163,7 @@ def diff_versions(old: VersionState | None, new: VersionState | None) -> list[Ch
     kind = "build" if (old and new and old.build != new.build) or not (old and new) else "correction"
     base = {"page": ref.page, "kind": kind, "from_build": old.build if old else None,
             "to_build": new.build if new else None, "observed": new.observed if new else None}
-    pairs, gone, arrived = _match_operations(old.operations if old else [],
+    pairs, gone, arrived = match_operations(old.operations if old else [],
                                              new.operations if new else [])
     changes: list[Change] = []
     for before, after in pairs:

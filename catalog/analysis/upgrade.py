@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from sqlite_utils import Database
 
 from catalog.analysis.compare import CompareError, Point, resolve, versions_at
+from catalog.analysis.diff import load_version, match_operations
 
 
 @dataclass(frozen=True)
@@ -45,13 +46,15 @@ class UpgradeDelta:
 
 
 def required_at(db: Database, product: str, point: Point, by_family: bool,
-                operations: tuple[str, ...]) -> dict:
+                operations: tuple[str, ...], renamed: dict[tuple[str, str], str] | None = None) -> dict:
     """(unit, operation identity, provider, name_key) -> what the versions in force at `point` ask
     (view `operation_requirements`).
 
     Keyed per operation: a role is granted for an operation, so a permission another
-    operation already needed is still one to add to this operation's role.
+    operation already needed is still one to add to this operation's role. `renamed` maps an
+    older (unit, key) onto the key the same operation has later, as the diff pairs them.
     """
+    renamed = renamed or {}
     versions = versions_at(db, product, point, by_family)
     unit_of = {version: unit for unit, version in versions.items()}
     marks = ",".join("?" * len(unit_of))
@@ -62,13 +65,28 @@ def required_at(db: Database, product: str, point: Point, by_family: bool,
         if wanted and not any(text in row["title"].lower() for text in wanted):
             continue
         unit = unit_of[row["page_version"]]
-        key = (unit, row["key"], row["provider"], row["name_key"])
+        key = (unit, renamed.get((unit, row["key"]), row["key"]), row["provider"], row["name_key"])
         entry = found.setdefault(key, {
             "name": row["permission"], "risk": row["risk"], "optional": True, "where": set()})
         entry["optional"] = entry["optional"] and bool(row["optional"])
         entry["where"].add(f"{unit.rsplit('/', 1)[-1]}: {row['title']}")
     return {key: Required(key[2], e["name"], e["risk"], e["optional"], tuple(sorted(e["where"])))
             for key, e in found.items()}
+
+
+def renamed_operations(db: Database, product: str, old: Point, new: Point,
+                       by_family: bool) -> dict[tuple[str, str], str]:
+    """(unit, key at `old`) -> key at `new` for operations the diff pairs across a rename or a
+    changed section, so an upgrade never grants and revokes the same permission of one operation."""
+    before, after = versions_at(db, product, old, by_family), versions_at(db, product, new, by_family)
+    renamed = {}
+    for unit in before.keys() & after.keys():
+        if before[unit] == after[unit]:
+            continue
+        pairs, _, _ = match_operations(load_version(db, before[unit]).operations,
+                                       load_version(db, after[unit]).operations)
+        renamed.update({(unit, a.key): b.key for a, b in pairs if a.key != b.key})
+    return renamed
 
 
 def _merge(items: list[Required]) -> list[Required]:
@@ -93,7 +111,8 @@ def upgrade_delta(db: Database, product: str, from_text: str, to_text: str,
     """
     old, new = resolve(db, product, from_text), resolve(db, product, to_text)
     by_family = old.by == new.by == "build"
-    before = required_at(db, product, old, by_family, operations)
+    before = required_at(db, product, old, by_family, operations,
+                         renamed_operations(db, product, old, new, by_family))
     after = required_at(db, product, new, by_family, operations)
     if operations and not (before or after):
         raise CompareError(f"no operation of {product} at {old.by} {old.label} or {new.by} {new.label} matches "
