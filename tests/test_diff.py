@@ -107,6 +107,9 @@ def test_changelog_markdown_and_atom_feed_name_each_change_once(catalog):
     assert "## Veeam Backup for AWS (`vbaws`)" in markdown
     assert "### Build 9.0.0.100 -> 10.0.0.232" in markdown
     assert "### Correction within build 8.0.1.202" in markdown
+    assert "  - added `iam:PassRole`" in markdown
+    # a sign right after a list marker would open a nested list and vanish when rendered
+    assert not [line for line in markdown.splitlines() if line.lstrip().startswith(("- + ", "- - ", "- ~ "))]
     aws = [c for c in changes if "/vbaws/" in c.page]
     feed = feedparser.parse(atom_feed(aws, "vbaws", "Veeam Backup for AWS",
                                       "https://example.invalid/vbaws.atom", "2026-11-28T00:00:00+00:00"))

@@ -211,6 +211,9 @@ def test_vbazure_default_view_is_the_service_bus_correction(real_catalog):
     assert all(r["permission"].startswith("Microsoft.ServiceBus/") for r in answer["rows"])
     html = asyncio.run(site.client.get("/changes/vbazure")).text
     assert "14 changes" in html and "correction of 8.0.1.202" in html and "2026-03-21" in html
+    assert "The last change of" in html  # the default view says so
+    assert "The last change of" not in asyncio.run(site.client.get("/changes/vbr?from=13.0.1.1071&to=latest")).text
+    assert site.get("/changes/vbr.json?from=13.0.1.1071&to=latest").get("url") is None  # a product answer
 
 
 def test_vbr_upgrade_shows_the_clis_numbers_and_big_diffs_are_paged(real_catalog):

@@ -18,7 +18,8 @@ def _line(change: Change, markdown: bool) -> str:
     code = (lambda text: f"`{text}`") if markdown else (lambda text: text)
     if change.change == "renamed":
         return f"renamed {code(change.from_)} to {code(change.to)}"
-    text = f"{_VERBS[change.change]} {code(change.permission)}"
+    # In Markdown a leading "+ " or "- " would start a nested list and lose the sign: use words.
+    text = f"{change.change if markdown else _VERBS[change.change]} {code(change.permission)}"
     if change.change == "changed":
         text += f": {change.from_} -> {change.to}"
     if change.risk and change.change != "removed":

@@ -215,11 +215,11 @@ def changes_page(db: Database, code: str, from_text: str | None, to_text: str | 
     page = min(max(1, page), pages)
     shown = rows[(page - 1) * PAGE_ROWS: page * PAGE_ROWS]
     groups = []
-    for url, by_page in groupby(shown, key=lambda r: r["page"]):
+    for page_url, by_page in groupby(shown, key=lambda r: r["page"]):
         by_page = list(by_page)
         operations = [{"operation": name, "rows": list(items)}
                       for name, items in groupby(by_page, key=lambda r: r["operation"])]
-        groups.append({"page": url, "count": len(by_page), "operations": operations})
+        groups.append({"page": page_url, "count": len(by_page), "operations": operations})
     counts = {verb: sum(r["change"] == verb for r in rows) for verb in ("added", "removed", "changed", "renamed")}
     return {**product, **answer, "builds": product_builds(db, code), "page_number": page, "pages": pages,
             "groups": groups, "counts": counts, "kinds": sorted({r["kind"] for r in rows}),
