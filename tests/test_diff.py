@@ -158,3 +158,30 @@ def test_feeds_are_named_by_product_for_archive_urls_too():
 
     assert product_of("https://helpcenter.veeam.com/archive/vbazure/7/guide/plugin_permissions.html") == "vbazure"
     assert product_of("https://helpcenter.veeam.com/docs/backup/vsphere/x.html?ver=120") == "vbr"
+
+
+def test_site_says_when_an_operation_or_permission_is_not_what_veeam_asks_today(catalog):
+    import asyncio
+
+    from pipeline.jobs.website import make_datasette
+
+    # a correction within build 10.0.0.232 drops iam:DeleteRole from the appliance page
+    text = (PAGES / "appliance_v2.md").read_text().replace('"Action": [ "iam:DeleteRole" ]',
+                                                           '"Action": [ "ec2:RunInstances" ]')
+    db = open_catalog(catalog)
+    writer = CatalogWriter(db, "live", "v3")
+    with writer.run():
+        writer.save_page(parse_markdown_page(text), Observation("2026-02-10T08:00:00+00:00", "live", "v3"))
+    old_op, current_op = (db.execute(
+        "select o.id from operations o join page_versions v on v.id = o.page_version join pages p on p.id = v.page "
+        f"where p.canonical_url = ? and v.id {cmp} p.current_version and o.title like 'List of permissions to "
+        "deploy%' order by v.id desc limit 1", [APPLIANCE]).fetchone()[0] for cmp in ("!=", "="))
+    (dropped,) = db.execute("select id from permissions where name = 'iam:DeleteRole'").fetchone()
+    db.close()
+    client = make_datasette(catalog).client
+    old_page = asyncio.run(client.get(f"/operations/{old_op}")).text
+    assert "Not what Veeam asks for today" in old_page and f'href="/operations/{current_op}"' in old_page
+    assert "Not what Veeam asks for today" not in asyncio.run(client.get(f"/operations/{current_op}")).text
+    permission_page = asyncio.run(client.get(f"/permissions/{dropped}")).text
+    assert "No current page asks for this permission" in permission_page
+    assert "(older page version)" in permission_page

@@ -141,7 +141,11 @@ def operation_page(db: Database, operation_id: int) -> dict | None:
         [operation["family"], operation["key"]])]
     warnings = [dict(row) for row in db.query(
         "select block, message from warnings where page_version = ? order by id", [operation["page_version"]])]
+    current = None if operation["is_current"] else db.execute(
+        "select i.operation_id from operation_identity i join pages p on p.current_version = i.page_version "
+        "where i.page = ? and i.key = ?", [operation["page"], operation["key"]]).fetchone()
     return {**operation, "permissions": permissions, "history": history, "warnings": warnings,
+            "current_id": current[0] if current else None,
             "optional": sum(1 for p in permissions if p["optional"]),
             "documents": questions.operation_documents(db, operation_id)}
 
@@ -155,8 +159,8 @@ def permission_page(db: Database, permission_id: int) -> dict | None:
         "i.page_title, i.build, i.first_seen as _first_seen, p.current_version = i.page_version "
         "as is_current from grants g join operation_identity i on i.operation_id = g.operation "
         "join pages p on p.id = i.page where g.permission = ? "
-        "group by i.operation_id order by i.product, page, i.first_seen", [permission_id])]
-    return {**rows[0], "uses": uses}
+        "group by i.operation_id order by is_current desc, i.product, page, i.first_seen", [permission_id])]
+    return {**rows[0], "uses": uses, "current_uses": sum(1 for u in uses if u["is_current"])}
 
 
 def _fts_query(text: str) -> str | None:
