@@ -307,3 +307,16 @@ def test_upgrade_grants_and_revokes_only_what_the_diff_adds_and_removes(real_cat
     renamed = cli_json(real_catalog, "upgrade", "--product", "vbo365", "--from", "8.3.0.2201",
                                   "--to", "8.4.0.1457", "--format", "json")
     assert (renamed["add"], renamed["revoke"]) == ([], [])
+
+
+def test_search_reads_a_name_fragment_literally_and_pages_are_told_apart(real_catalog):
+    site = Site(real_catalog)
+    db = Database(real_catalog)
+    (ec2,) = db.execute("select count(*) from permissions where name like 'ec2:%'").fetchone()
+    answer = site.get("/search.json", q="ec2:")
+    assert answer["counts"]["permission"] == ec2 > 100
+    assert all(row["label"].lower().startswith("ec2:") for row in answer["rows"] if row["type"] == "permission")
+    vbr = site.get("/products/vbr.json")
+    titles = [page["page_title"] for page in vbr["pages"]]
+    assert len(titles) == len(set(titles)) > 5
+    assert "Permissions (db2 plugin permissions)" in titles

@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import re
+from collections import Counter
 from itertools import groupby
 
 from sqlite_utils import Database
@@ -90,7 +91,17 @@ def product_page(db: Database, code: str, at: str | None = None) -> dict | None:
                                 groupby(operations, key=lambda op: op["page"]))]
     return {**product, "builds": builds, "at": at or "latest", "point": point.label, "by": point.by,
             "timeline": _timeline(db, code, builds), "operation_count": len(operations),
-            "pages": pages, "operations": operations, "warnings": current_warnings(db, code)}
+            "pages": _told_apart(pages), "operations": operations, "warnings": current_warnings(db, code)}
+
+
+def _told_apart(pages: list[dict]) -> list[dict]:
+    """Pages that share a title ("Permissions" on nine vbr plug-in pages) also show their file name."""
+    seen = Counter(page["page_title"] for page in pages)
+    for page in pages:
+        if seen[page["page_title"]] > 1:
+            slug = page["url"].rsplit("/", 1)[-1].split("?", 1)[0].removesuffix(".html")
+            page["page_title"] = f"{page['page_title']} ({slug.replace('_', ' ')})"
+    return pages
 
 
 def current_warnings(db: Database, code: str) -> list[dict]:
@@ -169,6 +180,9 @@ def _fts_query(text: str) -> str | None:
     return " ".join(f'"{word}"*' for word in words) or None
 
 
+_NAME_FRAGMENT = re.compile(r"[:/]|\w\.\w")
+
+
 def search(db: Database, text: str, page: int = 1) -> dict:
     """Permission names, operation titles and sections, and page titles (SQLite FTS5), with the
     total and one page of hits. Permission names also match inside a word (`PassRole`)."""
@@ -177,13 +191,16 @@ def search(db: Database, text: str, page: int = 1) -> dict:
     hits: list[dict] = []
     if match:
         like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        # A name fragment (`ec2:`, `Microsoft.Compute/`) is matched literally: as words it would
+        # also find `ec2messages:*` or any name holding "ec2".
+        by_words = "" if _NAME_FRAGMENT.search(text) else \
+            "perm.id in (select rowid from permissions_fts where permissions_fts match :match) or "
         hits += [dict(row, type="permission") for row in db.query(
             "select perm.id, perm.name as label, perm.provider || coalesce(', ' || perm.access_level, '') "
             "as detail, perm.risk, (select count(distinct operation) from grants g where "
-            "g.permission = perm.id) as operations from permissions perm where perm.id in "
-            "(select rowid from permissions_fts where permissions_fts match ?) "
-            "or perm.name like ? escape '\\' order by lower(perm.name) = lower(?) desc, "
-            "operations desc, perm.name", [match, like, text])]
+            f"g.permission = perm.id) as operations from permissions perm where {by_words}"
+            "perm.name like :like escape '\\' order by lower(perm.name) = lower(:text) desc, "
+            "operations desc, perm.name", {"match": match, "like": like, "text": text})]
         hits += [dict(row, type="operation") for row in db.query(
             "select i.operation_id as id, i.title as label, i.product || ' · ' || i.page_title || "
             "coalesce(' › ' || nullif(i.section, ''), '') as detail, null as risk, null as operations "
