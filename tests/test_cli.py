@@ -75,3 +75,14 @@ def test_models_forbid_unknown_fields_with_a_readable_message():
         Page(source_kind="html", colour="red")
     assert describe_validation_error(error.value, "docs/x.md") == \
         "docs/x.md: colour: Extra inputs are not permitted"
+
+
+def test_ingesting_a_single_file_that_is_not_a_page_is_a_usage_error(tmp_path):
+    not_a_page = tmp_path / "notadb.txt"
+    not_a_page.write_text("hello\n", encoding="utf-8")
+    db_path = tmp_path / "x2.db"
+    result = CliRunner().invoke(cli, ["ingest", str(not_a_page), "--db", str(db_path)])
+    assert result.exit_code == 2, result.output
+    assert result.output.strip().splitlines() == [
+        f"Error: {not_a_page}: not a helpcenter page (no page URL in it)"]
+    assert not db_path.exists()
