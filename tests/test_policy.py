@@ -163,3 +163,10 @@ def test_a_deeply_nested_policy_is_bad_input_not_missing(seed_db, tmp_path, text
     result = run("check", path, "--db", seed_db, "--product", "vbaws", "--operation", DEPLOY)
     assert (result.exit_code, result.output) == (
         2, f"Error: {path}: nested deeper than 32 levels; not an IAM policy or Azure role definition\n")
+
+
+def test_product_codes_are_case_insensitive(seed_db):
+    lower = run("policy", "--db", seed_db, "--product", "vbaws", "--operation", DEPLOY)
+    upper = run("policy", "--db", seed_db, "--product", "VBAWS", "--operation", DEPLOY)
+    assert lower.exit_code == upper.exit_code == 0, upper.output
+    assert upper.output == lower.output

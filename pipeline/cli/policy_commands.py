@@ -7,12 +7,12 @@ from pathlib import Path
 
 import click
 
-from pipeline.cli.common import Exit, UserError, db_option, leave, open_existing
+from pipeline.cli.common import Exit, UserError, db_option, leave, open_existing, product_code
 
 
 @click.command()
 @db_option()
-@click.option("--product", required=True, help="Product code, e.g. vbaws.")
+@click.option("--product", callback=product_code, required=True, help="Product code, e.g. vbaws.")
 @click.option("--build", help="A build, a YYYY-MM-DD date or 'latest' (the default).")
 @click.option("--operation", "operations", multiple=True, required=True,
               help="Operations whose title contains this text (repeatable).")
@@ -48,7 +48,7 @@ def policy(db_path, product, build, operations, fmt, include_optional):
 @click.command()
 @click.argument("policy_file", type=click.Path(dir_okay=False))
 @db_option()
-@click.option("--product", required=True, help="Product code, e.g. vbaws.")
+@click.option("--product", callback=product_code, required=True, help="Product code, e.g. vbaws.")
 @click.option("--build", help="A build of the product (default: the latest).")
 @click.option("--operation", "operations", multiple=True, required=True,
               help="Operations whose title contains this text (repeatable).")
