@@ -170,3 +170,41 @@ def test_product_codes_are_case_insensitive(seed_db):
     upper = run("policy", "--db", seed_db, "--product", "VBAWS", "--operation", DEPLOY)
     assert lower.exit_code == upper.exit_code == 0, upper.output
     assert upper.output == lower.output
+
+
+def test_an_unknown_operation_lists_ten_titles_and_how_many_more():
+    from pipeline.cli.policy_commands import capped_titles
+
+    titles = [f"Operation {n:02}" for n in range(73)]
+    message = f"no operation of vbr at build 13 matches 'zzz'; operations: {'; '.join(titles[:40])} ..."
+    assert capped_titles(message, 73) == ("no operation of vbr at build 13 matches 'zzz'; operations: "
+                                          + "; ".join(titles[:10]) + " … and 63 more")
+    short = "no operation of vbr at build 13 matches 'zzz'; operations: a; b"
+    assert capped_titles(short, 2) == short
+
+
+def mixed_product_pages(folder: Path) -> Path:
+    """A vbr build whose one page has an AWS operation and whose other page has an Azure one."""
+    pages = Path(__file__).parent / "pages"
+    folder.mkdir()
+    for source, slug in (("01_aws_full_policy.md", "fixture_aws"), ("07_azure_roles.md", "fixture_azure")):
+        text = pages.joinpath(source).read_text(encoding="utf-8").split("\n---\n", 1)[1]
+        head = (f'---\ntitle: "{slug}"\nproduct: "vbr"\nsource_url: "https://helpcenter.veeam.com/docs/vbr/'
+                f'userguide/{slug}.html"\nlast_updated: "3/14/2026"\nproduct_version: "13.0.1.1071"\n---\n')
+        folder.joinpath(f"{slug}.md").write_text(head + text, encoding="utf-8")
+    return folder
+
+
+def test_a_format_that_leaves_providers_out_says_so(tmp_path):
+    db_path = tmp_path / "mixed.db"
+    ingest(db_path, mixed_product_pages(tmp_path / "pages"))
+    result = run("policy", "--db", db_path, "--product", "vbr", "--operation", "install the appliance",
+                 "--operation", "Full list", "--operation", "zzz", "--format", "aws")
+    assert result.exit_code == 0, result.output
+    assert "Microsoft.Compute" not in result.stdout and "ec2:" in result.stdout.lower()
+    notes = [line for line in result.stderr.splitlines() if line.startswith("left out:")]
+    assert len(notes) == 1
+    assert notes[0] == "left out: 5 azure permissions of 'Full list' (use --format azure); 'zzz' matches no operation"
+    both = run("policy", "--db", db_path, "--product", "vbr", "--operation", "install the appliance",
+               "--operation", "Full list", "--format", "terraform")
+    assert "left out" not in both.stderr
