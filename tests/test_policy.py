@@ -208,3 +208,18 @@ def test_a_format_that_leaves_providers_out_says_so(tmp_path):
     both = run("policy", "--db", db_path, "--product", "vbr", "--operation", "install the appliance",
                "--operation", "Full list", "--format", "terraform")
     assert "left out" not in both.stderr
+
+
+def test_terraform_declares_every_variable_it_uses():
+    import re
+
+    from catalog.analysis.policy_docs import PermissionSet, terraform
+
+    permissions = PermissionSet(aws=["ec2:DescribeInstances"], gcp=["compute.disks.get"])
+    permissions.azure["actions"].append("Microsoft.Compute/disks/read")
+    text = terraform(permissions, "Veeam vbazure 8: backup")
+    used = set(re.findall(r"\bvar\.([A-Za-z_][A-Za-z0-9_]*)", text))
+    declared = dict(re.findall(r'variable "([^"]+)" \{(.*?)\n\}', text, re.S))
+    assert used == {"subscription_scope"}
+    assert used <= declared.keys()
+    assert all("description = " in body for body in declared.values())
