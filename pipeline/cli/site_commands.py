@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -27,13 +26,19 @@ def _snapshot(db_path: Path, folder: str) -> Path:
 
 
 def _serve(db_path: Path, host: str, port: int) -> None:
-    from pipeline.jobs.website import datasette_args
+    from pipeline.jobs.tempdirs import SITE_PREFIX, temporary_folder
+    from pipeline.jobs.website import datasette_args, port_in_use, run_forwarding_signals
 
+    if port_in_use(host, port):
+        raise UserError(f"port {port} is in use; pick another with --port")
     # A snapshot, not the file itself: a run writing the catalog meanwhile cannot tear what is served.
-    with tempfile.TemporaryDirectory(prefix="veeam-perms-site-") as folder:
-        args = datasette_args(_snapshot(db_path, folder), host, port)
+    # The folder is owned (swept if we are killed with -9) and removed when the server has stopped.
+    with temporary_folder(SITE_PREFIX) as folder:
+        args = datasette_args(_snapshot(db_path, str(folder)), host, port)
         click.echo(f"Serving a snapshot of {db_path} at http://{host}:{port}/ (Ctrl-C to stop)", err=True)
-        subprocess.run([sys.executable, "-m", "datasette", *args], check=False)
+        status = run_forwarding_signals([sys.executable, "-m", "datasette", *args])
+    if status:
+        sys.exit(status)
 
 
 @click.command()
