@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from pipeline.jobs.website import datasette_args, served_name
+from pipeline.jobs.website import datasette_args, served_catalog
 
 # Debian's chromium here and in CI; GitHub's Ubuntu runners ship google-chrome instead.
 CHROMIUM = next((found for name in ("chromium", "chromium-browser", "google-chrome")
@@ -45,23 +45,24 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def site(site_catalog):
     port = free_port()
-    args = datasette_args(served_name(site_catalog), "127.0.0.1", port)
-    process = subprocess.Popen([sys.executable, "-m", "datasette", *args],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(base + "/", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    else:
-        process.kill()
-        pytest.fail(f"datasette did not start: {process.stderr.read().decode()[-2000:]}")
-    yield base
-    process.terminate()
-    process.wait(timeout=10)
+    with served_catalog(site_catalog) as served:
+        args = datasette_args(served, "127.0.0.1", port)
+        process = subprocess.Popen([sys.executable, "-m", "datasette", *args],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(base + "/", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        else:
+            process.kill()
+            pytest.fail(f"datasette did not start: {process.stderr.read().decode()[-2000:]}")
+        yield base
+        process.terminate()
+        process.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")

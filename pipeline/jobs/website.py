@@ -8,10 +8,11 @@ import signal
 import socket
 import subprocess
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from catalog.storage.database import snapshot_catalog
-from pipeline.jobs.tempdirs import SITE_PREFIX, folder_for_process
+from pipeline.jobs.tempdirs import SITE_PREFIX, folder_for_process, temporary_folder
 
 ROOT = Path(__file__).resolve().parents[2]
 SITE = ROOT / "datasette"
@@ -19,14 +20,33 @@ SETTINGS = {"sql_time_limit_ms": 1000, "default_page_size": 50, "max_returned_ro
             "allow_facet": True, "suggest_facets": False}
 
 
+@contextmanager
+def served_catalog(db_path: Path):
+    """The catalog under the name the site's links expect (`catalog`), for as long as the block runs;
+    the link's folder is removed after it (and swept at a later start if the process was killed)."""
+    db_path = Path(db_path).resolve()
+    if db_path.stem == "catalog":
+        yield db_path
+        return
+    with temporary_folder(SITE_PREFIX) as folder:
+        link = folder / "catalog.db"
+        os.symlink(db_path, link)
+        yield link
+
+
+_process_links: dict[Path, Path] = {}
+
+
 def served_name(db_path: Path) -> Path:
-    """Datasette names a database after its file; the site's links expect `catalog`."""
+    """Like `served_catalog`, for the life of the process: one link folder per catalog, removed at exit."""
     db_path = Path(db_path).resolve()
     if db_path.stem == "catalog":
         return db_path
-    link = folder_for_process(SITE_PREFIX) / "catalog.db"  # swept at a later start if killed
-    os.symlink(db_path, link)
-    return link
+    if db_path not in _process_links or not _process_links[db_path].parent.exists():
+        link = folder_for_process(SITE_PREFIX) / "catalog.db"
+        os.symlink(db_path, link)
+        _process_links[db_path] = link
+    return _process_links[db_path]
 
 
 FORWARDED_SIGNALS = (signal.SIGTERM, signal.SIGINT)
