@@ -264,3 +264,27 @@ def test_search_counts_and_pages_and_404_keeps_the_header(site, browser):
     assert page.get_by_role("searchbox", name="Search the catalog").is_visible()  # Datasette's own page
     page.screenshot(path=str(ARTIFACTS / "8-table-with-header.png"))
     context.close()
+
+
+def boxes_intersect(a: dict, b: dict) -> bool:
+    return (a["x"] < b["x"] + b["width"] and b["x"] < a["x"] + a["width"]
+            and a["y"] < b["y"] + b["height"] and b["y"] < a["y"] + a["height"])
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_the_check_form_fits_the_screen_and_its_fields_do_not_overlap(site, browser, width):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    page.goto(site + "/check")
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    product = page.locator("select[name=product]").bounding_box()
+    build = page.locator("input[name=build]").bounding_box()
+    assert not boxes_intersect(product, build), (product, build)
+    for name in ("operation", "build"):
+        box = page.locator(f"input[name={name}]").bounding_box()
+        assert box["x"] + box["width"] <= width
+    textarea = page.locator("textarea[name=policy]").bounding_box()
+    assert textarea["x"] + textarea["width"] <= width
+    page.screenshot(path=str(ARTIFACTS / f"check-{width}.png"), full_page=True)
+    context.close()
