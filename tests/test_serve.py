@@ -88,3 +88,15 @@ def test_the_servers_exit_status_is_passed_on():
     assert run_forwarding_signals([sys.executable, "-c", "raise SystemExit(3)"]) == 3
     assert run_forwarding_signals([sys.executable, "-c", "import os; os.kill(os.getpid(), 9)"]) == 128 + 9
     assert run_forwarding_signals([sys.executable, "-c", "pass"]) == 0
+
+
+def test_the_demo_checks_its_port_before_building(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = CliRunner().invoke(cli, ["demo", "--port", str(port)])
+    assert result.exit_code == 2
+    assert result.output == f"Error: port {port} is in use; pick another with --port\n"
+    assert list(tmp_path.iterdir()) == []
