@@ -223,3 +223,20 @@ def test_terraform_declares_every_variable_it_uses():
     assert used == {"subscription_scope"}
     assert used <= declared.keys()
     assert all("description = " in body for body in declared.values())
+
+
+def test_the_policy_command_caps_the_titles_it_lists(tmp_path):
+    pages, source = tmp_path / "pages", Path(__file__).parent / "pages" / "01_aws_full_policy.md"
+    pages.mkdir()
+    body = source.read_text(encoding="utf-8").split("\n---\n", 1)[1]
+    for n in range(8):  # seventeen titles: two a page and a shared "Full list of permissions"
+        head = (f'---\ntitle: "many {n}"\nproduct: "vbr"\nsource_url: "https://helpcenter.veeam.com/docs/vbr/'
+                f'userguide/many_{n}.html"\nlast_updated: "3/14/2026"\nproduct_version: "13.0.1.1071"\n---\n')
+        pages.joinpath(f"many_{n}.md").write_text(head + body.replace("the appliance", f"appliance {n}"))
+    ingest(tmp_path / "many.db", pages)
+    for command in (["policy"], ["check", source]):
+        result = run(*command, "--db", tmp_path / "many.db", "--product", "vbr", "--operation", "zzz")
+        assert result.exit_code == 2
+        [line] = result.output.strip().splitlines()
+        assert len(line.split("; operations: ", 1)[1].split("; ")) == 10
+        assert line.endswith(" … and 7 more")
