@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from pipeline.jobs.website import datasette_args, served_name
+from pipeline.jobs.website import datasette_args, served_catalog
 
 # Debian's chromium here and in CI; GitHub's Ubuntu runners ship google-chrome instead.
 CHROMIUM = next((found for name in ("chromium", "chromium-browser", "google-chrome")
@@ -45,23 +45,24 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def site(site_catalog):
     port = free_port()
-    args = datasette_args(served_name(site_catalog), "127.0.0.1", port)
-    process = subprocess.Popen([sys.executable, "-m", "datasette", *args],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(base + "/", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    else:
-        process.kill()
-        pytest.fail(f"datasette did not start: {process.stderr.read().decode()[-2000:]}")
-    yield base
-    process.terminate()
-    process.wait(timeout=10)
+    with served_catalog(site_catalog) as served:
+        args = datasette_args(served, "127.0.0.1", port)
+        process = subprocess.Popen([sys.executable, "-m", "datasette", *args],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(base + "/", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        else:
+            process.kill()
+            pytest.fail(f"datasette did not start: {process.stderr.read().decode()[-2000:]}")
+        yield base
+        process.terminate()
+        process.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")
@@ -262,4 +263,28 @@ def test_search_counts_and_pages_and_404_keeps_the_header(site, browser):
     page.goto(site + "/catalog/pages")
     assert page.get_by_role("searchbox", name="Search the catalog").is_visible()  # Datasette's own page
     page.screenshot(path=str(ARTIFACTS / "8-table-with-header.png"))
+    context.close()
+
+
+def boxes_intersect(a: dict, b: dict) -> bool:
+    return (a["x"] < b["x"] + b["width"] and b["x"] < a["x"] + a["width"]
+            and a["y"] < b["y"] + b["height"] and b["y"] < a["y"] + a["height"])
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_the_check_form_fits_the_screen_and_its_fields_do_not_overlap(site, browser, width):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    page.goto(site + "/check")
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    product = page.locator("select[name=product]").bounding_box()
+    build = page.locator("input[name=build]").bounding_box()
+    assert not boxes_intersect(product, build), (product, build)
+    for name in ("operation", "build"):
+        box = page.locator(f"input[name={name}]").bounding_box()
+        assert box["x"] + box["width"] <= width
+    textarea = page.locator("textarea[name=policy]").bounding_box()
+    assert textarea["x"] + textarea["width"] <= width
+    page.screenshot(path=str(ARTIFACTS / f"check-{width}.png"), full_page=True)
     context.close()

@@ -2,6 +2,7 @@
 and bad input give one line and exit status 2, and serve/publish read a consistent snapshot."""
 
 import shutil
+import socket
 import sqlite3
 import threading
 import time
@@ -15,6 +16,14 @@ from catalog.storage.database import CatalogError, open_catalog, snapshot_catalo
 from pipeline.cli.main import cli
 
 PAGES = Path(__file__).parent / "pages"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 POLICY = '{"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}'
 
 
@@ -41,7 +50,7 @@ def read_commands(db, tmp_path):
         "policy": ["policy", "--db", db, "--product", "vbaws", "--operation", "appliance"],
         "check": ["check", policy, "--db", db, "--product", "vbaws", "--operation", "appliance"],
         "publish": ["publish", "--db", db, "--to", tmp_path / "site"],
-        "serve": ["serve", "--db", db],
+        "serve": ["serve", "--db", db, "--port", free_port()],
     }
 
 
@@ -67,7 +76,7 @@ def test_read_commands_refuse_a_file_that_is_not_a_catalog_and_leave_it_alone(tm
 def test_read_commands_open_the_catalog_read_only(catalog, tmp_path, monkeypatch):
     """Every read command works on a catalog SQLite may only read; none adds or changes a byte."""
     before = catalog.read_bytes()
-    monkeypatch.setattr("pipeline.cli.site_commands.subprocess.run", lambda *a, **k: None)
+    monkeypatch.setattr("pipeline.jobs.website.run_forwarding_signals", lambda command: 0)
     for name, args in read_commands(catalog, tmp_path).items():
         result = run(*args)
         assert result.exit_code in (0, 1), (name, result.output)  # check: 1 = something missing
@@ -208,12 +217,13 @@ def test_a_snapshot_refuses_while_a_run_holds_the_file(catalog, tmp_path):
 def test_serve_serves_a_snapshot_and_removes_it_afterwards(catalog, monkeypatch):
     served = []
 
-    def fake_run(args, check):
+    def fake_run(args):
         path = Path(args[args.index("-i") + 1])
         served.append((path, path.exists(), sqlite3.connect(path).execute("pragma integrity_check").fetchone()))
+        return 0
 
-    monkeypatch.setattr("pipeline.cli.site_commands.subprocess.run", fake_run)
-    result = run("serve", "--db", catalog)
+    monkeypatch.setattr("pipeline.jobs.website.run_forwarding_signals", fake_run)
+    result = run("serve", "--db", catalog, "--port", free_port())
     assert result.exit_code == 0, result.output
     ((path, existed, check),) = served
     assert existed and check == ("ok",) and path != catalog and path.name == "catalog.db"

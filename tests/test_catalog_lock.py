@@ -61,3 +61,17 @@ def test_lock_files_left_by_killed_writers_are_swept_and_held_ones_kept(tmp_path
         with pytest.raises(CatalogLocked):
             with catalog_lock(held):
                 pass
+
+
+def test_a_rejected_db_and_the_demo_leave_no_lock_beside_the_users_files(tmp_path, monkeypatch):
+    folder = tmp_path / "work"
+    folder.mkdir()
+    not_a_catalog = folder / "notadb.txt"
+    not_a_catalog.write_text("hello\n")
+    for command in (["ingest", SITE], ["migrate"]):
+        result = CliRunner().invoke(cli, [*command, "--db", str(not_a_catalog)])
+        assert result.exit_code == 2, result.output
+    monkeypatch.chdir(folder)
+    assert CliRunner().invoke(cli, ["demo", "--no-serve"]).exit_code == 0
+    assert sorted(p.name for p in folder.iterdir()) == ["demo.db", "notadb.txt"]
+    assert not_a_catalog.read_text() == "hello\n"

@@ -75,3 +75,29 @@ def test_models_forbid_unknown_fields_with_a_readable_message():
         Page(source_kind="html", colour="red")
     assert describe_validation_error(error.value, "docs/x.md") == \
         "docs/x.md: colour: Extra inputs are not permitted"
+
+
+def test_ingesting_a_single_file_that_is_not_a_page_is_a_usage_error(tmp_path):
+    not_a_page = tmp_path / "notadb.txt"
+    not_a_page.write_text("hello\n", encoding="utf-8")
+    db_path = tmp_path / "x2.db"
+    result = CliRunner().invoke(cli, ["ingest", str(not_a_page), "--db", str(db_path)])
+    assert result.exit_code == 2, result.output
+    assert result.output.strip().splitlines() == [
+        f"Error: {not_a_page}: not a helpcenter page (no page URL in it)"]
+    assert not db_path.exists()
+
+
+def test_every_product_option_reads_codes_case_insensitively_with_aliases():
+    from pipeline.cli.common import product_code
+
+    options = [(path, param) for path, command in all_commands() for param in command.params
+               if "--product" in getattr(param, "opts", ())]
+    assert {path[0] for path, _ in options} >= {"diff", "upgrade", "policy", "check", "changelog", "scrape",
+                                                "update"}
+    for path, param in options:
+        assert param.callback is product_code, f"veeam-perms {' '.join(path)} --product"
+        context = click.Context(click.Command("x"))
+        given = ("VB365", " Backup ", "vbr") if param.multiple else "VB365"
+        expected = ("vbo365", "vbr", "vbr") if param.multiple else "vbo365"
+        assert param.process_value(context, given) == expected

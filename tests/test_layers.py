@@ -113,3 +113,8 @@ def test_the_rule_catches_imports_hidden_in_functions_and_relative_imports(tmp_p
     assert offending(sneaky, "pipeline", root=tmp_path) == {"pipeline.parse.page",
                                                             "pipeline.parse.page.parse_markdown_page"}
     assert offending(sneaky, "catalog.storage", root=tmp_path) == {"catalog.storage", "catalog.storage.store"}
+
+
+@pytest.mark.parametrize("path", modules_under("datasette/plugins"), ids=ids)
+def test_site_plugins_stay_under_300_lines(path):
+    assert len(Path(path).read_text(encoding="utf-8").splitlines()) <= 300

@@ -163,3 +163,80 @@ def test_a_deeply_nested_policy_is_bad_input_not_missing(seed_db, tmp_path, text
     result = run("check", path, "--db", seed_db, "--product", "vbaws", "--operation", DEPLOY)
     assert (result.exit_code, result.output) == (
         2, f"Error: {path}: nested deeper than 32 levels; not an IAM policy or Azure role definition\n")
+
+
+def test_product_codes_are_case_insensitive(seed_db):
+    lower = run("policy", "--db", seed_db, "--product", "vbaws", "--operation", DEPLOY)
+    upper = run("policy", "--db", seed_db, "--product", "VBAWS", "--operation", DEPLOY)
+    assert lower.exit_code == upper.exit_code == 0, upper.output
+    assert upper.output == lower.output
+
+
+def test_an_unknown_operation_lists_ten_titles_and_how_many_more():
+    from pipeline.cli.policy_commands import capped_titles
+
+    titles = [f"Operation {n:02}" for n in range(73)]
+    message = f"no operation of vbr at build 13 matches 'zzz'; operations: {'; '.join(titles[:40])} ..."
+    assert capped_titles(message, 73) == ("no operation of vbr at build 13 matches 'zzz'; operations: "
+                                          + "; ".join(titles[:10]) + " … and 63 more")
+    short = "no operation of vbr at build 13 matches 'zzz'; operations: a; b"
+    assert capped_titles(short, 2) == short
+
+
+def mixed_product_pages(folder: Path) -> Path:
+    """A vbr build whose one page has an AWS operation and whose other page has an Azure one."""
+    pages = Path(__file__).parent / "pages"
+    folder.mkdir()
+    for source, slug in (("01_aws_full_policy.md", "fixture_aws"), ("07_azure_roles.md", "fixture_azure")):
+        text = pages.joinpath(source).read_text(encoding="utf-8").split("\n---\n", 1)[1]
+        head = (f'---\ntitle: "{slug}"\nproduct: "vbr"\nsource_url: "https://helpcenter.veeam.com/docs/vbr/'
+                f'userguide/{slug}.html"\nlast_updated: "3/14/2026"\nproduct_version: "13.0.1.1071"\n---\n')
+        folder.joinpath(f"{slug}.md").write_text(head + text, encoding="utf-8")
+    return folder
+
+
+def test_a_format_that_leaves_providers_out_says_so(tmp_path):
+    db_path = tmp_path / "mixed.db"
+    ingest(db_path, mixed_product_pages(tmp_path / "pages"))
+    result = run("policy", "--db", db_path, "--product", "vbr", "--operation", "install the appliance",
+                 "--operation", "Full list", "--operation", "zzz", "--format", "aws")
+    assert result.exit_code == 0, result.output
+    assert "Microsoft.Compute" not in result.stdout and "ec2:" in result.stdout.lower()
+    notes = [line for line in result.stderr.splitlines() if line.startswith("left out:")]
+    assert len(notes) == 1
+    assert notes[0] == "left out: 5 azure permissions of 'Full list' (use --format azure); 'zzz' matches no operation"
+    both = run("policy", "--db", db_path, "--product", "vbr", "--operation", "install the appliance",
+               "--operation", "Full list", "--format", "terraform")
+    assert "left out" not in both.stderr
+
+
+def test_terraform_declares_every_variable_it_uses():
+    import re
+
+    from catalog.analysis.policy_docs import PermissionSet, terraform
+
+    permissions = PermissionSet(aws=["ec2:DescribeInstances"], gcp=["compute.disks.get"])
+    permissions.azure["actions"].append("Microsoft.Compute/disks/read")
+    text = terraform(permissions, "Veeam vbazure 8: backup")
+    used = set(re.findall(r"\bvar\.([A-Za-z_][A-Za-z0-9_]*)", text))
+    declared = dict(re.findall(r'variable "([^"]+)" \{(.*?)\n\}', text, re.S))
+    assert used == {"subscription_scope"}
+    assert used <= declared.keys()
+    assert all("description = " in body for body in declared.values())
+
+
+def test_the_policy_command_caps_the_titles_it_lists(tmp_path):
+    pages, source = tmp_path / "pages", Path(__file__).parent / "pages" / "01_aws_full_policy.md"
+    pages.mkdir()
+    body = source.read_text(encoding="utf-8").split("\n---\n", 1)[1]
+    for n in range(8):  # seventeen titles: two a page and a shared "Full list of permissions"
+        head = (f'---\ntitle: "many {n}"\nproduct: "vbr"\nsource_url: "https://helpcenter.veeam.com/docs/vbr/'
+                f'userguide/many_{n}.html"\nlast_updated: "3/14/2026"\nproduct_version: "13.0.1.1071"\n---\n')
+        pages.joinpath(f"many_{n}.md").write_text(head + body.replace("the appliance", f"appliance {n}"))
+    ingest(tmp_path / "many.db", pages)
+    for command in (["policy"], ["check", source]):
+        result = run(*command, "--db", tmp_path / "many.db", "--product", "vbr", "--operation", "zzz")
+        assert result.exit_code == 2
+        [line] = result.output.strip().splitlines()
+        assert len(line.split("; operations: ", 1)[1].split("; ")) == 10
+        assert line.endswith(" … and 7 more")

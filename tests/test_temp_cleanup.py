@@ -11,7 +11,7 @@ import pytest
 
 from pipeline.jobs.dumps import open_repository
 from pipeline.jobs.tempdirs import BUNDLE_PREFIX, SITE_PREFIX, owned_tempdir, sweep_leftovers
-from pipeline.jobs.website import served_name
+from pipeline.jobs.website import served_catalog, served_name
 
 ROOT = Path(__file__).resolve().parents[1]
 HOLD_A_CLONE = """
@@ -89,3 +89,17 @@ def test_site_folders_of_dead_processes_are_swept_and_live_ones_kept(tmp_path, t
     link = served_name(tmp_path / "demo.db")
     assert link.name == "catalog.db" and link.parent.name.startswith(SITE_PREFIX)
     assert not dead.exists() and mine.exists() and link.parent.exists()
+
+
+def test_a_served_catalog_link_folder_is_removed_after_its_block(tmp_path, temp_root):
+    db_path = tmp_path / "demo.db"
+    db_path.write_bytes(b"")
+    with served_catalog(db_path) as link:
+        assert link.name == "catalog.db" and link.resolve() == db_path.resolve()
+        assert link.parent.parent == temp_root
+    assert list(temp_root.iterdir()) == []
+
+
+def test_serving_the_same_catalog_twice_in_a_process_makes_one_folder(tmp_path, temp_root):
+    assert served_name(tmp_path / "twice.db") == served_name(tmp_path / "twice.db")
+    assert len(list(temp_root.glob(SITE_PREFIX + "*"))) == 1

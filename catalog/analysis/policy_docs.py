@@ -100,6 +100,14 @@ def gcp_role_yaml(permissions: list[str], title: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+# Declared with the role, so the downloaded .tf validates on its own.
+SUBSCRIPTION_SCOPE_VARIABLE = (
+    'variable "subscription_scope" {\n'
+    '  description = "The subscription the role is defined in and assignable at, '
+    'e.g. /subscriptions/00000000-0000-0000-0000-000000000000"\n'
+    "  type        = string\n}\n")
+
+
 def terraform(permissions: PermissionSet, name: str) -> str:
     """HCL for the providers present: aws_iam_policy, azurerm_role_definition, google_project_iam_custom_role."""
     blocks = []
@@ -110,6 +118,7 @@ def terraform(permissions: PermissionSet, name: str) -> str:
                       f"  policy = jsonencode({json.dumps(document, indent=2)})\n}}\n")
     if any(permissions.azure.values()):
         role = azure_role(permissions, name)
+        blocks.append(SUBSCRIPTION_SCOPE_VARIABLE)
         blocks.append(
             f'resource "azurerm_role_definition" "{slug}" {{\n  name  = {json.dumps(name)}\n'
             '  scope = var.subscription_scope\n  permissions {\n'

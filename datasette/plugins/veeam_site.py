@@ -1,6 +1,7 @@
 """The catalog website's own pages on top of Datasette, built around the administrator's
 questions: home, product (at a build or date), operation (policy in every format), permission,
-search, changes between two points, upgrade delta, Atom feeds and the policy check.
+search, changes between two points, upgrade delta. The Atom feeds and the policy check are in
+veeam_site_forms.py, which uses this module's cache and rendering helpers.
 
 Every page has a `.json` twin (and `.csv` for tables); policies download as files. Data comes
 from `catalog.analysis.site_data` / `questions`; this module only routes, renders and escapes.
@@ -8,7 +9,6 @@ from `catalog.analysis.site_data` / `questions`; this module only routes, render
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import pickle
 from collections import OrderedDict
@@ -230,55 +230,6 @@ async def upgrade(datasette, request):
                        json_value=data["answer"], csv_rows=data["delta"].rows(), csv_fields=UPGRADE_FIELDS)
 
 
-def _feed_xml(db, code, url):
-    from catalog.analysis.changelog import atom_feed
-    from catalog.analysis.compare import feed_changes
-
-    name = db.execute("select name from products where code = ?", [code]).fetchone()
-    if not name:
-        return None
-    return atom_feed(feed_changes(db, code), code, name[0], url,
-                     dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
-
-
-async def feed(datasette, request):
-    code = request.url_vars["code"]
-    body = await _run(datasette, _feed_xml, code, request.url)
-    if body is None:
-        return await _not_found(datasette, request, f"No product {code!r} in the catalog.")
-    return Response(body, content_type="application/atom+xml; charset=utf-8")
-
-
-MAX_POLICY_CHARS = 200_000
-
-
-async def check(datasette, request):
-    """Paste a policy, get what is missing; nothing is stored."""
-    from catalog.analysis.check import PolicyError, check_text
-    from catalog.analysis.policy import select_permissions
-
-    products = await _run(datasette, site_data.home)
-    form = dict(await request.post_vars()) if request.method == "POST" else {}
-    context = {"products": products, "form": form, "result": None, "error": None}
-    if request.method == "POST":
-        text = form.get("policy", "")
-        operations = tuple(t.strip() for t in form.get("operation", "").split(",") if t.strip())
-        if len(text) > MAX_POLICY_CHARS:
-            context["error"] = f"The policy is longer than {MAX_POLICY_CHARS:,} characters."
-        elif not operations:
-            context["error"] = "Name at least one operation (part of its title)."
-        else:
-            try:
-                selection = await _run(datasette, select_permissions, form.get("product", ""),
-                                       form.get("build") or None, operations)
-                context["result"] = check_text(text, "the pasted policy", selection)
-                context["selection"] = selection
-            except (PolicyError, CompareError) as error:
-                context["error"] = str(error)
-    status = 400 if context["error"] else 200
-    return await _render(datasette, request, "veeam_check.html", context, status=status)
-
-
 _CODE = r"(?P<code>[a-z0-9_-]+)"
 _FORMAT = r"(?P<format>\.json|\.csv)?"
 _POLICY = r"(?P<fmt>" + "|".join(FORMATS) + ")"
@@ -297,8 +248,6 @@ def register_routes():
         (rf"^/changes/{_CODE}{_FORMAT}$", changes),
         (rf"^/upgrade/{_CODE}{_FORMAT}$", upgrade),
         (rf"^/upgrade/{_CODE}/policy/{_POLICY}$", upgrade),
-        (r"^/feeds/(?P<code>[a-z0-9_-]+)\.atom$", feed),
-        (r"^/check$", check),
     ]
 
 

@@ -46,6 +46,17 @@ def products_file_option(command):
                         help="A products.toml to use instead of the packaged one.")(command)
 
 
+def product_code(_ctx: click.Context, _param, value):
+    """`--product`: case-insensitive, and the dumps' and URLs' aliases (vb365, backup) name the product too."""
+    from catalog.urls import canonical_product
+
+    if value is None:
+        return None
+    if isinstance(value, tuple):  # a repeatable --product
+        return tuple(canonical_product(code.strip()) for code in value)
+    return canonical_product(value.strip())
+
+
 def _remember_db(ctx: click.Context, _param, value):
     ctx.meta["db_path"] = value  # shared with the group, which names the file in error messages
     return value

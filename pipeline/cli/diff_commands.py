@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from pipeline.cli.common import UserError, db_option, open_existing
+from pipeline.cli.common import UserError, db_option, open_existing, product_code
 
 
 def _products(db) -> dict[str, str]:
@@ -16,7 +16,8 @@ def _products(db) -> dict[str, str]:
 
 @click.command()
 @db_option()
-@click.option("--product", help="Product code (vbaws, vbazure, vbgc, vbr, vbo365).")
+@click.option("--product", callback=product_code,
+              help="Product code (vbaws, vbazure, vbgc, vbr, vbo365).")
 @click.option("--from", "from_", help="Build, YYYY-MM-DD date, 'latest' or 'previous'.")
 @click.option("--to", help="Build, YYYY-MM-DD date, 'latest' or 'previous'.")
 @click.option("--page", help="One page's history instead of a product comparison (its URL).")
@@ -65,7 +66,7 @@ def diff(db_path, product, from_, to, page, fmt):
 
 @click.command()
 @db_option()
-@click.option("--product", required=True, help="Product code, e.g. vbr.")
+@click.option("--product", callback=product_code, required=True, help="Product code, e.g. vbr.")
 @click.option("--from", "from_", help="The build or date you run now (default: previous).")
 @click.option("--to", help="The build or date you upgrade to (default: latest).")
 @click.option("--operation", "operations", multiple=True,
@@ -95,7 +96,7 @@ def upgrade(db_path, product, from_, to, operations, fmt, as_json):
 @click.command()
 @db_option()
 @click.option("--since", required=True, help="YYYY-MM-DD: list versions first seen on or after it.")
-@click.option("--product", help="Only this product.")
+@click.option("--product", callback=product_code, help="Only this product.")
 @click.option("--output", type=click.Path(dir_okay=False), help="Write the Markdown to a file.")
 @click.option("--feed-dir", type=click.Path(file_okay=False),
               help="Also write one Atom feed per product (<product>.atom) into this directory.")

@@ -7,12 +7,60 @@ from pathlib import Path
 
 import click
 
-from pipeline.cli.common import Exit, UserError, db_option, leave, open_existing
+from pipeline.cli.common import Exit, UserError, db_option, leave, open_existing, product_code
+
+# What each --format prints, by provider; M365 permissions have no policy format.
+FORMAT_PROVIDERS = {"aws": ("aws",), "azure": ("azure",), "gcp": ("gcp",), "terraform": ("aws", "azure", "gcp")}
+LISTED_TITLES = 10
+TITLES_MARK = "; operations: "
+
+
+def left_out_notes(db, product: str, build: str | None, texts: tuple[str, ...], fmt: str,
+                   include_optional: bool) -> list[str]:
+    """Per --operation text, the permissions of providers the chosen format does not print."""
+    from catalog.analysis.compare import CompareError
+    from catalog.analysis.policy import select_permissions
+
+    notes = []
+    for text in texts:
+        try:
+            permissions = select_permissions(db, product, build, (text,), include_optional).permissions
+        except CompareError:
+            notes.append(f"{text!r} matches no operation")
+            continue
+        counts = {"aws": len(permissions.aws), "azure": sum(map(len, permissions.azure.values())),
+                  "gcp": len(permissions.gcp), "m365": len(permissions.m365)}
+        for provider, count in counts.items():
+            if count and provider not in FORMAT_PROVIDERS[fmt]:
+                hint = f" (use --format {provider})" if provider in FORMAT_PROVIDERS else " (no policy format)"
+                notes.append(f"{count} {provider} permissions of {text!r}{hint}")
+    return notes
+
+
+def operation_count(db, product: str, build: str | None) -> int:
+    """How many distinct operation titles the product has at the build (0 when it cannot say)."""
+    from catalog.analysis.compare import CompareError, resolve
+    from catalog.analysis.policy import operations_at
+
+    try:
+        return len({op["title"] for op in operations_at(db, product, resolve(db, product, build or "latest"))})
+    except CompareError:
+        return 0
+
+
+def capped_titles(message: str, total: int) -> str:
+    """An unmatched --operation's error lists the first few titles, not all of them."""
+    head, mark, listed = message.partition(TITLES_MARK)
+    titles = listed.removesuffix(" ...").split("; ")
+    if not mark or len(titles) <= LISTED_TITLES:
+        return message
+    more = max(total, len(titles)) - LISTED_TITLES
+    return f"{head}{TITLES_MARK}{'; '.join(titles[:LISTED_TITLES])} … and {more} more"
 
 
 @click.command()
 @db_option()
-@click.option("--product", required=True, help="Product code, e.g. vbaws.")
+@click.option("--product", callback=product_code, required=True, help="Product code, e.g. vbaws.")
 @click.option("--build", help="A build, a YYYY-MM-DD date or 'latest' (the default).")
 @click.option("--operation", "operations", multiple=True, required=True,
               help="Operations whose title contains this text (repeatable).")
@@ -35,9 +83,12 @@ def policy(db_path, product, build, operations, fmt, include_optional):
     try:
         selection = select_permissions(db, product, build, operations, include_optional)
     except CompareError as error:
-        raise UserError(str(error)) from error
+        raise UserError(capped_titles(str(error), operation_count(db, product, build))) from error
     name = policy_name(product, selection.build, [title for _, title in selection.operations])
     documents = documents_for(selection.rows, name)
+    left_out = left_out_notes(db, product, build, operations, fmt, include_optional)
+    if left_out:
+        click.echo("left out: " + "; ".join(left_out), err=True)
     if fmt not in documents:
         raise UserError(f"the chosen operations list no {fmt} permissions; try another --format")
     click.echo(documents[fmt], nl=fmt in ("aws", "azure"))
@@ -48,7 +99,7 @@ def policy(db_path, product, build, operations, fmt, include_optional):
 @click.command()
 @click.argument("policy_file", type=click.Path(dir_okay=False))
 @db_option()
-@click.option("--product", required=True, help="Product code, e.g. vbaws.")
+@click.option("--product", callback=product_code, required=True, help="Product code, e.g. vbaws.")
 @click.option("--build", help="A build of the product (default: the latest).")
 @click.option("--operation", "operations", multiple=True, required=True,
               help="Operations whose title contains this text (repeatable).")
@@ -73,8 +124,11 @@ def check(policy_file, db_path, product, build, operations, as_json):
     try:
         selection = select_permissions(db, product, build, operations)
         result = check_text(text, policy_file, selection)
-    except (PolicyError, CompareError) as error:
+    except PolicyError as error:
         click.echo(f"Error: {error}", err=True)
+        leave(Exit.USAGE)
+    except CompareError as error:
+        click.echo(f"Error: {capped_titles(str(error), operation_count(db, product, build))}", err=True)
         leave(Exit.USAGE)
     click.echo(json.dumps(result.as_json(), indent=2) if as_json else format_result(result))
     leave(Exit.FAILED if result.missing else Exit.OK)

@@ -15,6 +15,7 @@ from pipeline.cli.common import (
     db_option,
     exit_for,
     leave,
+    product_code,
     products_file_option,
     progress_bar,
     rate_option,
@@ -30,7 +31,7 @@ TIME_BUDGET_OPTION = click.option(
 
 @click.command()
 @db_option()
-@click.option("--product", "products", multiple=True,
+@click.option("--product", "products", multiple=True, callback=product_code,
               help="Only this product (repeatable): vbaws, vbazure, vbgc, vbr, vbo365.")
 @click.option("--url", "urls", multiple=True,
               help="Fetch exactly this page (a path or full URL; repeatable) instead of discovering.")
@@ -113,7 +114,7 @@ def reparse(db_path, target):
 @click.option("--since-last", is_flag=True, help="Re-fetch the known pages only, no discovery.")
 @click.option("--base-url", default="https://helpcenter.veeam.com", show_default=True)
 @products_file_option
-@click.option("--product", "products", multiple=True)
+@click.option("--product", "products", multiple=True, callback=product_code)
 @rate_option
 @TIME_BUDGET_OPTION
 def update(db_path, export_dir, changelog_path, report_path, since_last, base_url, products_file, products, rate,

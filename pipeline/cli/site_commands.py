@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -26,14 +25,26 @@ def _snapshot(db_path: Path, folder: str) -> Path:
         raise UserError(str(error)) from error
 
 
-def _serve(db_path: Path, host: str, port: int) -> None:
-    from pipeline.jobs.website import datasette_args
+def _require_free_port(host: str, port: int) -> None:
+    from pipeline.jobs.website import port_in_use
 
+    if port_in_use(host, port):
+        raise UserError(f"port {port} is in use; pick another with --port")
+
+
+def _serve(db_path: Path, host: str, port: int) -> None:
+    from pipeline.jobs.tempdirs import SITE_PREFIX, temporary_folder
+    from pipeline.jobs.website import datasette_args, run_forwarding_signals
+
+    _require_free_port(host, port)
     # A snapshot, not the file itself: a run writing the catalog meanwhile cannot tear what is served.
-    with tempfile.TemporaryDirectory(prefix="veeam-perms-site-") as folder:
-        args = datasette_args(_snapshot(db_path, folder), host, port)
+    # The folder is owned (swept if we are killed with -9) and removed when the server has stopped.
+    with temporary_folder(SITE_PREFIX) as folder:
+        args = datasette_args(_snapshot(db_path, str(folder)), host, port)
         click.echo(f"Serving a snapshot of {db_path} at http://{host}:{port}/ (Ctrl-C to stop)", err=True)
-        subprocess.run([sys.executable, "-m", "datasette", *args], check=False)
+        status = run_forwarding_signals([sys.executable, "-m", "datasette", *args])
+    if status:
+        sys.exit(status)
 
 
 @click.command()
@@ -104,6 +115,8 @@ def demo(db_path, port, no_serve):
     from pipeline.fetch.client import FetchConfig
     from pipeline.jobs.scrape import scrape
 
+    if not no_serve:
+        _require_free_port("127.0.0.1", port)  # before building, not after
     # An existing catalog is kept: replaying the same pages into it changes nothing.
     recorder = vcr.VCR(record_mode="none", decode_compressed_response=True)
     with recorder.use_cassette(str(CASSETTE)):

@@ -128,12 +128,21 @@ def ingest_page_files(db, files: list[PageFile], source_ref: str, accept_anomali
     return report
 
 
+def _require_single_page(source: Path) -> None:
+    """A single file argument must be a helpcenter page (a directory may hold other files)."""
+    page = require_page_url(parse_file(PageFile(source)), str(source))
+    if not page.url:
+        raise PageError(f"{source}: not a helpcenter page (no page URL in it)")
+
+
 def ingest(db_path: str | Path, source: str | Path, accept_anomalies: bool = False,
            progress: Progress | None = None) -> IngestReport:
     """Ingest a dump directory (one snapshot) or a git repository/bundle (its whole history)."""
     source = Path(source)
     if not source.exists():
         raise PageError(f"{source}: no such file or directory")
+    if source.is_file() and not is_git_source(source):
+        _require_single_page(source)  # before the catalog is created: a usage error leaves nothing
     with sigterm_exits(), catalog_lock(db_path):
         db = open_catalog(db_path)
         try:

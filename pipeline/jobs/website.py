@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
+import socket
+import subprocess
+import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from catalog.storage.database import snapshot_catalog
-from pipeline.jobs.tempdirs import SITE_PREFIX, folder_for_process
+from pipeline.jobs.tempdirs import SITE_PREFIX, folder_for_process, temporary_folder
 
 ROOT = Path(__file__).resolve().parents[2]
 SITE = ROOT / "datasette"
@@ -15,14 +20,79 @@ SETTINGS = {"sql_time_limit_ms": 1000, "default_page_size": 50, "max_returned_ro
             "allow_facet": True, "suggest_facets": False}
 
 
+@contextmanager
+def served_catalog(db_path: Path):
+    """The catalog under the name the site's links expect (`catalog`), for as long as the block runs;
+    the link's folder is removed after it (and swept at a later start if the process was killed)."""
+    db_path = Path(db_path).resolve()
+    if db_path.stem == "catalog":
+        yield db_path
+        return
+    with temporary_folder(SITE_PREFIX) as folder:
+        link = folder / "catalog.db"
+        os.symlink(db_path, link)
+        yield link
+
+
+_process_links: dict[Path, Path] = {}
+
+
 def served_name(db_path: Path) -> Path:
-    """Datasette names a database after its file; the site's links expect `catalog`."""
+    """Like `served_catalog`, for the life of the process: one link folder per catalog, removed at exit."""
     db_path = Path(db_path).resolve()
     if db_path.stem == "catalog":
         return db_path
-    link = folder_for_process(SITE_PREFIX) / "catalog.db"  # swept at a later start if killed
-    os.symlink(db_path, link)
-    return link
+    if db_path not in _process_links or not _process_links[db_path].parent.exists():
+        link = folder_for_process(SITE_PREFIX) / "catalog.db"
+        os.symlink(db_path, link)
+        _process_links[db_path] = link
+    return _process_links[db_path]
+
+
+FORWARDED_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+STOP_GRACE_SECONDS = 15.0  # after a forwarded signal, the server gets this long before SIGKILL
+
+
+def port_in_use(host: str, port: int) -> bool:
+    """Whether the server could not bind (host, port): tried with the options uvicorn uses."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+def run_forwarding_signals(command: list[str]) -> int:
+    """Run the server as a child; SIGTERM/SIGINT sent to us reach it, and we return once it has ended.
+
+    Returns its exit status (128 + N when signal N ended it), as a shell reports it.
+    """
+    child = subprocess.Popen(command)
+    stopping_since: list[float] = []
+
+    def forward(signum, _frame):
+        stopping_since.append(time.monotonic())
+        if child.poll() is None:
+            child.send_signal(signum)
+
+    previous = {number: signal.signal(number, forward) for number in FORWARDED_SIGNALS}
+    try:
+        while child.poll() is None:
+            try:
+                child.wait(timeout=1.0)
+            except subprocess.TimeoutExpired:
+                if stopping_since and time.monotonic() - stopping_since[0] > STOP_GRACE_SECONDS:
+                    child.kill()
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        if child.poll() is None:  # we are unwinding on an error: the server must not outlive us
+            child.kill()
+            child.wait()
+    return child.returncode if child.returncode >= 0 else 128 - child.returncode
 
 
 def datasette_args(db_path: Path, host: str = "127.0.0.1", port: int = 8001) -> list[str]:
