@@ -320,3 +320,10 @@ def test_search_reads_a_name_fragment_literally_and_pages_are_told_apart(real_ca
     titles = [page["page_title"] for page in vbr["pages"]]
     assert len(titles) == len(set(titles)) > 5
     assert "Permissions (db2 plugin permissions)" in titles
+
+
+def test_home_counts_the_pages_each_product_page_lists(real_catalog):
+    site = Site(real_catalog)
+    for product in site.get("/products.json"):
+        listed = site.get(f"/products/{product['code']}.json")
+        assert product["pages"] == len(listed["pages"]), product["code"]

@@ -46,14 +46,20 @@ def freshness(db: Database) -> dict | None:
                      "and finished is not null order by finished desc limit 1").fetchone()
     live = db.execute("select finished from runs where source = 'live' and status = 'ok' "
                       "order by finished desc limit 1").fetchone()
+    newest = db.execute("select max(_first_seen) from page_versions").fetchone()
     if not row:
         return None
-    return {"last_run": row[1], "last_run_source": row[0], "last_scrape": live[0] if live else None}
+    return {"last_run": row[1], "last_run_source": row[0], "last_scrape": live[0] if live else None,
+            "newest_change": newest[0]}
 
 
 def home(db: Database) -> list[dict]:
     sql = """
-    select pr.code, pr.name, count(distinct p.id) as pages,
+    select pr.code, pr.name,
+           -- the pages the product page lists: current, with operations other than trust policies
+           count(distinct case when p._removed_at is null and exists (select 1 from operations o
+                 where o.page_version = p.current_version and o.kind != 'trust-policy')
+                 then coalesce(p.family, p.canonical_url) end) as pages,
            (select build from releases r where r.product = pr.code order by sort_key desc limit 1)
              as latest_build,
            (select count(*) from releases r where r.product = pr.code) as builds
