@@ -225,8 +225,9 @@ def test_what_changed_lately_on_a_phone(site, browser, site_catalog):
 
     context = browser.new_context(viewport={"width": 390, "height": 844})
     page = context.new_page()
-    page.goto(site + "/changes/vbazure")
-    expected = json.loads(cli_json(site_catalog, "diff", "--product", "vbazure", "--format", "json"))
+    page.goto(site + "/changes/vbazure?from=2020-01-01&to=latest")
+    expected = json.loads(cli_json(site_catalog, "diff", "--product", "vbazure", "--from", "2020-01-01",
+                                   "--to", "latest", "--format", "json"))
     assert expected
     word = "change" if len(expected) == 1 else "changes"
     assert page.locator(".summary .total").inner_text() == f"{len(expected)} {word}"

@@ -168,7 +168,10 @@ def change_events(db: Database, product: str, limit: int = 10) -> list[dict]:
         "(partition by page order by valid_from, version) as previous, product from version_spans) "
         "where product = ? order by valid_from desc, version desc", [product]).fetchall()
     days: dict[str, dict] = {}
+    baseline = _baseline_day(db, product)
     for version, previous, seen in steps:
+        if previous is None and seen[:10] == baseline:
+            continue
         changes = diff_versions(load_version(db, previous) if previous else None, load_version(db, version))
         if not changes:
             continue
@@ -188,13 +191,24 @@ def change_events(db: Database, product: str, limit: int = 10) -> list[dict]:
     return events
 
 
+def _baseline_day(db: Database, product: str) -> str | None:
+    """The day the catalog first saw the product: its pages' first versions that day are the
+    starting point, not a change (pages that appear later are)."""
+    row = db.execute("select min(substr(valid_from, 1, 10)) from version_spans where product = ?",
+                     [product]).fetchone()
+    return row[0] if row else None
+
+
 def last_change(db: Database, product: str) -> Change | None:
     """The newest change of a product's permissions (a build change or a correction)."""
     steps = db.execute(
         "select version, lag(version) over (partition by page order by valid_from, version) "
         "as previous, valid_from from version_spans where product = ? "
         "order by valid_from desc, version desc", [product]).fetchall()
-    for version, previous, _ in steps:
+    baseline = _baseline_day(db, product)
+    for version, previous, seen in steps:
+        if previous is None and seen[:10] == baseline:
+            continue
         changes = diff_versions(load_version(db, previous) if previous else None, load_version(db, version))
         if changes:
             return changes[0]
