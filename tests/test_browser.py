@@ -42,27 +42,33 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def site(site_catalog):
+def running_site(db_path):
+    """Datasette serving `db_path` on a free port, as `serve` runs it; yields the base URL."""
     port = free_port()
-    with served_catalog(site_catalog) as served:
-        args = datasette_args(served, "127.0.0.1", port)
-        process = subprocess.Popen([sys.executable, "-m", "datasette", *args],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(base + "/", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        else:
-            process.kill()
-            pytest.fail(f"datasette did not start: {process.stderr.read().decode()[-2000:]}")
+    process = subprocess.Popen([sys.executable, "-m", "datasette", *datasette_args(db_path, "127.0.0.1", port)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(base + "/", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.2)  # polling a server that is starting: there is nothing to wait on
+    else:
+        process.kill()
+        pytest.fail(f"datasette did not start: {process.stderr.read().decode()[-2000:]}")
+    try:
         yield base
+    finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def site(site_catalog):
+    with served_catalog(site_catalog) as served:
+        yield from running_site(served)
 
 
 @pytest.fixture(scope="module")
@@ -124,20 +130,7 @@ def hostile_site(site_catalog, tmp_path_factory):
                  ["javascript://helpcenter.veeam.com/docs/vbaws/guide/x.html%0aalert(document.domain)//x.html"])
     conn.commit()
     conn.close()
-    port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "datasette", *datasette_args(path, "127.0.0.1", port)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(base + "/", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    yield base
-    process.terminate()
-    process.wait(timeout=10)
+    yield from running_site(path)
 
 
 def test_no_javascript_link_renders_and_the_csp_header_is_sent(hostile_site, browser):

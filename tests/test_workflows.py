@@ -159,8 +159,8 @@ def test_restore_starts_empty_without_any_release(fake_gh, tmp_path):
     assert result.exit_code == 0 and "starting with an empty catalog" in result.output
 
 
-def test_propose_commits_the_export_pushes_and_opens_a_pull_request(fake_gh, tmp_path):
-    log, _ = fake_gh
+def scrape_result(tmp_path, catalog: bytes):
+    """A local origin with one commit, its clone, and a scrape result folder to propose from."""
     origin, work = tmp_path / "origin.git", tmp_path / "work"
     subprocess.run(["git", "init", "-q", "--bare", str(origin)], check=True)
     subprocess.run(["git", "clone", "-q", str(origin), str(work)], check=True, capture_output=True)
@@ -172,7 +172,13 @@ def test_propose_commits_the_export_pushes_and_opens_a_pull_request(fake_gh, tmp
     (result_dir / "export" / "vbaws").mkdir(parents=True)
     (result_dir / "export" / "vbaws" / "page.json").write_text("{}\n")
     (result_dir / "CHANGES.md").write_text("# Permission changes\n")
-    (result_dir / "catalog.db").write_bytes(b"db")
+    (result_dir / "catalog.db").write_bytes(catalog)
+    return origin, work, result_dir
+
+
+def test_propose_commits_the_export_pushes_and_opens_a_pull_request(fake_gh, tmp_path):
+    log, _ = fake_gh
+    origin, work, result_dir = scrape_result(tmp_path, b"db")
     result = CliRunner().invoke(cli, ["propose", "--result", str(result_dir), "--repo", str(work)])
     assert result.exit_code == 0, result.output
     assert "opened a pull request" in result.output
@@ -184,18 +190,7 @@ def test_propose_commits_the_export_pushes_and_opens_a_pull_request(fake_gh, tmp
 
 def proposed(fake_gh, tmp_path):
     """Run `propose` against a local origin; return the pushed head commit and the result folder."""
-    origin, work = tmp_path / "origin.git", tmp_path / "work"
-    subprocess.run(["git", "init", "-q", "--bare", str(origin)], check=True)
-    subprocess.run(["git", "clone", "-q", str(origin), str(work)], check=True, capture_output=True)
-    (work / "README.md").write_text("x\n")
-    subprocess.run(["git", "-C", str(work), "add", "."], check=True)
-    subprocess.run(["git", "-C", str(work), "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init"],
-                   check=True)
-    result_dir = tmp_path / "scrape-result"
-    (result_dir / "export" / "vbaws").mkdir(parents=True)
-    (result_dir / "export" / "vbaws" / "page.json").write_text("{}\n")
-    (result_dir / "CHANGES.md").write_text("# Permission changes\n")
-    (result_dir / "catalog.db").write_bytes(b"the reviewed catalog")
+    origin, work, result_dir = scrape_result(tmp_path, b"the reviewed catalog")
     result = CliRunner().invoke(cli, ["propose", "--result", str(result_dir), "--repo", str(work)])
     assert result.exit_code == 0, result.output
     head = subprocess.run(["git", "-C", str(origin), "rev-parse", "scrape/updates"], capture_output=True,
