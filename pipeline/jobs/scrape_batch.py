@@ -14,9 +14,10 @@ import os
 import signal
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from catalog.model import Page
-from catalog.storage.snapshots import FetchRecord, save_fetches
+from catalog.storage.snapshots import FetchRecord, PackedBody, pack_body, save_fetches
 from catalog.storage.store import CatalogWriter, Observation
 from pipeline.fetch.discover import extract_links, extract_markdown_links
 from pipeline.parse.sources import PageError, decode_page, parse_page_text, require_page_url
@@ -40,12 +41,19 @@ def page_links(text: str, kind: str, page_url: str) -> list[str]:
     return extract_markdown_links(text, page_url) if kind == "md" else extract_links(text, page_url)
 
 
+class Parsed(NamedTuple):
+    page: Page
+    links: list[str]
+    packed: PackedBody  # the body hashed and compressed for the catalog here, off the event loop
+
+
 def parse_fetched(body: bytes, content_type: str, kind: str, public_url: str, page_url: str,
-                  links: bool = True) -> tuple[Page, list[str]]:
-    """A fetched body -> its Page and (with `links`) the links it carries; runs in a worker process."""
+                  links: bool = True) -> Parsed:
+    """A fetched body -> its Page, (with `links`) the links it carries and its stored form; runs in
+    a worker process."""
     text = decode_body(body, content_type, public_url)
     page = require_page_url(parse_page_text(text, PARSE_KINDS[kind], url=public_url), public_url)
-    return page, page_links(text, kind, page_url) if links else []
+    return Parsed(page, page_links(text, kind, page_url) if links else [], pack_body(body))
 
 
 def _die_with_parent() -> None:
@@ -100,7 +108,7 @@ class Parser:
         self._pending: list[tuple[tuple, asyncio.Future]] = []
         self._in_flight = 0
 
-    async def parse(self, *args) -> tuple[Page, list[str]]:
+    async def parse(self, *args) -> Parsed:
         if self.pool is None:
             return parse_fetched(*args)
         future = asyncio.get_running_loop().create_future()
