@@ -20,6 +20,8 @@ from sqlite_utils import Database
 from catalog.model import Page
 from catalog.storage.enrich import enrich
 from catalog.storage.keys import build_sort_key, title_key
+from catalog.storage.rows import insert as _insert
+from catalog.storage.rows import insert_many as _insert_many
 from catalog.urls import parse_url, require_helpcenter_url, version_sort_key
 
 
@@ -190,12 +192,11 @@ class CatalogWriter:
             return "skipped"
         if existing is None:
             self._ensure_product(page.product)
-            page_id = self.db["pages"].insert({
+            page_id = _insert(self.db, "pages", {
                 "product": page.product, "guide": page.guide, "slug": page.slug,
                 "canonical_url": page.url, "family": parse_url(page.url).family,
                 "version_label": page.version_label, "title": page.title,
-                "_first_seen": seen.observed_at,
-                "_last_seen": seen.observed_at}).last_pk
+                "_first_seen": seen.observed_at, "_last_seen": seen.observed_at})
             current = None
         else:
             page_id = existing["id"]
@@ -285,21 +286,6 @@ class CatalogWriter:
             "update pages set _removed_at = ? where canonical_url = ? and _removed_at is null",
             [seen.observed_at, url])
         self.counts["removed"] += cursor.rowcount
-
-
-def _insert(db: Database, table: str, row: dict) -> int:
-    """One row by plain SQL (the scraper writes a version per page): sqlite-utils' insert wraps each
-    call in a savepoint and inspects the table again, about 0.1 ms a row."""
-    columns = ", ".join(f'"{name}"' for name in row)
-    return db.conn.execute(f'insert into "{table}" ({columns}) values ({", ".join("?" * len(row))})',
-                           list(row.values())).lastrowid
-
-
-def _insert_many(db: Database, table: str, rows: list[dict]) -> None:
-    if rows:
-        columns = ", ".join(f'"{name}"' for name in rows[0])
-        db.conn.executemany(f'insert into "{table}" ({columns}) values ({", ".join("?" * len(rows[0]))})',
-                            [list(row.values()) for row in rows])
 
 
 def _lost_content(page: Page) -> bool:
