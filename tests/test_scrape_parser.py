@@ -1,6 +1,8 @@
 """Parsing off the event loop: results and errors come back to the page that asked, batched or not."""
 
 import asyncio
+import hashlib
+import zlib
 from pathlib import Path
 
 import pytest
@@ -23,9 +25,11 @@ def test_pages_and_errors_reach_their_callers(workers):
         async def one(path):
             body = b"\x00binary" if path.endswith("role_overview.html") else SITE[path].encode()
             try:
-                page, links = await parser.parse(body, "text/html", "html", PUBLIC + path, PUBLIC + path)
+                page, links, packed = await parser.parse(body, "text/html", "html", PUBLIC + path, PUBLIC + path)
             except Exception as error:
                 return path, type(error).__name__, str(error)
+            # The body leaves the worker hashed and compressed as the catalog stores it.
+            assert (packed.digest, zlib.decompress(packed.compressed)) == (hashlib.sha256(body).hexdigest(), body)
             return path, page.url, len(links) > 0
 
         return await asyncio.gather(*(one(path) for path in paths))

@@ -19,13 +19,15 @@ class CatalogError(ValueError):
     """A file that cannot be read as a catalog; the message names the file and what to do."""
 
 
-def open_catalog(path: str | Path, create: bool = True) -> Database:
+def open_catalog(path: str | Path, create: bool = True, threads: bool = False) -> Database:
+    """`threads`: the connection may be used from another thread too (the scraper writes its
+    batches on one while its event loop keeps fetching); the caller keeps the uses apart."""
     path = Path(path)
     if not create and not path.exists():
         raise FileNotFoundError(f"{path}: no catalog here; build one with `veeam-perms ingest`")
     if path.exists():
         require_catalog_file(path, allow_empty=True)
-    db = Database(path)
+    db = Database(sqlite3.connect(str(path), check_same_thread=False) if threads else path)
     db.execute("pragma foreign_keys = on")
     migrate(db)
     return db

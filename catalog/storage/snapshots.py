@@ -21,6 +21,17 @@ _FETCH_COLUMNS = ("run", "url", "fetched_url", "outcome", "status", "reason", "a
 
 
 @dataclass(frozen=True)
+class PackedBody:
+    """A body as stored: its SHA-256 and its zlib form (the scraper makes these off the event loop)."""
+    digest: str
+    compressed: bytes
+
+
+def pack_body(body: bytes) -> PackedBody:
+    return PackedBody(hashlib.sha256(body).hexdigest(), zlib.compress(body, 6))
+
+
+@dataclass(frozen=True)
 class FetchRecord:
     url: str  # the public helpcenter URL
     fetched_url: str
@@ -33,6 +44,7 @@ class FetchRecord:
     body: bytes | None = None
     source_kind: str | None = None  # "md" | "html"
     lastmod: str | None = None
+    packed: PackedBody | None = None  # pack_body(body), when already made
 
 
 def save_fetch(db: Database, run_id: int | None, record: FetchRecord) -> str | None:
@@ -44,7 +56,7 @@ def save_fetches(db: Database, run_id: int | None, records: Iterable[FetchRecord
     """Store many fetches with two statements (the scraper writes a batch at a time)."""
     digests, bodies, rows = [], {}, []
     for record in records:
-        digest = hashlib.sha256(record.body).hexdigest() if record.body is not None else None
+        digest = _packed(record).digest if record.body is not None else None
         if digest and digest not in bodies:
             bodies[digest] = record
         headers = {k.lower(): v for k, v in record.headers.items() if k.lower() in KEPT_HEADERS}
@@ -58,12 +70,16 @@ def save_fetches(db: Database, run_id: int | None, records: Iterable[FetchRecord
             f"select hash from snapshots where hash in ({','.join('?' * len(bodies))})", list(bodies))}
         db.conn.executemany(
             "insert into snapshots (hash, body, size, content_type) values (?, ?, ?, ?)",
-            [(digest, zlib.compress(r.body, 6), len(r.body),
+            [(digest, _packed(r).compressed, len(r.body),
               {k.lower(): v for k, v in r.headers.items()}.get("content-type"))
              for digest, r in bodies.items() if digest not in known])
     db.conn.executemany(f"insert into fetches ({', '.join(_FETCH_COLUMNS)}) values "
                         f"({', '.join('?' * len(_FETCH_COLUMNS))})", rows)
     return digests
+
+
+def _packed(record: FetchRecord) -> PackedBody:
+    return record.packed or pack_body(record.body or b"")
 
 
 def validators_for(db: Database, url: str, kind: str | None = None) -> dict[str, str]:

@@ -20,6 +20,8 @@ from sqlite_utils import Database
 from catalog.model import Page
 from catalog.storage.enrich import enrich
 from catalog.storage.keys import build_sort_key, title_key
+from catalog.storage.rows import insert as _insert
+from catalog.storage.rows import insert_many as _insert_many
 from catalog.urls import parse_url, require_helpcenter_url, version_sort_key
 
 
@@ -190,12 +192,11 @@ class CatalogWriter:
             return "skipped"
         if existing is None:
             self._ensure_product(page.product)
-            page_id = self.db["pages"].insert({
+            page_id = _insert(self.db, "pages", {
                 "product": page.product, "guide": page.guide, "slug": page.slug,
                 "canonical_url": page.url, "family": parse_url(page.url).family,
                 "version_label": page.version_label, "title": page.title,
-                "_first_seen": seen.observed_at,
-                "_last_seen": seen.observed_at}).last_pk
+                "_first_seen": seen.observed_at, "_last_seen": seen.observed_at})
             current = None
         else:
             page_id = existing["id"]
@@ -227,22 +228,20 @@ class CatalogWriter:
     def _insert_version(self, page: Page, page_id: int, digest: str, seen: Observation) -> None:
         release = self._release_id(page.product, page.build, page.version_label, seen.observed_at)
         distinct = {(p.provider, p.normalized) for op in page.operations for p in op.permissions}
-        version_id = self.db["page_versions"].insert({
+        version_id = _insert(self.db, "page_versions", {
             "page": page_id, "content_hash": digest, "build": page.build,
             "build_source": page.build_source, "release": release,
             "version_label": page.version_label, "title": page.title, "last_updated": _date(page),
             "operation_count": len(page.operations), "permission_count": len(distinct),
             "source": seen.source, "source_ref": seen.source_ref, "path": seen.path,
-            "run": self.run_id, "_first_seen": seen.observed_at, "_last_seen": seen.observed_at,
-        }).last_pk
+            "run": self.run_id, "_first_seen": seen.observed_at, "_last_seen": seen.observed_at})
         grants = []
         for position, op in enumerate(page.operations):
-            operation_id = self.db["operations"].insert({
+            operation_id = _insert(self.db, "operations", {
                 "page_version": version_id, "position": position, "key": op.key, "title": op.title,
                 "title_key": title_key(op.title), "section": op.section,
                 "description": op.description, "identity": op.identity,
-                "kind": op.kind, "principals": json.dumps(op.principals) if op.principals else None,
-            }).last_pk
+                "kind": op.kind, "principals": json.dumps(op.principals) if op.principals else None})
             for p in op.permissions:
                 grants.append({
                     "operation": operation_id,
@@ -252,13 +251,13 @@ class CatalogWriter:
                     "conditions": p.conditions, "not_action": int(p.not_action),
                     "placement": p.placement, "m365_api": p.m365_api, "m365_type": p.m365_type,
                     "optional": int(p.optional)})
-        self.db["grants"].insert_all(grants)
-        self.db["mentions"].insert_all({
+        _insert_many(self.db, "grants", grants)
+        _insert_many(self.db, "mentions", [{
             "page_version": version_id, "sentence": m.sentence,
             "permission": self._permission_id(m.provider, m.name, m.normalized)}
-            for m in page.mentions)
-        self.db["warnings"].insert_all({"page_version": version_id, "block": w.block,
-                                        "message": w.message} for w in page.warnings)
+            for m in page.mentions])
+        _insert_many(self.db, "warnings", [{"page_version": version_id, "block": w.block,
+                                            "message": w.message} for w in page.warnings])
         self.db.execute("update pages set current_version = ?, title = ? where id = ?",
                         [version_id, page.title, page_id])
         self.counts["new_versions"] += 1

@@ -25,6 +25,18 @@ def _title(lowered: bytes) -> bytes:
     return lowered[start:end] if start >= 0 and end > start else b""
 
 
+def _text_chars(lowered: bytes, enough: int) -> int:
+    """Characters of text outside tags, counted only up to `enough` (all the checks need):
+    stripping every tag of a 90 KB page cost 0.5 ms of the loop's time per fetch."""
+    count, position = 0, 0
+    for tag in _TAGS.finditer(lowered):
+        count += len(b"".join(lowered[position:tag.start()].split()))
+        if count >= enough:
+            return count
+        position = tag.end()
+    return count + len(b"".join(lowered[position:].split()))
+
+
 def blocked_reason(body: bytes, content_type: str = "") -> str | None:
     """A reason when the body is not a documentation page; None when it looks like one."""
     if not body.strip():
@@ -36,7 +48,7 @@ def blocked_reason(body: bytes, content_type: str = "") -> str | None:
     if any(marker in lowered for marker in _STRONG):
         return "bot-check page instead of content"
     title = _title(lowered)
-    text_chars = len(b"".join(_TAGS.sub(b" ", lowered).split()))
+    text_chars = _text_chars(lowered, SHORT_PAGE_CHARS)
     if any(phrase in title for phrase in _WEAK) or (
             text_chars < SHORT_PAGE_CHARS and any(phrase in lowered for phrase in _WEAK)):
         return "bot-check page instead of content"

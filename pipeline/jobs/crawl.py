@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from concurrent.futures import Executor
@@ -113,14 +114,14 @@ class Crawl:
             self.report.unchanged += 1
             return self._last_links(public, url) if crawling else []
         try:
-            page, links = await self.parser.parse(result.body or b"",
+            page, links, packed = await self.parser.parse(result.body or b"",
                                                result.headers.get("content-type", ""), kind, public,
                                                result.final_url or url, crawling)
         except PageError as error:
             self.batch.fetched(FetchRecord(**{**record.__dict__, "outcome": "failed", "reason": str(error)}))
             self.report.failed.append((public, str(error)))
             return []
-        self.batch.fetched(record, page)
+        self.batch.fetched(dataclasses.replace(record, packed=packed), page)
         self.report.fetched += 1
         if page.operations:
             self.report.permission_pages += 1

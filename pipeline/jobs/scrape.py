@@ -105,11 +105,11 @@ def scrape(db_path: str | Path, products: list[str] | None = None, urls: list[st
 
 def _scrape_locked(db_path, config, accept_anomalies, report, progress, options, pool, work) -> None:
     with catalog_lock(db_path):
-        db = open_catalog(db_path)
+        db = open_catalog(db_path, threads=True)  # batches are written on a thread
         writer = CatalogWriter(db, "live", config.base_url, accept_anomalies)
         try:
             with writer.run(steps=True):
-                batch = BatchWriter(writer, options.batch_pages)
+                batch = BatchWriter(writer, options.batch_pages, background=True)
                 asyncio.run(_run(db, batch, config, report, progress, options, pool, work))
                 batch.flush()
                 with writer.step():
@@ -148,6 +148,7 @@ async def _run(db, batch: BatchWriter, config: FetchConfig, report: ScrapeReport
     finally:
         if budget is not None:
             budget.cancel()
+        await batch.drain()
         await fetcher.aclose()
         report.requests = sum(fetcher.counts.values())
         report.sources, report.decided_sources = dict(job.kinds), dict(job.decided)

@@ -177,7 +177,10 @@ def _meta(soup: BeautifulSoup) -> dict[str, str]:
 
 # Navigation, scripts and styles never hold page content; dropping them before building the
 # tree keeps a page with a 1,000-entry table of contents as cheap as one without.
-_NON_CONTENT = re.compile(r"<(nav|script|style|noscript|template)\b[^>]*>.*?</\1\s*>", re.S | re.I)
+# Each element is matched up to its first closing tag with an unrolled loop (runs of non-`<` text,
+# then a `<` that does not close it): a lazy `.*?` with a backreference cost 0.25 ms a page.
+_NON_CONTENT = re.compile("|".join(rf"<{name}\b[^>]*>[^<]*(?:<(?!/{name}\s*>)[^<]*)*</{name}\s*>"
+                                   for name in ("nav", "script", "style", "noscript", "template")), re.I)
 
 
 def _without_page_title(blocks: list[Block], titles: list[str]) -> list[Block]:
