@@ -145,3 +145,12 @@ def test_the_pins_cover_the_four_dumps_the_seed_and_the_google_cloud_pages():
 def test_the_corpus_the_tests_read_is_the_pinned_one():
     findings = check_corpus(need(ROOT / "corpus").parent)
     assert [f.text for f in findings if not f.ok] == []
+
+
+def test_a_clone_that_outlasts_its_time_limit_is_stopped_with_one_line(upstream, tmp_path, monkeypatch):
+    import pipeline.jobs.corpus as corpus_job
+
+    monkeypatch.setattr(corpus_job, "GIT_TIMEOUT", 0.001)  # any real clone takes longer than 1 ms
+    with pytest.raises(corpus_job.CorpusError) as error:
+        corpus_job._clone(upstream["url"], tmp_path / "slow.git")
+    assert str(error.value) == f"{upstream['url']}: `git clone -q …` took over 0.001 s; stopped"

@@ -86,9 +86,21 @@ def blob_id(data: bytes) -> str:
     return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
 
 
+# A dump's clone or rewrite that takes longer than this has hung (vbr, the largest, takes ~20 s).
+GIT_TIMEOUT = 900
+
+
+def _run(command: list[str], where: str, **options) -> subprocess.CompletedProcess:
+    """A git command bounded in time: a stalled network or a hung rewrite becomes a CorpusError."""
+    try:
+        return subprocess.run(command, capture_output=True, timeout=GIT_TIMEOUT, **options)
+    except subprocess.TimeoutExpired as error:
+        raise CorpusError(f"{where}: `{' '.join(command[:3])} …` took over {GIT_TIMEOUT} s; stopped") from error
+
+
 def _git(repo: Path | None, *args: str, check: bool = True) -> str:
     command = ["git", *(["-C", str(repo)] if repo else []), *args]
-    result = subprocess.run(command, capture_output=True, text=True)
+    result = _run(command, str(repo or "."), text=True)
     if check and result.returncode != 0:
         raise CorpusError(f"git {args[0]} failed in {repo or '.'}: {result.stderr.strip()}")
     return result.stdout.strip() if result.returncode == 0 else ""
@@ -106,7 +118,7 @@ def docs_digest(repo: Path, rev: str = "HEAD") -> tuple[int, str]:
 
 def _clone(url: str, repo: Path) -> str:
     """A bare clone of `url`; returns its HEAD commit."""
-    result = subprocess.run(["git", "clone", "-q", "--bare", url, str(repo)], capture_output=True, text=True)
+    result = _run(["git", "clone", "-q", "--bare", url, str(repo)], url, text=True)
     if result.returncode != 0:
         raise CorpusError(f"{url}: cannot clone: {result.stderr.strip()}")
     return _git(repo, "rev-parse", "HEAD")
@@ -129,8 +141,8 @@ def _keep_only(repo: Path, commit: str) -> None:
 
 def _filter_to_pages(repo: Path) -> None:
     """Rewrite the history to `docs/*.md` only, as the bundles were made (empty commits drop out)."""
-    result = subprocess.run([sys.executable, "-m", "git_filter_repo", "--quiet", "--force", "--path-glob",
-                             DUMP_PAGES], cwd=repo, capture_output=True, text=True)
+    result = _run([sys.executable, "-m", "git_filter_repo", "--quiet", "--force", "--path-glob", DUMP_PAGES],
+                  str(repo), cwd=repo, text=True)
     if result.returncode != 0:
         raise CorpusError(f"{repo}: git filter-repo failed: {result.stderr.strip()}")
 
@@ -159,8 +171,7 @@ def _read_blob(url: str, repo: Path, pin: FilePin) -> bytes:
     found = _git(repo, "rev-parse", "--verify", "-q", f"{pin.commit}:{pin.source}", check=False)
     if found != pin.blob:
         raise CorpusError(f"{url}: {pin.source} at {pin.commit} is {found or 'absent'}, expected blob {pin.blob}")
-    return subprocess.run(["git", "-C", str(repo), "cat-file", "blob", pin.blob], capture_output=True,
-                          check=True).stdout
+    return _run(["git", "-C", str(repo), "cat-file", "blob", pin.blob], url, check=True).stdout
 
 
 def fetch_files(url: str, files: list[FilePin], target: Path, workdir: Path) -> None:
@@ -173,7 +184,7 @@ def fetch_files(url: str, files: list[FilePin], target: Path, workdir: Path) -> 
 
 
 def write_seed(repo: Path, seed: FilePin, root: Path) -> None:
-    data = subprocess.run(["git", "-C", str(repo), "cat-file", "blob", seed.blob], capture_output=True).stdout
+    data = _run(["git", "-C", str(repo), "cat-file", "blob", seed.blob], str(repo)).stdout
     if blob_id(data) != seed.blob:
         raise CorpusError(f"{repo}: the seed page (blob {seed.blob}) is not in the {seed.source} history")
     (root / seed.path).parent.mkdir(parents=True, exist_ok=True)
