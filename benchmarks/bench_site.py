@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import socket
 import statistics
 import subprocess
 import sys
@@ -21,8 +20,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import BUNDLES, ROOT, emit  # noqa: E402
-from pipeline.jobs.website import datasette_args, served_catalog  # noqa: E402
+from benchmarks.common import BUNDLES, ROOT, emit, running_site  # noqa: E402
 
 
 def build_catalog() -> Path:
@@ -55,47 +53,30 @@ def main() -> None:
     options.add_argument("--db", type=Path)
     args = options.parse_args()
     db_path = args.db or build_catalog()
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    with served_catalog(db_path) as served:  # the link folder is removed afterwards
-        server = subprocess.Popen([sys.executable, "-m", "datasette", *datasette_args(served,
-                                                                                      "127.0.0.1", port)],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(100):
-                try:
-                    httpx.get(base + "/", timeout=1)
-                    break
-                except httpx.HTTPError:
-                    time.sleep(0.2)
-            from catalog.storage.database import open_catalog
+    with running_site(db_path) as (base, server):
+        from catalog.storage.database import open_catalog
 
-            operation = open_catalog(db_path, create=False).execute(
-                "select o.id from operations o join grants g on g.operation = o.id group by o.id "
-                "order by count(*) desc limit 1").fetchone()[0]
-            pages = {"home": "/", "product vbr (latest)": "/products/vbr",
-                     "product vbr at 13.0.1.1071": "/products/vbr?build=13.0.1.1071",
-                     "operation (largest)": f"/operations/{operation}",
-                     "changes vbazure (default: last change)": "/changes/vbazure",
-                     "changes vbr 13.0.1.1071 -> latest": "/changes/vbr?from=13.0.1.1071&to=latest",
-                     "changes vbr.json 13.0.1.1071 -> latest": "/changes/vbr.json?from=13.0.1.1071&to=latest",
-                     "upgrade vbr 13.0.1.1071 -> latest": "/upgrade/vbr?from=13.0.1.1071&to=latest",
-                     "search ec2": "/search?q=ec2"}
-            figures = []
-            for name, path in pages.items():
-                asyncio.run(load(base, path, 20, 4))  # warm up
-                timings = sorted(asyncio.run(load(base, path, args.requests, 8)))
-                p95 = timings[int(len(timings) * 0.95) - 1]
-                figures.append({"figure": f"{name} page, p50 ({args.requests} requests, concurrency 8)",
-                                "value": round(statistics.median(timings) * 1000, 1), "unit": "ms", "target": "-"})
-                figures.append({"figure": f"{name} page, p95 ({args.requests} requests, concurrency 8)",
-                                "value": round(p95 * 1000, 1), "unit": "ms", "target": "< 100"})
-            emit(figures)
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
+        operation = open_catalog(db_path, create=False).execute(
+            "select o.id from operations o join grants g on g.operation = o.id group by o.id "
+            "order by count(*) desc limit 1").fetchone()[0]
+        pages = {"home": "/", "product vbr (latest)": "/products/vbr",
+                 "product vbr at 13.0.1.1071": "/products/vbr?build=13.0.1.1071",
+                 "operation (largest)": f"/operations/{operation}",
+                 "changes vbazure (default: last change)": "/changes/vbazure",
+                 "changes vbr 13.0.1.1071 -> latest": "/changes/vbr?from=13.0.1.1071&to=latest",
+                 "changes vbr.json 13.0.1.1071 -> latest": "/changes/vbr.json?from=13.0.1.1071&to=latest",
+                 "upgrade vbr 13.0.1.1071 -> latest": "/upgrade/vbr?from=13.0.1.1071&to=latest",
+                 "search ec2": "/search?q=ec2"}
+        figures = []
+        for name, path in pages.items():
+            asyncio.run(load(base, path, 20, 4))  # warm up
+            timings = sorted(asyncio.run(load(base, path, args.requests, 8)))
+            p95 = timings[int(len(timings) * 0.95) - 1]
+            figures.append({"figure": f"{name} page, p50 ({args.requests} requests, concurrency 8)",
+                            "value": round(statistics.median(timings) * 1000, 1), "unit": "ms", "target": "-"})
+            figures.append({"figure": f"{name} page, p95 ({args.requests} requests, concurrency 8)",
+                            "value": round(p95 * 1000, 1), "unit": "ms", "target": "< 100"})
+        emit(figures)
 
 
 if __name__ == "__main__":

@@ -10,19 +10,16 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import BUNDLES, ROOT, emit  # noqa: E402
-from pipeline.jobs.website import datasette_args, served_catalog  # noqa: E402
+from benchmarks.common import BUNDLES, ROOT, emit, running_site  # noqa: E402
 
 
 def rss_mb(pid: int) -> float:
@@ -49,41 +46,24 @@ def main() -> None:
         db_path = Path(tempfile.mkdtemp(prefix="veeam-bench-memory-")) / "catalog.db"
         subprocess.run([sys.executable, "-m", "pipeline", "ingest", str(BUNDLES["vbr"]), "--db", str(db_path)],
                        cwd=ROOT, check=True, capture_output=True)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    with served_catalog(db_path) as served:  # the link folder is removed afterwards
-        server = subprocess.Popen([sys.executable, "-m", "datasette",
-                                   *datasette_args(served, "127.0.0.1", port)],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        base = f"http://127.0.0.1:{port}"
+    with running_site(db_path) as (base, server):
+        figures = [{"figure": "server RSS at rest", "value": round(rss_mb(server.pid)), "unit": "MB",
+                    "target": "-"}]
         try:
-            for _ in range(150):
-                try:
-                    httpx.get(base + "/", timeout=1)
-                    break
-                except httpx.HTTPError:
-                    time.sleep(0.2)
-            figures = [{"figure": "server RSS at rest", "value": round(rss_mb(server.pid)), "unit": "MB",
-                        "target": "-"}]
-            try:
-                status = httpx.post(base + "/check", content=chunks(300_000_000), timeout=60,
-                                    headers={"content-type": "application/x-www-form-urlencoded"}).status_code
-            except httpx.HTTPError as error:  # the server may close the connection after its 413
-                status = type(error).__name__
-            figures.append({"figure": f"server RSS after a 300 MB chunked POST to /check (answer {status})",
-                            "value": round(rss_mb(server.pid)), "unit": "MB", "target": "< 200"})
-            day = dt.date(2026, 1, 1)
-            with httpx.Client(base_url=base, timeout=30) as client:
-                for n in range(args.requests):
-                    to = (day + dt.timedelta(days=n)).isoformat()
-                    assert client.get(f"/changes/vbr?from=13.0.1.1071&to={to}").status_code in (200, 400)
-            figures.append({"figure": f"server RSS after {args.requests} distinct /changes/vbr requests",
-                            "value": round(rss_mb(server.pid)), "unit": "MB", "target": "< 200"})
-            emit(figures)
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
+            status = httpx.post(base + "/check", content=chunks(300_000_000), timeout=60,
+                                headers={"content-type": "application/x-www-form-urlencoded"}).status_code
+        except httpx.HTTPError as error:  # the server may close the connection after its 413
+            status = type(error).__name__
+        figures.append({"figure": f"server RSS after a 300 MB chunked POST to /check (answer {status})",
+                        "value": round(rss_mb(server.pid)), "unit": "MB", "target": "< 200"})
+        day = dt.date(2026, 1, 1)
+        with httpx.Client(base_url=base, timeout=30) as client:
+            for n in range(args.requests):
+                to = (day + dt.timedelta(days=n)).isoformat()
+                assert client.get(f"/changes/vbr?from=13.0.1.1071&to={to}").status_code in (200, 400)
+        figures.append({"figure": f"server RSS after {args.requests} distinct /changes/vbr requests",
+                        "value": round(rss_mb(server.pid)), "unit": "MB", "target": "< 200"})
+        emit(figures)
 
 
 if __name__ == "__main__":
