@@ -2,12 +2,14 @@
 
 import asyncio
 import hashlib
+import os
 import zlib
 from pathlib import Path
 
 import pytest
 
-from pipeline.jobs.scrape_batch import Parser, parse_pool
+from pipeline.jobs.scrape_batch import PARSE_NICENESS, Parser, parse_fetched, parse_pool
+from pipeline.parse.sources import PageError
 from tests.support.sitegen import load_site
 
 SITE = load_site(Path(__file__).parent / "site")
@@ -45,3 +47,18 @@ def test_pages_and_errors_reach_their_callers(workers):
         else:
             assert (first, second) == (PUBLIC + path, True)
     assert len(results) == 6
+
+
+def test_a_bot_check_body_is_refused_in_the_worker_with_the_fetchers_reason():
+    challenge = (b"<html><head><title>Just a moment...</title></head><body>"
+                 b"<div id='challenge-platform'>Checking your browser</div></body></html>")
+    with pytest.raises(PageError, match="^bot-check page instead of content$"):
+        parse_fetched(challenge, "text/html", "html", PUBLIC + "/docs/vbaws/guide/x.html", "http://x")
+
+
+def test_parse_workers_run_below_the_fetch_loops_priority():
+    pool = parse_pool(1)
+    try:
+        assert pool.submit(os.nice, 0).result() == min(19, os.nice(0) + PARSE_NICENESS)
+    finally:
+        pool.shutdown()

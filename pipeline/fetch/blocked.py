@@ -12,8 +12,8 @@ import re
 
 MIN_TEXT_CHARS = 200
 SHORT_PAGE_CHARS = 1500
-_STRONG = (b"cf-chl-", b"challenge-platform", b"_incapsula_", b"g-recaptcha", b"h-captcha",
-           b"hcaptcha.com")
+_STRONG = (b"cf-chl-", b"challenge-platform", b"_incapsula_")
+_CAPTCHA = (b"g-recaptcha", b"h-captcha", b"hcaptcha.com")  # strong too; one scan for "captcha" first
 _WEAK = (b"just a moment", b"attention required", b"access denied", b"are you a robot", b"captcha",
          b"checking your browser", b"enable javascript and cookies")
 _TAGS = re.compile(rb"<script.*?</script>|<style.*?</style>|<[^>]+>", re.S | re.I)
@@ -45,7 +45,8 @@ def blocked_reason(body: bytes, content_type: str = "") -> str | None:
     if kind and "html" not in kind and "text" not in kind:
         return f"not an HTML page (content type {content_type})"
     lowered = body[:262144].lower()
-    if any(marker in lowered for marker in _STRONG):
+    if any(marker in lowered for marker in _STRONG) or (
+            b"captcha" in lowered and any(marker in lowered for marker in _CAPTCHA)):
         return "bot-check page instead of content"
     title = _title(lowered)
     text_chars = _text_chars(lowered, SHORT_PAGE_CHARS)

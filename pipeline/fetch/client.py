@@ -129,6 +129,9 @@ class Fetcher:
             self.stop(f"circuit breaker: {host} answered 429/503 {self._throttled[host]} times in a row")
 
     async def _robots_policy(self, client: httpx.AsyncClient, origin: str) -> RobotsPolicy:
+        known = self._robots.get(origin)
+        if known is not None:
+            return known
         async with self._robots_lock:
             if origin not in self._robots:
                 try:
@@ -218,7 +221,8 @@ class Fetcher:
 
     async def fetch(self, path_or_url: str, validators: dict[str, str] | None = None,
                     check_page: bool = True) -> FetchResult:
-        """One page (or, with `check_page` off, any resource such as a sitemap)."""
+        """One page, or with `check_page` off any resource (a sitemap; a page whose caller tests for a
+        bot-check itself, off the event loop)."""
         url = self.absolute(path_or_url)
         client = await self._idle.get()  # the concurrency limit: one request per idle client
         try:
