@@ -1,5 +1,6 @@
 """Source negotiation (`.md` twin or `.html`), sitemaps with lastmod, and reparse of both kinds."""
 
+import time
 from pathlib import Path
 
 import pytest
@@ -194,3 +195,40 @@ def test_a_page_skipped_by_lastmod_is_asked_again_after_a_week(tmp_path):
         report, paths = run(db_path, server)
     assert [p for p in paths if p.endswith(".md")] == ["/docs/vbaws/guide/iam_permissions.md"]
     assert (report.unchanged, report.skipped_by_lastmod) == (1, 4)
+
+
+def test_after_a_clean_md_404_the_other_pages_do_not_wait_for_the_first_pages_html(tmp_path):
+    site = load_site(SITE)
+    paths = sorted(p for p in site if p.startswith("/docs/vbaws/") and p.endswith(".html"))
+    first, others = paths[0], set(paths[1:])
+    with SiteServer(site) as server:
+        def answer_once_the_others_are_in(handler):
+            deadline = time.monotonic() + 10
+            while not others <= {path for path, *_ in server.requests} and time.monotonic() < deadline:
+                time.sleep(0.02)
+            server.answer(handler)
+
+        server.faults[first] = answer_once_the_others_are_in
+        start = time.monotonic()
+        report = scrape(tmp_path / "c.db", urls=paths, config=config(server.base_url))
+        seconds = time.monotonic() - start
+        order = [path for path, *_ in server.requests if path.startswith("/docs/")]
+    assert report.sources == {"vbaws": "html"} and report.fetched == len(paths)
+    assert order[0] == first.removesuffix(".html") + ".md"  # the product's one probe
+    assert order[-1] == first  # answered last: nobody waited for it
+    assert seconds < 8
+
+
+def test_after_a_5xx_md_answer_the_other_pages_wait_for_the_first_pages_html(tmp_path):
+    site = load_site(SITE)
+    paths = sorted(p for p in site if p.startswith("/docs/vbaws/") and p.endswith(".html"))
+    twin = paths[0].removesuffix(".html") + ".md"
+    with SiteServer(site) as server:
+        server.faults[twin] = lambda handler: server.send(handler, 503, b"busy")
+        report = scrape(tmp_path / "c.db", urls=paths,
+                        config=FetchConfig(base_url=server.base_url, per_host_per_second=100,
+                                           backoff=0.01, retries=0))
+        order = [path for path, *_ in server.requests if path.startswith("/docs/")]
+    assert report.sources == {"vbaws": "html"} and report.fetched == len(paths)
+    assert report.decided_sources == {}  # a 503 settles nothing: asked again next run
+    assert order[:2] == [twin, paths[0]]  # a struggling host: one page at a time until it answers

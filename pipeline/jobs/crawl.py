@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
 
 from catalog.storage.snapshots import FetchRecord, last_lastmod, last_snapshot_kind, validators_for
@@ -19,6 +19,7 @@ from pipeline.parse.sources import PageError
 
 PUBLIC_BASE = f"https://{DEFAULT_HOST}"
 CONFIRM_DAYS = 7
+WORKERS_PER_SLOT = 4
 
 
 def _got_markdown(result: FetchResult) -> bool:
@@ -44,7 +45,7 @@ class Crawl:
         self.progress = progress
         self.base_url = fetcher.config.base_url
         self.lastmods: dict[str, str | None] = {}  # page URL under the base -> sitemap lastmod
-        self._probes: dict[str, asyncio.Lock] = {}
+        self._probes: dict[str, asyncio.Event] = {}  # product -> set once its source kind is known
         # A sitemap could miss a change: a page is asked again (conditionally) once a week anyway.
         self.confirm_since = (dt.datetime.now(dt.UTC) - dt.timedelta(days=CONFIRM_DAYS)).isoformat(
             timespec="seconds")
@@ -53,7 +54,8 @@ class Crawl:
         return helpcenter_url(url, self.base_url, PUBLIC_BASE)
 
     async def _get(self, url: str, public: str, kind: str) -> FetchResult:
-        return await self.fetcher.fetch(url, validators_for(self.db, public, kind))
+        # The bot-check test runs with the parse, off the event loop (scrape_batch.parse_fetched).
+        return await self.fetcher.fetch(url, validators_for(self.db, public, kind), check_page=False)
 
     async def negotiate(self, url: str, public: str) -> tuple[FetchResult, str]:
         """Fetch a page from its `.md` twin when the product serves Markdown, else its `.html`."""
@@ -61,19 +63,30 @@ class Crawl:
         twin = markdown_twin(url)
         if twin is None:
             return await self._get(url, public, "html"), "html"
-        if product not in self.kinds:
+        while product not in self.kinds:
+            probing = self._probes.get(product)
+            if probing is not None:
+                await probing.wait()  # every waiter wakes at once when the answer is in
+                continue
             # The first page of a product decides alone, so the others do not all ask for `.md`.
-            async with self._probes.setdefault(product, asyncio.Lock()):
-                if product not in self.kinds:
-                    result = await self._get(twin, public, "md")
-                    if result.outcome == "not_fetched":
-                        return result, "md"
-                    self.kinds[product] = "md" if _got_markdown(result) else "html"
-                    if _got_markdown(result) or _twin_missing(result):  # not a timeout or a 5xx
-                        self.decided[product] = self.kinds[product]
-                    if self.kinds[product] == "md":
-                        return result, "md"
-                    return await self._get(url, public, "html"), "html"
+            self._probes[product] = probing = asyncio.Event()
+            try:
+                result = await self._get(twin, public, "md")
+                if result.outcome == "not_fetched":
+                    return result, "md"
+                self.kinds[product] = "md" if _got_markdown(result) else "html"
+                if self.kinds[product] == "md":
+                    self.decided[product] = "md"
+                    return result, "md"
+                if _twin_missing(result):
+                    self.decided[product] = "html"
+                    probing.set()  # a clear answer: the others go on while this page asks for `.html`
+                # After a timeout, a 429 or a 5xx the others also wait for this page's `.html`
+                # answer, so a struggling host is not met by every connection at once.
+                return await self._get(url, public, "html"), "html"
+            finally:
+                del self._probes[product]
+                probing.set()
         if self.kinds[product] == "md":
             result = await self._get(twin, public, "md")
             if _got_markdown(result) or not _twin_missing(result):
@@ -161,18 +174,55 @@ class Crawl:
         start += [url for url in await self.read_sitemaps(product) if url not in start]
         frontier = start[: product.max_pages]
         seen = set(frontier)
-        while frontier and not self.fetcher.stopped:
-            found: list[str] = []
 
-            async def one(url: str, found=found) -> None:
-                found.extend(link for link in await self.visit(url) if in_scope(link, product, self.base_url))
-
-            await asyncio.gather(*(one(url) for url in frontier))
-            frontier = []
-            for link in found:
-                if link not in seen and len(seen) < product.max_pages:
+        async def one(url: str) -> list[str]:
+            new = []
+            for link in await self.visit(url):
+                if link not in seen and len(seen) < product.max_pages and in_scope(link, product, self.base_url):
                     seen.add(link)
-                    frontier.append(link)
+                    new.append(link)
+            return new
+
+        await self._work(frontier, one)
 
     async def fetch_list(self, paths: list[str]) -> None:
-        await asyncio.gather(*(self.visit(self.fetcher.absolute(path), crawling=False) for path in paths))
+        async def one(path: str) -> list[str]:
+            await self.visit(self.fetcher.absolute(path), crawling=False)
+            return []
+
+        await self._work(paths, one)
+
+    async def _work(self, items: list[str], visit: Callable[[str], Awaitable[list[str]]]) -> None:
+        """Visit every item, and every item a visit returns, first come first served, with a few
+        tasks per fetch slot (a visit also waits for its parse).
+
+        A task per page made a herd: at each hand-off (the `.md` answer, a free connection) a
+        thousand tasks woke to find nothing to do, and the loop spent tens of milliseconds on them
+        while responses waited. Crawling by levels also waited for each level's slowest page.
+        """
+        queue: asyncio.Queue[str] = asyncio.Queue()
+        for item in items:
+            queue.put_nowait(item)
+
+        async def worker() -> None:
+            while True:
+                item = await queue.get()
+                try:
+                    for more in await visit(item):
+                        queue.put_nowait(more)
+                finally:
+                    queue.task_done()
+
+        width = max(1, self.fetcher.config.concurrency) * WORKERS_PER_SLOT
+        workers = [asyncio.create_task(worker()) for _ in range(min(width, max(1, len(items))))]
+        finished = asyncio.create_task(queue.join())
+        try:
+            await asyncio.wait([finished, *workers], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in [finished, *workers]:
+                task.cancel()
+            outcomes = await asyncio.gather(finished, *workers, return_exceptions=True)
+        failures = [outcome for outcome in outcomes if isinstance(outcome, BaseException)
+                    and not isinstance(outcome, asyncio.CancelledError)]
+        if failures:
+            raise failures[0]
