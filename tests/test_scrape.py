@@ -1,5 +1,6 @@
 """The scraper end to end: discovery, fetch, parse and catalog, from cassettes and a local server."""
 
+import gc
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,7 @@ from sqlite_utils import Database
 
 from pipeline.cli.main import cli
 from pipeline.fetch.client import FetchConfig
-from pipeline.jobs.scrape import scrape
+from pipeline.jobs.scrape import GC_YOUNG_THRESHOLD, scrape
 from tests.support.sitegen import SiteServer, load_site
 
 SITE = Path(__file__).parent / "site"
@@ -117,3 +118,14 @@ def test_unknown_product_is_a_clear_error(tmp_path):
     result = CliRunner().invoke(cli, ["scrape", "--db", str(tmp_path / "x.db"), "--product", "vbxyz"])
     assert result.exit_code == 2
     assert "Error: unknown product vbxyz; known: vbaws, vbazure, vbgc, vbr, vbo365" in result.output
+
+
+def test_the_fetch_loop_runs_with_fewer_collections_and_the_collector_is_restored(tmp_path):
+    thresholds = []
+    before = gc.get_threshold()
+    with SiteServer(load_site(SITE)) as server:
+        report = scrape(tmp_path / "c.db", config=config(server.base_url), products_toml=PRODUCTS,
+                        progress=lambda _: thresholds.append(gc.get_threshold()[0]))
+    assert report.fetched == 7
+    assert set(thresholds) == {GC_YOUNG_THRESHOLD}
+    assert (gc.get_threshold(), gc.get_freeze_count()) == (before, 0)
