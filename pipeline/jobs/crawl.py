@@ -74,16 +74,18 @@ class Crawl:
                 result = await self._get(twin, public, "md")
                 if result.outcome == "not_fetched":
                     return result, "md"
-                self.kinds[product] = "md" if _got_markdown(result) else "html"
-                if self.kinds[product] == "md":
-                    self.decided[product] = "md"
+                if _got_markdown(result):
+                    self.kinds[product] = self.decided[product] = "md"
                     return result, "md"
                 if _twin_missing(result):
-                    self.decided[product] = "html"
+                    self.kinds[product] = self.decided[product] = "html"
                     probing.set()  # a clear answer: the others go on while this page asks for `.html`
+                    return await self._get(url, public, "html"), "html"
                 # After a timeout, a 429 or a 5xx the others also wait for this page's `.html`
                 # answer, so a struggling host is not met by every connection at once.
-                return await self._get(url, public, "html"), "html"
+                page = await self._get(url, public, "html")
+                self.kinds[product] = "html"  # for this run only: nothing was decided
+                return page, "html"
             finally:
                 del self._probes[product]
                 probing.set()
