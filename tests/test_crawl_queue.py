@@ -46,8 +46,22 @@ def test_a_failing_visit_reaches_the_caller_and_stops_the_others():
     assert len(started) < 100
 
 
+def test_a_crawl_from_one_entry_page_fills_every_slot_with_the_pages_it_finds():
+    running, most = [0], [0]
+
+    async def visit(item: str) -> list[str]:
+        running[0] += 1
+        most[0] = max(most[0], running[0])
+        await asyncio.sleep(0.001)
+        running[0] -= 1
+        return [f"entry/{i}" for i in range(100)] if item == "entry" else []
+
+    asyncio.run(asyncio.wait_for(crawl_with(16)._work(["entry"], visit), 10))
+    assert most[0] == 16 * WORKERS_PER_SLOT
+
+
 def test_no_items_means_no_visits():
     async def visit(item: str) -> list[str]:
         raise AssertionError(item)
 
-    asyncio.run(crawl_with(4)._work([], visit))
+    asyncio.run(asyncio.wait_for(crawl_with(4)._work([], visit), 10))

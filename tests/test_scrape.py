@@ -96,6 +96,9 @@ def test_a_failed_page_leaves_the_catalog_untouched_and_is_listed(tmp_path):
     assert ("failed: https://helpcenter.veeam.com/docs/vbaws/guide/iam_permissions.html: "
             "bot-check page instead of content") in result.output
     assert catalog_summary(db_path) == before
+    last = Database(db_path).execute("select outcome, status, reason, snapshot from fetches where url = ? "
+                                     "order by id desc limit 1", [f"https://helpcenter.veeam.com{path}"]).fetchone()
+    assert last == ("failed", 200, "bot-check page instead of content", None)  # the bot check is not kept
 
 
 def test_changed_page_becomes_a_new_version_and_reparse_rebuilds_offline(tmp_path):

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.jobs.scrape_batch import PARSE_NICENESS, Parser, parse_fetched, parse_pool
-from pipeline.parse.sources import PageError
+from pipeline.jobs.scrape_batch import PARSE_NICENESS, NotAPage, Parser, parse_fetched, parse_pool
 from tests.support.sitegen import load_site
 
 SITE = load_site(Path(__file__).parent / "site")
@@ -25,7 +24,7 @@ def test_pages_and_errors_reach_their_callers(workers):
         parser = Parser(pool, max_batch=3)
 
         async def one(path):
-            body = b"\x00binary" if path.endswith("role_overview.html") else SITE[path].encode()
+            body = b"\x00binary " * 300 if path.endswith("role_overview.html") else SITE[path].encode()
             try:
                 page, links, packed = await parser.parse(body, "text/html", "html", PUBLIC + path, PUBLIC + path)
             except Exception as error:
@@ -52,8 +51,11 @@ def test_pages_and_errors_reach_their_callers(workers):
 def test_a_bot_check_body_is_refused_in_the_worker_with_the_fetchers_reason():
     challenge = (b"<html><head><title>Just a moment...</title></head><body>"
                  b"<div id='challenge-platform'>Checking your browser</div></body></html>")
-    with pytest.raises(PageError, match="^bot-check page instead of content$"):
+    with pytest.raises(NotAPage, match="^bot-check page instead of content$"):
         parse_fetched(challenge, "text/html", "html", PUBLIC + "/docs/vbaws/guide/x.html", "http://x")
+    with pytest.raises(NotAPage, match=r"^not an HTML page \(content type application/pdf\)$"):
+        parse_fetched(b"%PDF-1.7 " * 300, "application/pdf", "html", PUBLIC + "/docs/vbaws/guide/x.html",
+                      "http://x")
 
 
 def test_parse_workers_run_below_the_fetch_loops_priority():

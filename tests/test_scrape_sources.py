@@ -224,7 +224,12 @@ def test_after_a_5xx_md_answer_the_other_pages_wait_for_the_first_pages_html(tmp
     paths = sorted(p for p in site if p.startswith("/docs/vbaws/") and p.endswith(".html"))
     twin = paths[0].removesuffix(".html") + ".md"
     with SiteServer(site) as server:
+        def answer_slowly(handler):
+            time.sleep(0.5)  # a page that did not wait would be answered (and recorded) first
+            server.answer(handler)
+
         server.faults[twin] = lambda handler: server.send(handler, 503, b"busy")
+        server.faults[paths[0]] = answer_slowly
         report = scrape(tmp_path / "c.db", urls=paths,
                         config=FetchConfig(base_url=server.base_url, per_host_per_second=100,
                                            backoff=0.01, retries=0))

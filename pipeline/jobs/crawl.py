@@ -14,7 +14,7 @@ from catalog.urls import DEFAULT_HOST, parse_url
 from pipeline.fetch.client import Fetcher, FetchResult
 from pipeline.fetch.discover import ProductConfig, helpcenter_url, in_scope, is_markdown, markdown_twin
 from pipeline.fetch.sitemap import SitemapError, parse_sitemap, sitemap_paths
-from pipeline.jobs.scrape_batch import BatchWriter, Parser, page_links
+from pipeline.jobs.scrape_batch import BatchWriter, NotAPage, Parser, page_links
 from pipeline.parse.sources import PageError
 
 PUBLIC_BASE = f"https://{DEFAULT_HOST}"
@@ -45,7 +45,8 @@ class Crawl:
         self.progress = progress
         self.base_url = fetcher.config.base_url
         self.lastmods: dict[str, str | None] = {}  # page URL under the base -> sitemap lastmod
-        self._probes: dict[str, asyncio.Event] = {}  # product -> set once its source kind is known
+        # product -> set when its probe ends: decided, or not (the waiters then probe again)
+        self._probes: dict[str, asyncio.Event] = {}
         # A sitemap could miss a change: a page is asked again (conditionally) once a week anyway.
         self.confirm_since = (dt.datetime.now(dt.UTC) - dt.timedelta(days=CONFIRM_DAYS)).isoformat(
             timespec="seconds")
@@ -132,8 +133,9 @@ class Crawl:
             page, links, packed = await self.parser.parse(result.body or b"",
                                                result.headers.get("content-type", ""), kind, public,
                                                result.final_url or url, crawling)
-        except PageError as error:
-            self.batch.fetched(FetchRecord(**{**record.__dict__, "outcome": "failed", "reason": str(error)}))
+        except PageError as error:  # an unparsable body is kept for diagnosis, a bot check is not
+            self.batch.fetched(dataclasses.replace(record, outcome="failed", reason=str(error),
+                                                   body=None if isinstance(error, NotAPage) else record.body))
             self.report.failed.append((public, str(error)))
             return []
         self.batch.fetched(dataclasses.replace(record, packed=packed), page)
@@ -215,8 +217,9 @@ class Crawl:
                 finally:
                     queue.task_done()
 
+        # Every worker from the start: a crawl begins with one entry page and finds the rest.
         width = max(1, self.fetcher.config.concurrency) * WORKERS_PER_SLOT
-        workers = [asyncio.create_task(worker()) for _ in range(min(width, max(1, len(items))))]
+        workers = [asyncio.create_task(worker()) for _ in range(width)]
         finished = asyncio.create_task(queue.join())
         try:
             await asyncio.wait([finished, *workers], return_when=asyncio.FIRST_COMPLETED)

@@ -136,16 +136,20 @@ def fewer_collections() -> Iterator[None]:
     Every response allocates hundreds of short-lived objects (httpx, h11), so the collector ran
     about 180 times per thousand pages on the loop's thread, each pass holding the GIL; with the
     objects of startup frozen and a larger youngest generation the scrape gained ~2.5 points of
-    the ideal throughput (benchmarks/bench_scrape.py). Settings are restored afterwards.
+    the ideal throughput (benchmarks/bench_scrape.py). Settings are restored afterwards; a caller
+    that froze objects itself keeps them frozen (nothing is frozen or unfrozen here then).
     """
     threshold = gc.get_threshold()
-    gc.freeze()
+    freeze = gc.get_freeze_count() == 0
+    if freeze:
+        gc.freeze()
     gc.set_threshold(GC_YOUNG_THRESHOLD, *threshold[1:])
     try:
         yield
     finally:
         gc.set_threshold(*threshold)
-        gc.unfreeze()
+        if freeze:
+            gc.unfreeze()
 
 
 async def _run(db, batch: BatchWriter, config: FetchConfig, report: ScrapeReport, progress, options,
