@@ -137,7 +137,9 @@ def test_usage_errors_exit_2_with_one_line(tmp_path):
 
 @pytest.mark.parametrize(("text", "message"), [
     ("[[page]]\npath = '/a.html'\ndump = '../../etc/passwd'\n",
-     "canary.toml: page 1: path must start with / and dump stay inside the dumps folder"),
+     "canary.toml: page 1: path must start with / and end in .html, and dump stay inside the dumps folder"),
+    ("[[page]]\npath = '/a.pdf'\ndump = 'vbaws/a.md'\n",
+     "canary.toml: page 1: path must start with / and end in .html, and dump stay inside the dumps folder"),
     ("", "canary.toml: lists 0 pages; a canary needs 1 to 200"),
     ("[[page]\n", "canary.toml: Expected ']]' at the end of an array declaration (at line 1, column 7)"),
 ])

@@ -28,14 +28,21 @@ class ConfigError(ValueError):
     pass
 
 
+def read_config(name: str, text: str | None = None, where: str | None = None,
+                error: type[Exception] = ConfigError) -> dict:
+    """A TOML list packaged beside this module (`name`), or `text` in its place; a syntax error is
+    `error` naming `where` (the file name by default)."""
+    if text is None:
+        text = resources.files("pipeline.fetch").joinpath(name).read_text(encoding="utf-8")
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as problem:
+        raise error(f"{where or name}: {problem}") from problem
+
+
 def load_products(text: str | None = None) -> dict[str, ProductConfig]:
     """Read products.toml (the packaged one unless `text` is given)."""
-    if text is None:
-        text = resources.files("pipeline.fetch").joinpath("products.toml").read_text(encoding="utf-8")
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"products.toml: {error}") from error
+    data = read_config("products.toml", text)
     defaults = data.get("defaults", {})
     products = {}
     for code, item in data.get("products", {}).items():

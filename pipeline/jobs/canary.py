@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import re
-import tomllib
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 
 from catalog.model import Page
 from catalog.storage.keys import title_key
 from pipeline.fetch.client import FetchConfig, Fetcher, FetchResult
-from pipeline.fetch.discover import helpcenter_url
+from pipeline.fetch.discover import helpcenter_url, markdown_twin, read_config
 from pipeline.parse.sources import PageError, decode_page, parse_page_text
 
 PUBLIC_BASE = "https://helpcenter.veeam.com"
@@ -38,26 +36,21 @@ class CanaryPage:
 
     @property
     def markdown_path(self) -> str:
-        return re.sub(r"\.html?$", ".md", self.path)
+        return markdown_twin(self.path) or self.path
 
 
 def load_canary_list(text: str | None = None, where: str = "canary.toml") -> list[CanaryPage]:
     """The packaged list (pipeline/fetch/canary.toml) unless `text` is given."""
-    if text is None:
-        text = resources.files("pipeline.fetch").joinpath("canary.toml").read_text(encoding="utf-8")
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise CanaryError(f"{where}: {error}") from error
+    data = read_config("canary.toml", text, where, CanaryError)
     defaults, pages = data.get("defaults", {}), []
     for number, item in enumerate(data.get("page", []), start=1):
         missing = [key for key in ("path", "dump") if not isinstance(item.get(key), str)]
         if missing:
             raise CanaryError(f"{where}: page {number} lacks {', '.join(missing)}")
-        if not item["path"].startswith("/") or ".." in Path(item["dump"]).parts or \
-                Path(item["dump"]).is_absolute():
-            raise CanaryError(f"{where}: page {number}: path must start with / and dump stay "
-                              "inside the dumps folder")
+        if not item["path"].startswith("/") or not item["path"].endswith(".html") or \
+                ".." in Path(item["dump"]).parts or Path(item["dump"]).is_absolute():
+            raise CanaryError(f"{where}: page {number}: path must start with / and end in .html, "
+                              "and dump stay inside the dumps folder")
         pages.append(CanaryPage(item["path"], item["dump"],
                                 bool(item.get("markdown", defaults.get("markdown", True)))))
     if not pages or len(pages) > MAX_PAGES:
