@@ -70,3 +70,9 @@ def test_documentation_that_mentions_access_denied_is_not_blocked():
     body = (b"<html><title>Troubleshooting</title><body><p>If you see Access Denied, grant the "
             b"permission below.</p>" + b"<p>More documentation text here.</p>" * 60 + b"</body></html>")
     assert blocked_reason(body, "text/html; charset=utf-8") is None
+
+
+def test_a_products_toml_that_is_not_toml_is_refused_by_name():
+    with pytest.raises(ConfigError) as error:
+        load_products("[products.vbx\n")
+    assert str(error.value).startswith("products.toml: Expected ']' at the end of a table declaration")
