@@ -130,6 +130,16 @@ def display_label(section: str | None, title: str) -> str:
     return f"{section}{SECTION_SEPARATOR}{title}"
 
 
+def operation_matches(section: str | None, title: str, texts: tuple[str, ...] | list[str]) -> bool:
+    """Does a user's `--operation` text (any of `texts`, case-insensitive) name this operation?
+    It is looked for in "Section › Title"; no texts name every operation. The one rule the
+    policy, upgrade and site surfaces share."""
+    if not texts:
+        return True
+    label = display_label(section, title).lower()
+    return any(text.lower() in label for text in texts)
+
+
 def base_key(section: str | None, title: str) -> str:
     """The identity of (section path, title) before ordinals: each heading and the title in their
     matching form (`title_key`: case, articles, version numbers do not count), the title left out

@@ -339,3 +339,18 @@ def test_home_counts_the_pages_each_product_page_lists(real_catalog):
     for product in site.get("/products.json"):
         listed = site.get(f"/products/{product['code']}.json")
         assert product["pages"] == len(listed["pages"]), product["code"]
+
+
+def test_an_operation_named_by_its_section_is_chosen_alike_by_policy_upgrade_and_site(real_catalog):
+    """"Service Account Permissions" is a section of vbazure's plug-in page, in no operation title."""
+    text = "Service Account Permissions"
+    site = Site(real_catalog)
+    answer = ask_upgrade(site, real_catalog, "vbazure", "2025-01-01", "latest", operation=text)
+    by = {where.split(": ", 1)[1] for item in answer["add"] for where in item["required_by"]}
+    assert by == {"Full list of permissions", "List of permissions to upgrade backup appliance to version 8"}
+    result = CliRunner().invoke(cli, ["policy", "--db", str(real_catalog), "--product", "vbazure",
+                                      "--operation", text, "--format", "azure"])
+    assert result.exit_code == 0, result.output
+    role = json.loads(result.stdout)
+    granted = set(role["Actions"]) | set(role.get("DataActions", []))
+    assert {item["permission"] for item in answer["add"] if item["provider"] == "azure"} <= granted

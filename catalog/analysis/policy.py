@@ -8,7 +8,7 @@ from sqlite_utils import Database
 
 from catalog.analysis.compare import CompareError, Point, resolve, versions_at
 from catalog.analysis.policy_docs import PermissionSet, collect
-from catalog.model import display_label
+from catalog.model import display_label, operation_matches
 
 
 @dataclass
@@ -52,10 +52,9 @@ def select_permissions(db: Database, product: str, build: str | None, texts: tup
     latest)."""
     point = resolve(db, product, build or "latest")
     operations = operations_at(db, product, point)
-    wanted = [text.lower() for text in texts]
     for op in operations:
         op["label"] = display_label(op["section"], op["title"])
-    chosen = [op for op in operations if any(text in op["label"].lower() for text in wanted)]
+    chosen = [op for op in operations if operation_matches(op["section"], op["title"], texts)]
     if not chosen:
         titles = sorted({op["title"] for op in operations})
         raise CompareError(

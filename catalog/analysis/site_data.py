@@ -18,8 +18,9 @@ from sqlite_utils import Database
 
 from catalog.analysis import questions
 from catalog.analysis.compare import change_events, compare_product, last_change, product_builds, resolve
-from catalog.analysis.policy import operations_at, permission_rows
+from catalog.analysis.policy import operations_at, permission_rows, policy_name
 from catalog.analysis.policy_docs import documents_for
+from catalog.model import operation_matches
 
 PAGE_ROWS = 300
 SEARCH_PAGE = 50
@@ -262,11 +263,10 @@ def upgrade_page(db: Database, code: str, from_text: str | None, to_text: str | 
     if product is None:
         return None
     delta = questions.upgrade(db, code, from_text, to_text, operations)
-    wanted = [text.lower() for text in operations]
     chosen = [op for op in operations_at(db, code, resolve(db, code, delta.to_build))
-              if not wanted or any(text in op["title"].lower() for text in wanted)]
-    name = f"Veeam {code} {delta.to_build}" + (f": {', '.join(operations)}" if operations else "")
-    documents = documents_for(permission_rows(db, [op["id"] for op in chosen], False), name[:120])
+              if operation_matches(op["section"], op["title"], operations)]
+    documents = documents_for(permission_rows(db, [op["id"] for op in chosen], False),
+                              policy_name(code, delta.to_build, list(operations) or ["all operations"]))
     return {**product, "builds": product_builds(db, code), "delta": delta, "answer": delta.as_json(),
             "operations": list(operations), "documents": documents,
             "risky": sum(1 for item in delta.add if item.risk)}

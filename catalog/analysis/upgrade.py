@@ -8,6 +8,7 @@ from sqlite_utils import Database
 
 from catalog.analysis.compare import CompareError, Point, resolve, versions_at
 from catalog.analysis.diff import load_version, match_operations
+from catalog.model import operation_matches
 
 
 @dataclass(frozen=True)
@@ -58,11 +59,10 @@ def required_at(db: Database, product: str, point: Point, by_family: bool,
     versions = versions_at(db, product, point, by_family)
     unit_of = {version: unit for unit, version in versions.items()}
     marks = ",".join("?" * len(unit_of))
-    wanted = [text.lower() for text in operations]
     found: dict[tuple, dict] = {}
     for row in db.query(f"select * from operation_requirements where page_version in ({marks})",
                         list(unit_of)):
-        if wanted and not any(text in row["title"].lower() for text in wanted):
+        if not operation_matches(row["section"], row["title"], operations):
             continue
         unit = unit_of[row["page_version"]]
         key = (unit, renamed.get((unit, row["key"]), row["key"]), row["provider"], row["name_key"])

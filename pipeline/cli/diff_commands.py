@@ -70,7 +70,7 @@ def diff(db_path, product, from_, to, page, fmt):
 @click.option("--from", "from_", help="The build or date you run now (default: previous).")
 @click.option("--to", help="The build or date you upgrade to (default: latest).")
 @click.option("--operation", "operations", multiple=True,
-              help="Only operations whose title contains this text (repeatable).")
+              help="Only operations whose \"Section › Title\" contains this text (repeatable).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
 def upgrade(db_path, product, from_, to, operations, fmt, as_json):

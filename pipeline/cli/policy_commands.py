@@ -63,7 +63,7 @@ def capped_titles(message: str, total: int) -> str:
 @click.option("--product", callback=product_code, required=True, help="Product code, e.g. vbaws.")
 @click.option("--build", help="A build, a YYYY-MM-DD date or 'latest' (the default).")
 @click.option("--operation", "operations", multiple=True, required=True,
-              help="Operations whose title contains this text (repeatable).")
+              help="Operations whose \"Section › Title\" contains this text (repeatable).")
 @click.option("--format", "fmt", type=click.Choice(["aws", "azure", "gcp", "terraform"]), default="aws",
               show_default=True)
 @click.option("--include-optional", is_flag=True, help="Include permissions the page marks optional.")
@@ -102,7 +102,7 @@ def policy(db_path, product, build, operations, fmt, include_optional):
 @click.option("--product", callback=product_code, required=True, help="Product code, e.g. vbaws.")
 @click.option("--build", help="A build of the product (default: the latest).")
 @click.option("--operation", "operations", multiple=True, required=True,
-              help="Operations whose title contains this text (repeatable).")
+              help="Operations whose \"Section › Title\" contains this text (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def check(policy_file, db_path, product, build, operations, as_json):
     """Check an AWS IAM policy or Azure role definition against what the operations need.
