@@ -1,6 +1,7 @@
 """The scraper end to end: discovery, fetch, parse and catalog, from cassettes and a local server."""
 
 import gc
+import zlib
 from pathlib import Path
 
 import pytest
@@ -8,6 +9,7 @@ from click.testing import CliRunner
 from conftest import table_counts
 from sqlite_utils import Database
 
+from catalog.storage.snapshots import MAX_SNAPSHOT_BYTES, inflate
 from pipeline.cli.main import cli
 from pipeline.fetch.client import FetchConfig
 from pipeline.jobs.scrape import GC_YOUNG_THRESHOLD, scrape
@@ -132,3 +134,19 @@ def test_the_fetch_loop_runs_with_fewer_collections_and_the_collector_is_restore
     assert report.fetched == 7
     assert set(thresholds) == {GC_YOUNG_THRESHOLD}
     assert (gc.get_threshold(), gc.get_freeze_count()) == (before, 0)
+
+
+def test_reparse_refuses_a_snapshot_that_inflates_past_its_cap(tmp_path):
+    db_path = tmp_path / "live.db"
+    with SiteServer(load_site(SITE)) as server:
+        scrape(db_path, config=config(server.base_url), products_toml=PRODUCTS)
+    db = Database(db_path)
+    digest = db.execute("select snapshot from fetches where outcome = 'ok' order by id limit 1").fetchone()[0]
+    bomb = zlib.compress(b" " * (MAX_SNAPSHOT_BYTES + 1), 1)  # ~25 KB stored, 24 MB inflated
+    db.execute("update snapshots set body = ? where hash = ?", [bomb, digest])
+    db.conn.commit()
+    assert inflate(bomb) is None and inflate(b"not zlib") is None
+    result = CliRunner().invoke(cli, ["reparse", "--db", str(db_path), "--to", str(tmp_path / "re.db")])
+    assert result.exit_code == 0, result.output
+    assert (f"stored snapshot {digest} is corrupt or inflates past {MAX_SNAPSHOT_BYTES:,} bytes"
+            in result.output)

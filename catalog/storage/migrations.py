@@ -172,8 +172,6 @@ def m16_build_source_and_products(db: Database) -> None:
 def m15_question_views(db: Database) -> None:
     """One definition of operation identity, the version in force at a build or moment, and what
     operations require (issue 15); `catalog.analysis.questions` reads through them."""
-    from catalog.storage.views import create_views
-
     create_views(db)
 
 

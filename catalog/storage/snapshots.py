@@ -105,31 +105,39 @@ def last_lastmod(db: Database, url: str, since: str = "") -> str | None:
     return row[0] if row else None
 
 
-def iter_snapshots(db: Database):
-    """(url, fetched_at, snapshot hash, body) of every successful fetch, oldest first."""
-    for url, fetched_at, digest, body, _ in iter_snapshot_kinds(db):
-        yield url, fetched_at, digest, body
+# A stored body inflates to at most this much: above the scraper's 5 MB fetch cap and the parsers'
+# 20 MB page limit, so only a damaged or hostile catalog file is refused by it.
+MAX_SNAPSHOT_BYTES = 24 * 1024 * 1024
+
+
+def inflate(blob: bytes) -> bytes | None:
+    """A stored body, or None when it is corrupt or inflates past `MAX_SNAPSHOT_BYTES` (a catalog
+    handed to `reparse` comes from outside: a zlib bomb must not take the memory)."""
+    inflater = zlib.decompressobj()
+    try:
+        body = inflater.decompress(blob, MAX_SNAPSHOT_BYTES + 1)
+    except zlib.error:
+        return None
+    return body if len(body) <= MAX_SNAPSHOT_BYTES and inflater.eof else None
 
 
 def iter_snapshot_kinds(db: Database):
-    """(url, fetched_at, snapshot hash, body, source kind) of every successful fetch, oldest first."""
+    """(url, fetched_at, snapshot hash, body or None (see `inflate`), source kind) of every
+    successful fetch, oldest first."""
     for url, fetched_at, digest, body, kind in db.execute(
             "select f.url, f.fetched_at, f.snapshot, s.body, coalesce(f.source_kind, 'html') from fetches f "
             "join snapshots s on s.hash = f.snapshot where f.outcome = 'ok' order by f.id"):
-        yield url, fetched_at, digest, zlib.decompress(body), kind
-
-
-def last_snapshot(db: Database, url: str) -> bytes | None:
-    found = last_snapshot_kind(db, url)
-    return found[0] if found else None
+        yield url, fetched_at, digest, inflate(body), kind
 
 
 def last_snapshot_kind(db: Database, url: str) -> tuple[bytes, str] | None:
-    """The body of the last successful fetch of `url` and its source kind."""
+    """The body of the last successful fetch of `url` and its source kind (None if there is none
+    or it cannot be inflated)."""
     row = db.execute("select s.body, coalesce(f.source_kind, 'html') from fetches f join snapshots s "
                      "on s.hash = f.snapshot where f.url = ? and f.outcome = 'ok' order by f.id desc limit 1",
                      [url]).fetchone()
-    return (zlib.decompress(row[0]), row[1]) if row else None
+    body = inflate(row[0]) if row else None
+    return (body, row[1]) if body is not None else None
 
 
 def remembered_sources(db: Database, since: str) -> dict[str, str]:

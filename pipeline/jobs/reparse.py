@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from catalog.storage.database import open_catalog
-from catalog.storage.snapshots import FetchRecord, iter_snapshot_kinds, save_fetch
+from catalog.storage.snapshots import MAX_SNAPSHOT_BYTES, FetchRecord, iter_snapshot_kinds, save_fetch
 from catalog.storage.store import CatalogWriter, Observation
 from pipeline.jobs.scrape_batch import PARSE_KINDS
 from pipeline.parse.sources import PageError, decode_page, parse_page_text
@@ -21,6 +21,10 @@ def reparse(source_db: str | Path, target_db: str | Path) -> str:
     failures = []
     with writer.run():
         for url, fetched_at, digest, body, kind in iter_snapshot_kinds(source):
+            if body is None:
+                failures.append(f"{url}: stored snapshot {digest} is corrupt or inflates past "
+                                f"{MAX_SNAPSHOT_BYTES:,} bytes")
+                continue
             save_fetch(target, writer.run_id, FetchRecord(url, url, "ok", 200, None, 1, {}, fetched_at,
                                                           body, kind))
             try:  # a snapshot is Veeam's Markdown (`md`) or the helpcenter page (`html`)
