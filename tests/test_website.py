@@ -209,6 +209,13 @@ async def test_every_custom_page_has_json_and_csv_twins(client, ids):
         assert len(as_csv.text.splitlines()) >= 2, path
 
 
+async def test_the_changes_csv_has_every_column_of_the_json_rows(client):
+    query = "from=9.0.0.100&to=latest"
+    rows = (await client.get(f"/changes/vbaws.json?{query}")).json()["rows"]
+    header = (await client.get(f"/changes/vbaws.csv?{query}")).text.splitlines()[0].split(",")
+    assert rows and sorted(header) == sorted(rows[0])
+
+
 async def test_policies_download_as_files(client, ids):
     response = await client.get(f"/operations/{ids['deploy']}/policy/terraform")
     assert response.status_code == 200

@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from dataclasses import fields
 
 from sqlite_utils import Database
 
 from catalog.analysis.compare import CompareError, Comparison, change_events, compare_product, page_history, resolve
+from catalog.analysis.diff import Change
 from catalog.analysis.policy import permission_rows, policy_name
 from catalog.analysis.policy_docs import documents_for
 from catalog.analysis.upgrade import UpgradeDelta, upgrade_delta
 
-CHANGE_FIELDS = ("page", "operation", "change", "permission", "from", "to", "kind", "provider",
-                 "risk", "from_build", "to_build", "observed", "operation_change")
+# The columns of a change row, as `Change.as_json` names them (the CSV export of /changes).
+CHANGE_FIELDS = tuple("from" if field.name == "from_" else field.name for field in fields(Change))
 UPGRADE_FIELDS = ("action", "permission", "provider", "risk", "optional", "required_by")
 
 
