@@ -83,9 +83,19 @@ class Mention(StrictModel):
     sentence: str
 
 
+# A warning whose message starts "content-lost:" says a block's content could not be read; the
+# store, the gate, stats and the site all ask for it by this prefix (`CONTENT_LOST_LIKE` in SQL).
+CONTENT_LOST = "content-lost"
+CONTENT_LOST_LIKE = f"{CONTENT_LOST}:%"
+
+
 class ParseWarning(StrictModel):
     block: str
     message: str
+
+    @property
+    def content_lost(self) -> bool:
+        return self.message.startswith(f"{CONTENT_LOST}:")
 
 
 class Page(StrictModel):

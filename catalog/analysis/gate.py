@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 from sqlite_utils import Database
 
+from catalog.model import CONTENT_LOST_LIKE
+
 MAX_FAILED_SHARE = 0.2
 WARNING_SPIKE_FACTOR = 3.0
 WARNING_SPIKE_MINIMUM = 5
@@ -65,11 +67,11 @@ def _newly_lost(db: Database, run_id: int, result: GateResult) -> None:
     version before it did not: the source may be truncating pages."""
     rows = list(db.query(
         "select p.canonical_url, w.block, w.message from page_versions v join pages p on p.id = v.page "
-        "join warnings w on w.page_version = v.id where v.run = ? and w.message like 'content-lost:%' "
+        "join warnings w on w.page_version = v.id where v.run = ? and w.message like ? "
         "and exists (select 1 from page_versions old where old.page = v.page and old.id < v.id) "
         "and not exists (select 1 from page_versions old join warnings ow on ow.page_version = old.id "
         " where old.page = v.page and old.id < v.id and ow.block = w.block and ow.message = w.message) "
-        "order by p.canonical_url, w.id", [run_id]))
+        "order by p.canonical_url, w.id", [run_id, CONTENT_LOST_LIKE]))
     if rows:
         pages = len({row["canonical_url"] for row in rows})
         result.reasons.append(f"{len(rows)} content-lost warnings on {pages} pages that read whole before")

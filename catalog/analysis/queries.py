@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from sqlite_utils import Database
 
+from catalog.model import CONTENT_LOST_LIKE
+
 
 def builds_in_order(db: Database, product: str) -> list[str]:
     return [row[0] for row in db.execute(
@@ -96,9 +98,9 @@ def catalog_stats(db: Database) -> str:
 def warnings_per_page(db: Database) -> list[str]:
     """One line per current page version with parse warnings, lost content counted apart."""
     rows = db.execute(
-        "select p.canonical_url, count(w.id), sum(w.message like 'content-lost:%') from pages p "
+        "select p.canonical_url, count(w.id), sum(w.message like ?) from pages p "
         "join warnings w on w.page_version = p.current_version where p._removed_at is null "
-        "group by p.id order by p.canonical_url").fetchall()
+        "group by p.id order by p.canonical_url", [CONTENT_LOST_LIKE]).fetchall()
     if not rows:
         return ["warnings per page: none"]
     lost = sum(row[2] for row in rows)

@@ -20,7 +20,7 @@ from catalog.analysis import questions
 from catalog.analysis.compare import change_events, compare_product, last_change, product_builds, resolve
 from catalog.analysis.policy import operations_at, permission_rows, policy_name
 from catalog.analysis.policy_docs import documents_for
-from catalog.model import operation_matches
+from catalog.model import CONTENT_LOST_LIKE, operation_matches
 
 PAGE_ROWS = 300
 SEARCH_PAGE = 50
@@ -117,7 +117,7 @@ def current_warnings(db: Database, code: str) -> list[dict]:
         "select p.canonical_url as page, p.title as page_title, w.block, w.message "
         "from pages p join warnings w on w.page_version = p.current_version "
         "where p.product = ? and p._removed_at is null "
-        "order by p.canonical_url, w.message not like 'content-lost:%', w.id", [code])]
+        "order by p.canonical_url, w.message not like ?, w.id", [code, CONTENT_LOST_LIKE])]
 
 
 def _sizes(db: Database, ids: list[int]) -> dict[int, int]:

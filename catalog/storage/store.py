@@ -290,7 +290,7 @@ class CatalogWriter:
 
 def _lost_content(page: Page) -> bool:
     """A page that promised permissions the text lost is a permission page, kept to be reported."""
-    return any(warning.message.startswith("content-lost:") for warning in page.warnings)
+    return any(warning.content_lost for warning in page.warnings)
 
 
 def _date(page: Page) -> str | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from catalog.model import SECTION_SEPARATOR, Mention, Operation, ParseWarning, Permission
+from catalog.model import CONTENT_LOST, SECTION_SEPARATOR, Mention, Operation, ParseWarning, Permission
 from catalog.names import PROSE_AWS, PROSE_AZURE, PROSE_M365, is_valid_name, normalize, trim_name
 from pipeline.parse import m365
 from pipeline.parse.blocks import Block, Code, Heading, ListBlock, Note, Paragraph, Table, Toggle
@@ -34,7 +34,6 @@ _INTRODUCES_PERMISSIONS = re.compile(r"\bfollowing (?:set of )?(?:permissions|ac
 _NAMES_PERMISSIONS = re.compile(r"\bpermissions\b", re.I)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
 _PROSE = ((PROSE_AWS, "aws"), (PROSE_AZURE, "azure"), (PROSE_M365, "m365"))
-CONTENT_LOST = "content-lost"
 
 
 def identity_of(text: str) -> str | None:
