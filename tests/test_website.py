@@ -74,10 +74,11 @@ async def test_changes_page_between_two_builds(client):
 
 
 async def test_feed_is_valid_atom(client):
-    response = await client.get("/feeds/vbazure.atom")
+    response = await client.get("/feeds/vbazure.atom?utm_source=x")
     assert response.status_code == 200
     feed = feedparser.parse(response.text)
     assert feed.bozo == 0
+    assert feed.feed.id == "http://localhost/feeds/vbazure.atom"  # the query string is not the feed's id
     plugin = next(e for e in feed.entries if e.title.startswith("plugin_permissions.html"))
     assert plugin.title == "plugin_permissions.html: 3 added, 2 removed (build 7.0.0.300 -> 8.0.1.202)"
     assert "- Microsoft.ServiceBus/namespaces/read" in plugin.content[0].value

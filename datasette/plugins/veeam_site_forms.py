@@ -33,7 +33,10 @@ def _feed_xml(db, code, url):
 
 async def feed(datasette, request):
     code = request.url_vars["code"]
-    body = await _site()._run(datasette, _feed_xml, code, request.url)
+    # The feed's id and self link: its own address without whatever query string came with the
+    # request (that would make every query a new feed and a new cache entry).
+    url = datasette.absolute_url(request, datasette.urls.path(f"/feeds/{code}.atom"))
+    body = await _site()._run(datasette, _feed_xml, code, url)
     if body is None:
         return await _site()._not_found(datasette, request, f"No product {code!r} in the catalog.")
     return Response(body, content_type="application/atom+xml; charset=utf-8")
