@@ -140,6 +140,18 @@ def display_label(section: str | None, title: str) -> str:
     return f"{section}{SECTION_SEPARATOR}{title}"
 
 
+MAX_OPERATION_TEXTS = 20
+MAX_OPERATION_TEXT_CHARS = 500
+
+
+def operation_texts(*values: str | None) -> tuple[str, ...]:
+    """The operation texts in comma-separated values (query arguments, a form field, a canned
+    query's parameter): trimmed, empty ones dropped, and bounded, as they come from outside: at
+    most 20 texts of at most 500 characters."""
+    texts = (text.strip()[:MAX_OPERATION_TEXT_CHARS] for value in values for text in (value or "").split(","))
+    return tuple(text for text in texts if text)[:MAX_OPERATION_TEXTS]
+
+
 def operation_matches(section: str | None, title: str, texts: tuple[str, ...] | list[str]) -> bool:
     """Does a user's `--operation` text (any of `texts`, case-insensitive) name this operation?
     It is looked for in "Section › Title"; no texts name every operation. The one rule the

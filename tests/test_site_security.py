@@ -10,6 +10,7 @@ import time
 import pytest
 from sqlite_utils import Database
 
+from catalog.model import MAX_OPERATION_TEXT_CHARS, MAX_OPERATION_TEXTS, operation_texts
 from pipeline.jobs.website import make_datasette
 
 pytestmark = pytest.mark.anyio
@@ -174,3 +175,16 @@ async def test_public_sql_cannot_build_huge_values(client):
     assert time.monotonic() - started < 1.0
     ok = await client.get("/catalog.json?sql=select+length(randomblob(1000))&_shape=array")
     assert ok.json() == [{"length(randomblob(1000))": 1000}]
+
+
+async def test_operation_texts_from_a_request_are_bounded_in_number_and_length(client):
+    texts = ",".join(f"op{i}-" + "x" * 1_000 for i in range(30))
+    response = await client.get("/upgrade/vbaws.json", params={"from": "9.0.0.100", "to": "latest",
+                                                               "operation": texts})
+    assert response.status_code == 200
+    operations = response.json()["operations"]
+    assert len(operations) == MAX_OPERATION_TEXTS and {len(text) for text in operations} == {MAX_OPERATION_TEXT_CHARS}
+
+
+def test_operation_texts_are_split_trimmed_and_empty_ones_dropped():
+    assert operation_texts(" deploy , ,repository", None, "") == ("deploy", "repository")

@@ -20,6 +20,7 @@ from catalog.analysis.diff import Change
 from catalog.analysis.policy import permission_rows, policy_name
 from catalog.analysis.policy_docs import documents_for
 from catalog.analysis.upgrade import UpgradeDelta, upgrade_delta
+from catalog.model import operation_texts
 
 # The columns of a change row, as `Change.as_json` names them (the CSV export of /changes).
 CHANGE_FIELDS = tuple("from" if field.name == "from_" else field.name for field in fields(Change))
@@ -100,8 +101,8 @@ def register_functions(conn: sqlite3.Connection) -> None:
         return _json_rows(lambda: changes_between(db, product, from_text or None, to_text or None)["rows"])
 
     def upgrade_rows(product, from_text, to_text, operation=None):
-        operations = tuple(t.strip() for t in (operation or "").split(",") if t.strip())
-        return _json_rows(lambda: upgrade(db, product, from_text or None, to_text or None, operations).rows())
+        return _json_rows(lambda: upgrade(db, product, from_text or None, to_text or None,
+                                          operation_texts(operation)).rows())
 
     def policy(operation_id):
         return json.dumps(operation_documents(db, int(operation_id)) if str(operation_id).isdigit() else {})

@@ -19,6 +19,7 @@ from catalog.analysis import charts, site_data
 from catalog.analysis.compare import CompareError
 from catalog.analysis.policy_docs import FORMATS
 from catalog.analysis.questions import CHANGE_FIELDS, UPGRADE_FIELDS, register_functions
+from catalog.model import operation_texts
 from datasette import Response, hookimpl
 
 
@@ -209,7 +210,7 @@ async def changes(datasette, request):
 
 
 def _operations(request) -> tuple[str, ...]:
-    return tuple(t.strip() for t in request.args.getlist("operation") for t in t.split(",") if t.strip())[:20]
+    return operation_texts(*request.args.getlist("operation"))
 
 
 async def upgrade(datasette, request):

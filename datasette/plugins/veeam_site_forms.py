@@ -11,6 +11,7 @@ import datetime as dt
 
 from catalog.analysis import site_data
 from catalog.analysis.compare import CompareError
+from catalog.model import operation_texts
 from datasette import Response, hookimpl
 
 
@@ -55,7 +56,7 @@ async def check(datasette, request):
     context = {"products": products, "form": form, "result": None, "error": None}
     if request.method == "POST":
         text = form.get("policy", "")
-        operations = tuple(t.strip() for t in form.get("operation", "").split(",") if t.strip())
+        operations = operation_texts(form.get("operation"))
         if len(text) > MAX_POLICY_CHARS:
             context["error"] = f"The policy is longer than {MAX_POLICY_CHARS:,} characters."
         elif not operations:
