@@ -13,7 +13,9 @@ from click.testing import CliRunner
 from sqlite_utils import Database
 
 from pipeline.cli.main import cli
-from pipeline.parse.sources import PageError, PageFile, parse_file
+from pipeline.fetch.blocked import blocked_reason
+from pipeline.fetch.discover import extract_links
+from pipeline.parse.sources import PageError, PageFile, parse_file, parse_page_text
 
 FRONT = ('---\ntitle: "{title}"\nproduct: "vbaws"\nsource_url: "https://helpcenter.veeam.com/docs/vbaws/guide/'
          '{slug}.html"\nlast_updated: "1/2/2026"\nproduct_version: "10.0.0.232"\n---\n\n')
@@ -138,3 +140,40 @@ def test_ingesting_the_hostile_corpus_lists_failures_and_keeps_the_catalog_sound
     assert db.execute("pragma integrity_check").fetchone()[0] == "ok"
     assert db.execute("select count(*) from pages where title like '%DROP TABLE%'").fetchone()[0] == 1
     assert "pages" in db.table_names()
+
+
+VEEAM_FRONT = '---\ncanonical: "https://helpcenter.veeam.com/docs/vbr/userguide/x.html"\ntitle: "X"\n---\n\n'
+DUMP_FRONT = '---\nsource_url: "https://helpcenter.veeam.com/docs/vbr/userguide/x.html"\n---\n\n'
+# Lines that made a pattern rescan the rest of its input from every position (each took from
+# tens of seconds to hours before the patterns were bounded); each must now parse in seconds.
+BACKTRACKING = {
+    "a Veeam heading of spaces": ("veeam-markdown", VEEAM_FRONT + "## a" + " " * 5_000 + "b\n"),
+    "a Veeam fence word": ("veeam-markdown", VEEAM_FRONT + "```" + "a" * 400_000 + "`\n"),
+    "unclosed Veeam links": ("veeam-markdown", VEEAM_FRONT + "[a](" * 100_000 + "\n"),
+    "unclosed Veeam spans": ("veeam-markdown", VEEAM_FRONT + "[a]{" * 100_000 + "\n"),
+    "unclosed dump links": ("markdown-dump", DUMP_FRONT + "[a](" * 100_000 + "\n"),
+    "a dump list item of 100,000 lines": ("markdown-dump", DUMP_FRONT + "* item\n" + "  more words\n" * 100_000),
+    "a Veeam list item of 100,000 lines": ("veeam-markdown", VEEAM_FRONT + "* item\n" + "  more words\n" * 100_000),
+    "unclosed nav elements": ("html", "<html><body>" + "<nav>" * 80_000 + "</body></html>"),
+    "unclosed script elements": ("html", "<html><body>" + "<script>" * 50_000 + "</body></html>"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BACKTRACKING))
+def test_lines_that_made_patterns_backtrack_parse_in_seconds(name):
+    kind, text = BACKTRACKING[name]
+    started = time.perf_counter()
+    parse_page_text(text, kind, url="https://helpcenter.veeam.com/docs/vbr/userguide/x.html")
+    assert time.perf_counter() - started < 10
+
+
+@pytest.mark.parametrize(("name", "scan"), [
+    ("unclosed anchors", lambda: extract_links("<a " * 200_000, "https://helpcenter.veeam.com/docs/x/y/z.html")),
+    ("unclosed anchor quotes", lambda: extract_links('<a href="' * 100_000, "https://helpcenter.veeam.com/a.html")),
+    ("a body of `<`", lambda: blocked_reason(b"<" * 1_000_000, "text/html")),
+    ("unclosed scripts", lambda: blocked_reason(b"<script" * 150_000, "text/html")),
+])
+def test_fetched_bodies_that_made_the_link_and_bot_check_scans_backtrack_are_read_in_seconds(name, scan):
+    started = time.perf_counter()
+    scan()
+    assert time.perf_counter() - started < 10

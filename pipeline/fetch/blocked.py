@@ -8,15 +8,12 @@ Plain substring tests on the lower-cased bytes: this runs on every fetched page.
 
 from __future__ import annotations
 
-import re
-
 MIN_TEXT_CHARS = 200
 SHORT_PAGE_CHARS = 1500
 _STRONG = (b"cf-chl-", b"challenge-platform", b"_incapsula_")
 _CAPTCHA = (b"g-recaptcha", b"h-captcha", b"hcaptcha.com")  # strong too; one scan for "captcha" first
 _WEAK = (b"just a moment", b"attention required", b"access denied", b"are you a robot", b"captcha",
          b"checking your browser", b"enable javascript and cookies")
-_TAGS = re.compile(rb"<script.*?</script>|<style.*?</style>|<[^>]+>", re.S | re.I)
 
 
 def _title(lowered: bytes) -> bytes:
@@ -26,15 +23,26 @@ def _title(lowered: bytes) -> bytes:
 
 
 def _text_chars(lowered: bytes, enough: int) -> int:
-    """Characters of text outside tags, counted only up to `enough` (all the checks need):
-    stripping every tag of a 90 KB page cost 0.5 ms of the loop's time per fetch."""
+    """Characters of text outside tags (script and style bodies are not text), counted only up to
+    `enough` (all the checks need). Forward searches only: a regular expression for tags rescanned
+    the rest of the body from every `<` that is never closed."""
     count, position = 0, 0
-    for tag in _TAGS.finditer(lowered):
-        count += len(b"".join(lowered[position:tag.start()].split()))
-        if count >= enough:
-            return count
-        position = tag.end()
-    return count + len(b"".join(lowered[position:].split()))
+    while count < enough:
+        opening = lowered.find(b"<", position)
+        count += len(b"".join(lowered[position:opening if opening >= 0 else len(lowered)].split()))
+        if opening < 0:
+            break
+        name = next((name for name in (b"script", b"style") if lowered.startswith(name, opening + 1)), None)
+        closing = lowered.find(b"</" + name, opening) if name else -1
+        if closing >= 0:  # a script or style element: its body is not text
+            position = closing + 2 + len(name)
+            continue
+        closing = lowered.find(b">", opening)
+        if closing < 0:  # a `<` that opens no tag is text, and so is the rest
+            count += len(b"".join(lowered[opening:].split()))
+            break
+        position = closing + 1
+    return count
 
 
 def blocked_reason(body: bytes, content_type: str = "") -> str | None:

@@ -57,8 +57,9 @@ def load_products(text: str | None = None) -> dict[str, ProductConfig]:
 
 
 # A regular expression rather than a parser: link extraction runs on every crawled page, and
-# helpcenter pages carry a table of contents with hundreds of links.
-_HREF = re.compile(r"""<a\s[^>]*?href\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I)
+# helpcenter pages carry a table of contents with hundreds of links. No part of it crosses a `<`
+# or `>`: from every unclosed `<a ` or quote it would otherwise rescan the rest of the page.
+_HREF = re.compile(r"""<a\s[^<>]*?href\s*=\s*(?:"([^"<>]*)"|'([^'<>]*)'|([^\s<>]+))""", re.I)
 
 
 def extract_links(html: str, page_url: str) -> list[str]:

@@ -177,10 +177,30 @@ def _meta(soup: BeautifulSoup) -> dict[str, str]:
 
 # Navigation, scripts and styles never hold page content; dropping them before building the
 # tree keeps a page with a 1,000-entry table of contents as cheap as one without.
-# Each element is matched up to its first closing tag with an unrolled loop (runs of non-`<` text,
-# then a `<` that does not close it): a lazy `.*?` with a backreference cost 0.25 ms a page.
-_NON_CONTENT = re.compile("|".join(rf"<{name}\b[^>]*>[^<]*(?:<(?!/{name}\s*>)[^<]*)*</{name}\s*>"
-                                   for name in ("nav", "script", "style", "noscript", "template")), re.I)
+# Each element runs from its opening tag to its first closing tag, both found by a forward
+# search; one regular expression for the whole element rescanned the rest of the page from every
+# opening tag that is never closed (quadratic: a page of 20,000 `<nav>` took a second).
+_NON_CONTENT_NAMES = ("nav", "script", "style", "noscript", "template")
+_NON_CONTENT_OPEN = re.compile(rf"<({'|'.join(_NON_CONTENT_NAMES)})\b[^<>]*>", re.I)
+_NON_CONTENT_CLOSE = {name: re.compile(rf"</{name}\s*>", re.I) for name in _NON_CONTENT_NAMES}
+
+
+def _without_non_content(text: str) -> str:
+    """`text` with every nav, script, style, noscript and template element replaced by a space; an
+    element never closed is left in place (the tree builder copes), and so are later ones of its
+    name, which cannot be closed either."""
+    pieces, position, unclosed = [], 0, set()
+    while opening := _NON_CONTENT_OPEN.search(text, position):
+        name = opening.group(1).lower()
+        closing = None if name in unclosed else _NON_CONTENT_CLOSE[name].search(text, opening.end())
+        if closing is None:
+            unclosed.add(name)
+            pieces.append(text[position:opening.end()])
+        else:
+            pieces += [text[position:opening.start()], " "]
+        position = closing.end() if closing else opening.end()
+    pieces.append(text[position:])
+    return "".join(pieces)
 
 
 def _without_page_title(blocks: list[Block], titles: list[str]) -> list[Block]:
@@ -198,7 +218,7 @@ def _without_page_title(blocks: list[Block], titles: list[str]) -> list[Block]:
 
 
 def parse_html_blocks(text: str) -> Document:
-    soup = BeautifulSoup(_NON_CONTENT.sub(" ", text), "lxml")
+    soup = BeautifulSoup(_without_non_content(text), "lxml")
     walker = _Walker()
     root = soup.body or soup
     walker.walk(root)

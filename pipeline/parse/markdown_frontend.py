@@ -27,8 +27,10 @@ from pipeline.parse.blocks import (
 ARROW_IMAGE = "arrow_next.svg"
 _HEADING = re.compile(r"^(#{1,6})\s+(.*)$")
 _LIST_ITEM = re.compile(r"^\s*(?:[*+-]|\d+[.)])\s+(.*)$")
-_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
-_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
+# Labels, targets and attribute blocks never cross a bracket, parenthesis or brace: from every
+# `[` of a line like "[a](" repeated, `[^)]*` rescanned the rest of it (quadratic).
+_IMAGE = re.compile(r"!\[[^\[\]\n]*\]\([^()\[\]\n]*\)")
+_LINK = re.compile(r"\[([^\[\]\n]*)\]\([^()\[\]\n]*\)")
 _ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|<>~\"'])")
 # A nested single-column table flattened into a cell: "|  | | --- |" then "| CELL |" rows.
 _NESTED_TABLE = re.compile(r"\|\s*\|\s*\|\s*-{3,}\s*\|")
@@ -142,13 +144,13 @@ def parse_markdown_blocks(text: str) -> Document:
     meta, lines = split_front_matter(text)
     blocks: list[Block] = []
     paragraph: list[str] = []
-    items: list[str] = []
+    items: list[list[str]] = []  # each item's pieces, joined when the list ends (not per line)
     table: list[str] = []
 
     def flush_all() -> None:
         _flush_paragraph(paragraph, blocks)
         if items:
-            blocks.append(ListBlock(tuple(items)))
+            blocks.append(ListBlock(tuple(" ".join(pieces) for pieces in items)))
             items.clear()
         if table:
             blocks.extend(_table_blocks(table))
@@ -179,11 +181,11 @@ def parse_markdown_blocks(text: str) -> Document:
         item = _LIST_ITEM.match(line)
         if item:
             _flush_paragraph(paragraph, blocks)
-            items.append(inline_text(item.group(1)))
+            items.append([inline_text(item.group(1))])
             continue
         if items:
             # A lazy continuation line belongs to the list item above it.
-            items[-1] = f"{items[-1]} {inline_text(stripped)}"
+            items[-1].append(inline_text(stripped))
             continue
         paragraph.append(stripped)
     flush_all()

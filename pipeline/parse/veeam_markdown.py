@@ -34,21 +34,26 @@ COLLAPSIBLE_DIVS = frozenset({"dropdown", "example"})
 VEEAM_KEYS = frozenset({"canonical", "dateModified", "breadcrumb"})
 DUMP_KEYS = frozenset({"source_url", "product_version"})
 
-_DIV_OPEN = re.compile(r"^(:{3,})\s*(?:\{([^}]*)\}|([\w-]+))?\s*(.*?)\s*:*\s*$")
+# Patterns that read a whole line end in a plain `(.*)`; trailing decorations (closing colons
+# or hashes, attribute blocks) are trimmed in Python: a lazy `(.*?)` followed by optional runs
+# took seconds on a line of a few hundred spaces.
+_DIV_OPEN = re.compile(r"^(:{3,})\s*+(?:\{([^}]*)\}|([\w-]+))?(.*)$")
 _DIV_CLOSE = re.compile(r"^:{3,}\s*$")
 _DIV_FENCE = re.compile(r"^\s*:{3,}\s*(?:[{A-Za-z]|$)")
-_FENCE = re.compile(r"^(`{3,}|~{3,})\s*\{?\.?([\w+#-]*)[^`]*$")
+_FENCE = re.compile(r"^(`{3,}|~{3,})\s*+\{?\.?([\w+#-]*+)[^`]*$")
 # Pandoc headings may end in an attribute block: `## Title {#anchor .class}`.
-_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*(?:\{[^}]*\})?\s*$")
+_HEADING = re.compile(r"^(#{1,6})\s+(.*)$")
 # Tables Pandoc cannot draw as pipe tables stay raw HTML inside the Markdown.
 _HTML_TABLE_OPEN = re.compile(r"<table\b", re.I)
 _HTML_TABLE_CLOSE = re.compile(r"</table\s*>", re.I)
 _LIST_ITEM = re.compile(r"^\s*(?:[*+-]|\d+[.)])\s+(.*)$")
 # `[![alt](src)](href){attrs}` and `![alt](src){attrs}`: pictures, never text.
-_LINKED_IMAGE = re.compile(r"\[!\[[^\]]*\]\([^)]*\)\]\([^)]*\)(?:\{[^}]*\})?")
-_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)(?:\{[^}]*\})?")
-_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)(?:\{[^}]*\})?")
-_SPAN = re.compile(r"\[([^\]]*)\]\{[^}]*\}")
+# As in markdown_frontend: no part crosses a bracket, parenthesis or brace (linear on any line).
+_LABEL, _TARGET, _ATTRS = r"[^\[\]\n]*", r"[^()\[\]\n]*", r"(?:\{[^{}\n]*\})?"
+_LINKED_IMAGE = re.compile(rf"\[!\[{_LABEL}\]\({_TARGET}\)\]\({_TARGET}\){_ATTRS}")
+_IMAGE = re.compile(rf"!\[{_LABEL}\]\({_TARGET}\){_ATTRS}")
+_LINK = re.compile(rf"\[({_LABEL})\]\({_TARGET}\){_ATTRS}")
+_SPAN = re.compile(rf"\[({_LABEL})\]\{{[^{{}}\n]*\}}")
 _EMPHASIS = re.compile(r"(\*\*|__)(.+?)\1")
 _ISO_DAY = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:[T ].*)?$")
 _TITLE_ATTR = re.compile(r"""\btitle\s*=\s*(?:"([^"]*)"|'([^']*)')""")
@@ -84,9 +89,19 @@ class _Div:
     blocks: list[Block] = field(default_factory=list)
 
 
+def _heading_text(text: str) -> str:
+    """A Pandoc heading's text without its attribute block and closing hashes:
+    `Title ## {#anchor .class}` -> `Title`."""
+    text = text.rstrip()
+    if text.endswith("}") and "{" in text:
+        text = text[: text.rindex("{")].rstrip()
+    return text.rstrip("#").rstrip()
+
+
 def _div_of(line: str) -> _Div:
     match = _DIV_OPEN.match(line)
-    attrs, word, rest = (match.group(2) or ""), (match.group(3) or ""), (match.group(4) or "")
+    attrs, word = (match.group(2) or ""), (match.group(3) or "")
+    rest = (match.group(4) or "").strip().rstrip(":").rstrip()
     classes = [part[1:] for part in attrs.split() if part.startswith(".")]
     label = word or (classes[0] if classes else "")
     title_attr = _TITLE_ATTR.search(attrs)
@@ -125,7 +140,7 @@ class _Reader:
     def __init__(self) -> None:
         self.stack: list[_Div] = [_Div("page", "page")]
         self.paragraph: list[str] = []
-        self.items: list[str] = []
+        self.items: list[list[str]] = []  # each item's pieces, joined when the list ends
         self.table: list[str] = []
         self.fence: str | None = None
         self.code: list[str] = []
@@ -144,7 +159,7 @@ class _Reader:
             if text:
                 self.out.append(footer_from_text(text) or Paragraph(text))
         if self.items:
-            self.out.append(ListBlock(tuple(self.items)))
+            self.out.append(ListBlock(tuple(" ".join(pieces) for pieces in self.items)))
             self.items = []
         if self.table:
             self.out.append(table_block(self.table))
@@ -205,15 +220,15 @@ class _Reader:
             self.raw_html(raw)
         elif heading := _HEADING.match(stripped):
             self.flush()
-            text = inline_text(heading.group(2))
+            text = inline_text(_heading_text(heading.group(2)))
             if text:
                 self.out.append(Heading(text, len(heading.group(1))))
         elif item := _LIST_ITEM.match(raw):
             if self.paragraph:
                 self.flush()
-            self.items.append(inline_text(item.group(1)))
+            self.items.append([inline_text(item.group(1))])
         elif self.items:
-            self.items[-1] = f"{self.items[-1]} {inline_text(stripped)}"
+            self.items[-1].append(inline_text(stripped))
         else:
             self.paragraph.append(stripped)
 
