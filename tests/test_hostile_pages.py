@@ -177,3 +177,16 @@ def test_fetched_bodies_that_made_the_link_and_bot_check_scans_backtrack_are_rea
     started = time.perf_counter()
     scan()
     assert time.perf_counter() - started < 10
+
+
+def test_a_git_dump_with_a_blob_over_the_page_limit_skips_it_unread(hostile_dir, tmp_path):
+    repo = tmp_path / "dump"
+    repo.mkdir()
+    (repo / "huge.md").write_bytes((hostile_dir / "huge.md").read_bytes())
+    (repo / "script_sql.md").write_bytes((hostile_dir / "script_sql.md").read_bytes())
+    for command in (["init", "-q"], ["add", "."], ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "x"]):
+        subprocess.run(["git", "-C", str(repo), *command], check=True)
+    result = CliRunner().invoke(cli, ["ingest", str(repo), "--db", str(tmp_path / "c.db")])
+    assert result.exit_code == 1
+    assert "failed: huge.md@" in result.output and "bytes is over the 20,971,520-byte page limit" in result.output
+    assert Database(tmp_path / "c.db").execute("select count(*) from pages").fetchone()[0] == 1

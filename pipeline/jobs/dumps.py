@@ -13,7 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.jobs.tempdirs import BUNDLE_PREFIX, temporary_folder
-from pipeline.parse.sources import PAGE_SUFFIXES
+from pipeline.parse.limits import MAX_PAGE_BYTES
+from pipeline.parse.sources import PAGE_SUFFIXES, PageError
+
+GIT_TIMEOUT = 900  # seconds for one git command on a dump (a clone of the largest takes ~10)
 
 _MARK = "\x1e"
 
@@ -36,8 +39,16 @@ class Commit:
     changes: list[FileChange] = field(default_factory=list)
 
 
+def _bounded(command: list[str], where: Path) -> subprocess.CompletedProcess:
+    try:
+        return subprocess.run(command, capture_output=True, text=True, timeout=GIT_TIMEOUT)
+    except subprocess.TimeoutExpired as error:
+        raise DumpError(f"{where}: git {command[3] if command[1] == '-C' else command[1]} took over "
+                        f"{GIT_TIMEOUT} s; stopped") from error
+
+
 def _git(repo: Path, *args: str) -> str:
-    result = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True)
+    result = _bounded(["git", "-C", str(repo), *args], repo)
     if result.returncode != 0:
         raise DumpError(f"{repo}: git {args[0]} failed: {result.stderr.strip()}")
     return result.stdout
@@ -54,8 +65,7 @@ def open_repository(path: Path):
     if path.is_file():
         # Owned and swept: a clone left by a killed run is removed at the next start.
         with temporary_folder(BUNDLE_PREFIX) as workdir:
-            result = subprocess.run(["git", "clone", "-q", "--bare", str(path), str(workdir / "r")],
-                                    capture_output=True, text=True)
+            result = _bounded(["git", "clone", "-q", "--bare", str(path), str(workdir / "r")], path)
             if result.returncode != 0:
                 raise DumpError(f"{path}: not a readable git bundle: {result.stderr.strip()}")
             yield workdir / "r"
@@ -101,6 +111,9 @@ def list_commits(repo: Path) -> list[Commit]:
     return commits
 
 
+CHUNK = 1024 * 1024
+
+
 class BlobReader:
     """Reads blobs by id through one `git cat-file --batch` process."""
 
@@ -108,14 +121,20 @@ class BlobReader:
         self._process = subprocess.Popen(["git", "-C", str(repo), "cat-file", "--batch"],
                                          stdin=subprocess.PIPE, stdout=subprocess.PIPE)
 
-    def read(self, blob: str) -> bytes:
+    def read(self, blob: str, where: str) -> bytes:
+        """The blob's bytes; a blob over the page limit is skipped unread (PageError naming `where`)."""
         assert self._process.stdin and self._process.stdout
         self._process.stdin.write(blob.encode() + b"\n")
         self._process.stdin.flush()
         header = self._process.stdout.readline().split()
         if len(header) < 3 or header[1] != b"blob":
             raise DumpError(f"blob {blob} is missing from the repository")
-        data = self._process.stdout.read(int(header[2]))
+        size = int(header[2])
+        if size > MAX_PAGE_BYTES:
+            for left in range(size + 1, 0, -CHUNK):  # the body and its newline, a chunk at a time
+                self._process.stdout.read(min(CHUNK, left))
+            raise PageError(f"{where}: {size:,} bytes is over the {MAX_PAGE_BYTES:,}-byte page limit")
+        data = self._process.stdout.read(size)
         self._process.stdout.read(1)  # the newline after each object
         return data
 

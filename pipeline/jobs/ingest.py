@@ -65,7 +65,7 @@ def _ingest_commit(writer: CatalogWriter, reader: BlobReader, commit: Commit, re
         kind = PAGE_SUFFIXES.get(Path(change.path).suffix.lower(), "markdown")
         where = f"{change.path}@{commit.sha[:10]}"
         try:
-            page = require_page_url(parse_page_text(decode_page(reader.read(change.blob), where), kind,
+            page = require_page_url(parse_page_text(decode_page(reader.read(change.blob, where), where), kind,
                                                     path=change.path), where)
         except PageError as error:
             report.failures.append(str(error))
