@@ -18,7 +18,6 @@ import functools
 import ssl
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
@@ -258,15 +257,6 @@ class Fetcher:
             result.attempts, result.fetched_at = attempt, _now()
             result.final_url, result.url = result.url, url
             return result
-
-    async def fetch_many(self, items: Iterable[tuple[str, dict[str, str]]],
-                         on_result: Callable[[FetchResult], Awaitable[None] | None]) -> None:
-        async def one(path: str, validators: dict[str, str]) -> None:
-            outcome = on_result(await self.fetch(path, validators))
-            if asyncio.iscoroutine(outcome):
-                await outcome
-
-        await asyncio.gather(*(one(path, validators) for path, validators in items))
 
 
 @functools.cache

@@ -17,7 +17,7 @@ from pathlib import Path
 from catalog.model import Page
 from catalog.storage.keys import title_key
 from pipeline.fetch.client import FetchConfig, Fetcher, FetchResult
-from pipeline.fetch.discover import helpcenter_url, markdown_twin, read_config
+from pipeline.fetch.discover import helpcenter_url, is_markdown, markdown_twin, read_config
 from pipeline.parse.sources import PageError, decode_page, parse_page_text
 
 PUBLIC_BASE = "https://helpcenter.veeam.com"
@@ -109,11 +109,6 @@ def _raw_name(path: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", path.strip("/")) or "index"
 
 
-def _is_markdown(result: FetchResult) -> bool:
-    head = (result.body or b"")[:512].lstrip().lower()
-    return not head.startswith((b"<!doctype", b"<html", b"<?xml"))
-
-
 @dataclass
 class CanaryReport:
     rows: list[Row]
@@ -155,7 +150,8 @@ def _compare(page: CanaryPage, source: str, result: FetchResult, dump: tuple[Fac
              raw_dir: Path, config: FetchConfig) -> Row:
     path = page.markdown_path if source == "md" else page.path
     row = Row(path, source, "failed")
-    if source == "md" and (result.status == 404 or (result.outcome == "ok" and not _is_markdown(result))):
+    served = result.outcome == "ok" and is_markdown(result.body or b"", result.headers.get("content-type", ""))
+    if source == "md" and (result.status in (404, 410) or (result.outcome == "ok" and not served)):
         row.status = "no twin"
         row.differences = ["no Markdown served at this path"]
         return row
