@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 DEFAULT_HOST = "helpcenter.veeam.com"
+PUBLIC_BASE = f"https://{DEFAULT_HOST}"  # where every stored page URL lives
 # Products the helpcenter renamed over time: one product in the catalog. Archives keep the old
 # slugs: `backup` (Backup & Replication), `vac` (Veeam Availability Console, today's Service
 # Provider Console), `vb365`/`vbo365` (Backup for Microsoft 365).

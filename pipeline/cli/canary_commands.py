@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from catalog.urls import PUBLIC_BASE
 from pipeline.cli.common import Exit, leave
 
 
@@ -14,7 +15,7 @@ from pipeline.cli.common import Exit, leave
               help="Folder holding the dump clones: <dumps>/<dump>/docs/<page>.md.")
 @click.option("--raw-dir", default="canary-raw", show_default=True, type=click.Path(file_okay=False),
               help="Folder the raw fetched pages are written to.")
-@click.option("--base-url", default="https://helpcenter.veeam.com", show_default=True,
+@click.option("--base-url", default=PUBLIC_BASE, show_default=True,
               help="Where to fetch from (a mirror or local test site).")
 @click.option("--list", "list_file", type=click.Path(dir_okay=False),
               help="A canary list in the shape of the packaged pipeline/fetch/canary.toml.")

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from catalog.storage.lock import CatalogLocked
+from catalog.urls import PUBLIC_BASE
 from pipeline.cli.common import (
     CatalogBusy,
     Exit,
@@ -39,7 +40,7 @@ TIME_BUDGET_OPTION = click.option(
               help="Re-fetch only the pages already in the catalog (conditional requests), no discovery.")
 @click.option("--concurrency", default=4, show_default=True, type=click.IntRange(1, 32))
 @rate_option
-@click.option("--base-url", default="https://helpcenter.veeam.com", show_default=True,
+@click.option("--base-url", default=PUBLIC_BASE, show_default=True,
               help="Fetch from this mirror or local server instead; the host allowlist follows it.")
 @accept_anomalies_option
 @click.option("--ignore-robots", is_flag=True, help="Do not read robots.txt (only for local mirrors).")
@@ -112,7 +113,7 @@ def reparse(db_path, target):
 @click.option("--report", "report_path", default="gate-report.md", show_default=True,
               type=click.Path(dir_okay=False), help="Written when the anomaly gate trips (the issue body).")
 @click.option("--since-last", is_flag=True, help="Re-fetch the known pages only, no discovery.")
-@click.option("--base-url", default="https://helpcenter.veeam.com", show_default=True)
+@click.option("--base-url", default=PUBLIC_BASE, show_default=True)
 @products_file_option
 @click.option("--product", "products", multiple=True, callback=product_code)
 @rate_option

@@ -23,6 +23,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from catalog.urls import PUBLIC_BASE
 from pipeline.fetch.blocked import blocked_reason
 from pipeline.fetch.body import ACCEPT_ENCODING, BodyTooLarge, UnsupportedEncoding, read_capped
 from pipeline.fetch.pacing import RateLimiter, retry_after_seconds
@@ -42,7 +43,7 @@ THROTTLING = {429, 503}
 
 @dataclass
 class FetchConfig:
-    base_url: str = "https://helpcenter.veeam.com"
+    base_url: str = PUBLIC_BASE
     concurrency: int = 4
     per_host_per_second: float = 2.0
     timeout: float = 20.0  # one connect or one read

@@ -16,11 +16,11 @@ from pathlib import Path
 
 from catalog.model import Page
 from catalog.storage.keys import title_key
+from catalog.urls import PUBLIC_BASE
 from pipeline.fetch.client import FetchConfig, Fetcher, FetchResult
 from pipeline.fetch.discover import helpcenter_url, is_markdown, markdown_twin, read_config
 from pipeline.parse.sources import PageError, decode_page, parse_page_text
 
-PUBLIC_BASE = "https://helpcenter.veeam.com"
 MAX_PAGES = 200
 
 

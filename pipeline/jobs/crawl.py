@@ -10,14 +10,13 @@ from concurrent.futures import Executor
 
 from catalog.storage.snapshots import FetchRecord, last_lastmod, last_snapshot_kind, validators_for
 from catalog.storage.store import utc_now
-from catalog.urls import DEFAULT_HOST, parse_url
+from catalog.urls import DEFAULT_HOST, PUBLIC_BASE, parse_url
 from pipeline.fetch.client import Fetcher, FetchResult
 from pipeline.fetch.discover import ProductConfig, helpcenter_url, in_scope, is_markdown, markdown_twin
 from pipeline.fetch.sitemap import SitemapError, parse_sitemap, sitemap_paths
 from pipeline.jobs.scrape_batch import BatchWriter, NotAPage, Parser, page_links
 from pipeline.parse.sources import PageError
 
-PUBLIC_BASE = f"https://{DEFAULT_HOST}"
 CONFIRM_DAYS = 7
 WORKERS_PER_SLOT = 4
 

@@ -19,9 +19,10 @@ from catalog.storage.database import open_catalog
 from catalog.storage.lock import catalog_lock
 from catalog.storage.snapshots import remember_sources, remembered_sources
 from catalog.storage.store import CatalogWriter, utc_now
+from catalog.urls import PUBLIC_BASE
 from pipeline.fetch.client import FetchConfig, Fetcher
 from pipeline.fetch.discover import load_products
-from pipeline.jobs.crawl import PUBLIC_BASE, Crawl
+from pipeline.jobs.crawl import Crawl
 from pipeline.jobs.scrape_batch import BatchWriter, parse_pool
 from pipeline.jobs.tempdirs import sigterm_exits
 from pipeline.parse.sources import PageError
@@ -72,8 +73,8 @@ class ScrapeReport:
 def _known_pages(db, products: list[str]) -> list[str]:
     marks = ",".join("?" * len(products))
     rows = db.execute(f"select canonical_url from pages where product in ({marks}) and "
-                      "canonical_url like 'https://helpcenter.veeam.com/%' and _removed_at is null "
-                      "order by canonical_url", products).fetchall()
+                      "canonical_url like ? and _removed_at is null order by canonical_url",
+                      [*products, f"{PUBLIC_BASE}/%"]).fetchall()
     return [row[0][len(PUBLIC_BASE):] for row in rows]
 
 
