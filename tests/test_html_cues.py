@@ -4,9 +4,11 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.parse.blocks import Note, Paragraph, Toggle
-from pipeline.parse.html_frontend import is_archive_banner, note_label, parse_html_blocks
+from pipeline.parse.blocks import Note, Paragraph, Toggle, note_label
+from pipeline.parse.html_frontend import is_archive_banner, parse_html_blocks
+from pipeline.parse.markdown_frontend import parse_markdown_blocks
 from pipeline.parse.page import parse_html_page
+from pipeline.parse.veeam_markdown import parse_veeam_markdown_blocks
 
 PAGES = Path(__file__).parent / "pages"
 ARROW = '<img src="//img.veeam.com/helpcenter/baggage/arrow_next.svg" alt="{alt}" title="{alt}">'
@@ -52,6 +54,11 @@ def test_note_labels_in_any_case_and_spelling(label):
     blocks = parse_html_blocks(f"<table><tr><td>{label}</td></tr><tr><td>Body.</td></tr></table>").blocks
     assert blocks == [Note(label.rstrip(":"), "Body.")]
     assert note_label(label) == label.rstrip(":")
+    # the same label in the dump's Markdown and as a Veeam Markdown div is the same note
+    assert parse_markdown_blocks(f"| {label} |\n| --- |\n| Body. |\n").blocks == blocks
+    if not label.endswith(":"):  # a div's class: its case is the writer's, not the reader's
+        (veeam,) = parse_veeam_markdown_blocks(f"::: {label}\nBody.\n:::\n").blocks
+        assert (type(veeam), veeam.label.lower(), veeam.text) == (Note, label.lower(), "Body.")
 
 
 def test_not_a_note_label():

@@ -71,6 +71,15 @@ class Document:
 
 
 NOTE_LABELS = frozenset({"note", "notes", "important", "tip", "tips", "caution", "warning"})
+
+
+def note_label(text: str) -> str | None:
+    """A note's label in any case or spelling seen ("NOTE", "NoteS", "TiPS", "Tip:"), without its
+    colon; None when the text is not one. Every front-end asks this."""
+    label = text.strip().rstrip(":").strip()
+    return label if label.lower() in NOTE_LABELS else None
+
+
 FOOTER_UPDATED = "Page updated "
 FOOTER_BUILD = "Page content applies to build "
 

@@ -18,7 +18,6 @@ import re
 from bs4 import BeautifulSoup, NavigableString, Tag
 
 from pipeline.parse.blocks import (
-    NOTE_LABELS,
     Block,
     Code,
     Document,
@@ -29,6 +28,7 @@ from pipeline.parse.blocks import (
     Table,
     Toggle,
     footer_from_text,
+    note_label,
 )
 from pipeline.parse.markdown_frontend import ARROW_IMAGE
 
@@ -56,12 +56,6 @@ def _code_text(node: Tag) -> str:
 
 def is_archive_banner(text: str) -> bool:
     return len(text) <= _BANNER_MAX_CHARS and text.lower().startswith(ARCHIVE_BANNER_PREFIX)
-
-
-def note_label(text: str) -> str | None:
-    """A note's label row in any case or spelling seen ("NOTE", "NoteS", "TiPS", "Tip:")."""
-    label = text.strip().rstrip(":").strip()
-    return label if label.lower() in NOTE_LABELS else None
 
 
 def _has_arrow(node: Tag) -> bool:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 
 from pipeline.parse.blocks import (
-    NOTE_LABELS,
     Block,
     Code,
     Document,
@@ -22,6 +21,7 @@ from pipeline.parse.blocks import (
     Table,
     Toggle,
     footer_from_text,
+    note_label,
 )
 
 ARROW_IMAGE = "arrow_next.svg"
@@ -89,7 +89,7 @@ def _collapsible_body(row: str) -> list[Block]:
             piece = piece[:-1]  # the closing bar of the outer cell
         piece = piece[1:] if piece.startswith("|") else piece
         note = _NESTED_NOTE.match(piece)
-        if note and note.group(1).lower() in NOTE_LABELS:
+        if note and note_label(note.group(1)):
             blocks.append(Note(note.group(1), inline_text(note.group(2))))
             blocks.extend(_text_blocks(note.group(3)))
             continue
@@ -124,8 +124,8 @@ def table_block(lines: list[str]) -> Block:
     single_column = all(len(row) == 1 for row in rows)
     if single_column and len(rows) == 1:
         return Code(unescape(rows[0][0]))
-    if single_column and len(rows) == 2 and rows[0][0].lower() in NOTE_LABELS:
-        return Note(rows[0][0], inline_text(rows[1][0]))
+    if single_column and len(rows) == 2 and (label := note_label(rows[0][0])):
+        return Note(label, inline_text(rows[1][0]))
     return Table(tuple(tuple(inline_text(cell) for cell in row) for row in rows))
 
 

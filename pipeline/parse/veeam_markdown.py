@@ -24,12 +24,12 @@ from pipeline.parse.blocks import (
     Paragraph,
     Toggle,
     footer_from_text,
+    note_label,
 )
 from pipeline.parse.limits import LimitExceeded
 from pipeline.parse.markdown_frontend import split_front_matter, table_block, unescape
 
 MAX_DIV_DEPTH = 32
-NOTE_DIVS = frozenset({"note", "notes", "important", "tip", "tips", "caution", "warning"})
 COLLAPSIBLE_DIVS = frozenset({"dropdown", "example"})
 VEEAM_KEYS = frozenset({"canonical", "dateModified", "breadcrumb"})
 DUMP_KEYS = frozenset({"source_url", "product_version"})
@@ -112,7 +112,7 @@ def _div_of(line: str) -> _Div:
 
 def _close(div: _Div) -> list[Block]:
     """A finished div as blocks for its parent: notes fold their text, collapsibles get a Toggle."""
-    if div.kind in NOTE_DIVS:
+    if note_label(div.kind):
         text = " ".join(filter(None, (_block_text(block) for block in div.blocks)))
         return [Note(div.label.capitalize(), text)] if text else []
     if div.kind not in COLLAPSIBLE_DIVS:
