@@ -160,21 +160,27 @@ def _add(db: Database, result: Comparison, before: int | None, after: int | None
         result.metadata_only += 1
 
 
-def change_events(db: Database, product: str, limit: int = 10) -> list[dict]:
-    """The product's latest permission changes, newest first: per day, the kinds (build change or
-    correction within a build), the builds and how many rows changed."""
+def _change_steps(db: Database, product: str):
+    """(moment, changes) of each page version that changed what the page asks, newest first; a
+    page's first version on the day the catalog first saw the product is the baseline, not a change."""
     steps = db.execute(
-        "select version, previous, valid_from from (select version, valid_from, lag(version) over "
-        "(partition by page order by valid_from, version) as previous, product from version_spans) "
-        "where product = ? order by valid_from desc, version desc", [product]).fetchall()
-    days: dict[str, dict] = {}
+        "select version, lag(version) over (partition by page order by valid_from, version) "
+        "as previous, valid_from from version_spans where product = ? "
+        "order by valid_from desc, version desc", [product]).fetchall()
     baseline = _baseline_day(db, product)
     for version, previous, seen in steps:
         if previous is None and seen[:10] == baseline:
             continue
         changes = diff_versions(load_version(db, previous) if previous else None, load_version(db, version))
-        if not changes:
-            continue
+        if changes:
+            yield seen, changes
+
+
+def change_events(db: Database, product: str, limit: int = 10) -> list[dict]:
+    """The product's latest permission changes, newest first: per day, the kinds (build change or
+    correction within a build), the builds and how many rows changed."""
+    days: dict[str, dict] = {}
+    for seen, changes in _change_steps(db, product):
         if seen[:10] not in days and len(days) == limit:
             break
         day = days.setdefault(seen[:10], {"date": seen[:10], "changes": 0, "kinds": set(), "builds": set()})
@@ -201,18 +207,7 @@ def _baseline_day(db: Database, product: str) -> str | None:
 
 def last_change(db: Database, product: str) -> Change | None:
     """The newest change of a product's permissions (a build change or a correction)."""
-    steps = db.execute(
-        "select version, lag(version) over (partition by page order by valid_from, version) "
-        "as previous, valid_from from version_spans where product = ? "
-        "order by valid_from desc, version desc", [product]).fetchall()
-    baseline = _baseline_day(db, product)
-    for version, previous, seen in steps:
-        if previous is None and seen[:10] == baseline:
-            continue
-        changes = diff_versions(load_version(db, previous) if previous else None, load_version(db, version))
-        if changes:
-            return changes[0]
-    return None
+    return next((changes[0] for _, changes in _change_steps(db, product)), None)
 
 
 def page_id_for(db: Database, url: str) -> int:
