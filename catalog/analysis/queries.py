@@ -68,21 +68,19 @@ def product_summaries(db: Database) -> dict[str, dict]:
 
 def catalog_stats(db: Database) -> str:
     lines = []
+    summaries = product_summaries(db)
     for product, name in db.execute("select code, name from products order by code"):
-        pages = db.execute("select count(*) from pages where product = ?", [product]).fetchone()[0]
-        if not pages:
+        summary = summaries.get(product)
+        if not summary:
             continue
         builds = db.execute("select count(*), group_concat(build, ', ') from (select build from "
                             "releases where product = ? order by sort_key)", [product]).fetchone()
-        versions = db.execute("select count(*) from page_versions v join pages p on p.id = v.page "
-                              "where p.product = ?", [product]).fetchone()[0]
         if builds[0]:
             axis = f"{builds[0]} builds: {builds[1]}"
         else:  # a product without builds (a service): its versions are dated
-            dates = db.execute("select min(v.last_updated), max(v.last_updated) from page_versions v "
-                               "join pages p on p.id = v.page where p.product = ?", [product]).fetchone()
-            axis = f"no builds, dated {dates[0] or '-'} .. {dates[1] or '-'}"
-        lines.append(f"{product} ({name}): {pages} permission pages, {versions} page versions, {axis}")
+            axis = f"no builds, dated {summary['first_dated'] or '-'} .. {summary['last_dated'] or '-'}"
+        lines.append(f"{product} ({name}): {summary['pages']} permission pages, "
+                     f"{summary['page_versions']} page versions, {axis}")
     totals = {table: db[table].count for table in
               ("pages", "page_versions", "operations", "permissions", "grants", "mentions",
                "warnings", "anomalies", "runs")}
