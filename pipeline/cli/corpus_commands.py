@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from pipeline.cli.common import Exit, leave
+from pipeline.jobs.corpus import UPSTREAM
 
 
 @click.group()
@@ -22,7 +23,7 @@ def corpus():
 @corpus.command()
 @click.option("--to", "target", required=True, type=click.Path(file_okay=False),
               help="An empty (or new) directory; it gets the layout of ../shared (corpus/, seeds/).")
-@click.option("--from", "base", default="https://github.com/comnam90", show_default=True,
+@click.option("--from", "base", default=UPSTREAM, show_default=True,
               help="Where the veeam-docs-<product>-dump repositories are (a mirror, or file:///...).")
 def fetch(target, base):
     """Clone each dump, verify its pinned commit and pages, and write the test corpus.

@@ -18,7 +18,7 @@ from pipeline.parse.blocks import Block, Code, Heading, ListBlock, Note, Paragra
 from pipeline.parse.codeformats import CodeReading, looks_like_permissions, lost_content, read_code
 from pipeline.parse.inline import M365_CONTEXT, InlineList, find_inline_lists, read_name
 from pipeline.parse.limits import MAX_BLOCKS, MAX_OPERATIONS, LimitExceeded
-from pipeline.parse.naming import block_name, is_heading_like, is_label, last_sentence
+from pipeline.parse.naming import SENTENCE_END, block_name, is_heading_like, is_label, last_sentence
 
 _IDENTITIES = (
     (re.compile(r"\bIAM roles?\b"), "IAM role"),
@@ -32,7 +32,6 @@ _OPTIONAL_NOTE = re.compile(
 )
 _INTRODUCES_PERMISSIONS = re.compile(r"\bfollowing (?:set of )?(?:permissions|actions|dataActions)\b")
 _NAMES_PERMISSIONS = re.compile(r"\bpermissions\b", re.I)
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
 _PROSE = ((PROSE_AWS, "aws"), (PROSE_AZURE, "azure"), (PROSE_M365, "m365"))
 
 
@@ -99,7 +98,7 @@ def _mentions_in(text: str, out: Extraction | None = None, m365_context: bool = 
     """Permission names in sentences that speak of permissions ("edition:Microsoft" is not one)."""
     found = []
     m365_context = m365_context or bool(M365_CONTEXT.search(text))
-    for sentence in _SENTENCE_END.split(text):
+    for sentence in SENTENCE_END.split(text):
         if "permission" not in sentence.lower():
             continue
         for pattern, provider in _PROSE:

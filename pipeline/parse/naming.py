@@ -13,7 +13,7 @@ import re
 from catalog.model import MAX_TITLE_CHARS
 
 MAX_DESCRIPTION_CHARS = 400
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")  # between two sentences
 _NOT_HEADING_END = (".", ":", ";", ",", "?", "!")
 _SENTENCE_WORDS = re.compile(r"\b(?:must|should|following|required|requires|need|needs)\b", re.I)
 ELLIPSIS = "…"
@@ -35,7 +35,7 @@ def is_label(text: str) -> bool:
 
 
 def last_sentence(text: str) -> str:
-    return _SENTENCE_END.split(text.rstrip(":").strip())[-1].strip().rstrip(":").strip()
+    return SENTENCE_END.split(text.rstrip(":").strip())[-1].strip().rstrip(":").strip()
 
 
 def _fits(text: str, limit: int) -> bool:
