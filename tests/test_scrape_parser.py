@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.jobs.scrape_batch import PARSE_NICENESS, NotAPage, Parser, parse_fetched, parse_pool
+from pipeline.jobs.scrape_batch import PARSE_NICENESS, NotAPage, Parser, parse_fetched, parse_pool, stored_links
 from tests.support.sitegen import load_site
 
 SITE = load_site(Path(__file__).parent / "site")
@@ -64,3 +64,15 @@ def test_parse_workers_run_below_the_fetch_loops_priority():
         assert pool.submit(os.nice, 0).result() == min(19, os.nice(0) + PARSE_NICENESS)
     finally:
         pool.shutdown()
+
+
+def test_an_unchanged_pages_links_come_from_its_stored_body_in_a_worker():
+    path = sorted(p for p in SITE if p.endswith(".html"))[0]
+    blob = zlib.compress(SITE[path].encode())
+    pool = parse_pool(1)
+    try:
+        links = asyncio.run(Parser(pool).links(blob, "html", PUBLIC + path))
+    finally:
+        pool.shutdown()
+    assert links and links == stored_links(blob, "html", PUBLIC + path)
+    assert stored_links(b"not zlib", "html", PUBLIC + path) == []

@@ -130,14 +130,13 @@ def iter_snapshot_kinds(db: Database):
         yield url, fetched_at, digest, inflate(body), kind
 
 
-def last_snapshot_kind(db: Database, url: str) -> tuple[bytes, str] | None:
-    """The body of the last successful fetch of `url` and its source kind (None if there is none
-    or it cannot be inflated)."""
+def last_snapshot_blob(db: Database, url: str) -> tuple[bytes, str] | None:
+    """The stored (compressed; see `inflate`) body of the last successful fetch of `url` and its
+    source kind, or None."""
     row = db.execute("select s.body, coalesce(f.source_kind, 'html') from fetches f join snapshots s "
                      "on s.hash = f.snapshot where f.url = ? and f.outcome = 'ok' order by f.id desc limit 1",
                      [url]).fetchone()
-    body = inflate(row[0]) if row else None
-    return (body, row[1]) if body is not None else None
+    return (row[0], row[1]) if row else None
 
 
 def remembered_sources(db: Database, since: str) -> dict[str, str]:

@@ -8,13 +8,13 @@ import datetime as dt
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
 
-from catalog.storage.snapshots import FetchRecord, last_lastmod, last_snapshot_kind, validators_for
+from catalog.storage.snapshots import FetchRecord, last_lastmod, last_snapshot_blob, validators_for
 from catalog.storage.store import utc_now
 from catalog.urls import DEFAULT_HOST, PUBLIC_BASE, parse_url
 from pipeline.fetch.client import Fetcher, FetchResult
 from pipeline.fetch.discover import ProductConfig, helpcenter_url, in_scope, is_markdown, markdown_twin
 from pipeline.fetch.sitemap import SitemapError, parse_sitemap, sitemap_paths
-from pipeline.jobs.scrape_batch import BatchWriter, NotAPage, Parser, page_links
+from pipeline.jobs.scrape_batch import BatchWriter, NotAPage, Parser
 from pipeline.parse.sources import PageError
 
 CONFIRM_DAYS = 7
@@ -103,7 +103,7 @@ class Crawl:
             self.report.skipped_by_lastmod += 1
             self.batch.unchanged(public, utc_now())
             self._tick()
-            return self._last_links(public, url) if crawling else []
+            return await self._last_links(public, url) if crawling else []
         result, kind = await self.negotiate(url, public)
         self._tick()
         return await self.handle(result, kind, url, public, lastmod, crawling)
@@ -127,7 +127,7 @@ class Crawl:
         if result.outcome == "not_modified":
             self.batch.unchanged(public, result.fetched_at, record)
             self.report.unchanged += 1
-            return self._last_links(public, url) if crawling else []
+            return await self._last_links(public, url) if crawling else []
         try:
             page, links, packed = await self.parser.parse(result.body or b"",
                                                result.headers.get("content-type", ""), kind, public,
@@ -143,13 +143,10 @@ class Crawl:
             self.report.permission_pages += 1
         return links
 
-    def _last_links(self, public: str, url: str) -> list[str]:
-        """An unchanged page's links are read from its last stored body."""
-        found = last_snapshot_kind(self.db, public)
-        if found is None:
-            return []
-        body, kind = found
-        return page_links(body.decode("utf-8", "replace"), kind, url)
+    async def _last_links(self, public: str, url: str) -> list[str]:
+        """An unchanged page's links are read from its last stored body, in a parse worker."""
+        found = last_snapshot_blob(self.db, public)
+        return [] if found is None else await self.parser.links(found[0], found[1], url)
 
     async def read_sitemaps(self, product: ProductConfig) -> list[str]:
         """Pages the product's sitemaps list (remembering their lastmod); none when there is no sitemap."""
