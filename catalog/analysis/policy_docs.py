@@ -9,8 +9,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from sqlite_utils import Database
-
 AWS_MANAGED_POLICY_LIMIT = 6144
 AZURE_PLACEMENTS = ("actions", "notActions", "dataActions", "notDataActions")
 
@@ -132,14 +130,6 @@ def terraform(permissions: PermissionSet, name: str) -> str:
     return "\n".join(blocks)
 
 
-def operation_rows(db: Database, operation_id: int, include_optional: bool = True):
-    sql = ("select perm.provider, perm.name, g.placement, g.m365_api, g.m365_type from grants g "
-           "join permissions perm on perm.id = g.permission join operations o on o.id = g.operation "
-           "where g.operation = ? and o.kind != 'trust-policy' and g.effect = 'Allow' "
-           "and g.not_action = 0" + ("" if include_optional else " and g.optional = 0"))
-    return [dict(row) for row in db.query(sql, [operation_id])]
-
-
 # format -> (label, file extension, media type) of the downloadable documents
 FORMATS = {
     "aws": ("AWS IAM policy", "json", "application/json"),
@@ -167,9 +157,3 @@ def documents_for(rows, title: str) -> dict[str, str]:
     if permissions.m365:
         documents["m365"] = "\n".join(f"{api}\t{name}\t{kind}" for api, name, kind in permissions.m365)
     return documents
-
-
-def policy_documents(db: Database, operation_id: int) -> dict[str, str]:
-    """The paste-ready texts for one operation, by format (only formats that apply)."""
-    title = db.execute("select title from operations where id = ?", [operation_id]).fetchone()[0]
-    return documents_for(operation_rows(db, operation_id), title)
