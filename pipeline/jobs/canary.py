@@ -19,7 +19,7 @@ from catalog.storage.keys import title_key
 from catalog.urls import PUBLIC_BASE
 from pipeline.fetch.client import FetchConfig, Fetcher, FetchResult
 from pipeline.fetch.discover import helpcenter_url, is_markdown, markdown_twin, read_config
-from pipeline.parse.sources import PageError, decode_page, parse_page_text
+from pipeline.parse.sources import PageError, decode_page, parse_page_text, read_page_bytes
 
 MAX_PAGES = 200
 
@@ -140,7 +140,7 @@ def _dump_facts(dumps: Path, page: CanaryPage) -> tuple[Facts | None, str | None
     if not path.is_file():
         return None, f"dump file {page.dump} is missing under {dumps}"
     try:
-        return Facts.of(parse_page_text(decode_page(path.read_bytes(), str(path)), "markdown-dump",
+        return Facts.of(parse_page_text(decode_page(read_page_bytes(path), str(path)), "markdown-dump",
                                         path=str(path))), None
     except (OSError, PageError) as error:
         return None, str(error)

@@ -80,13 +80,21 @@ def parse_page_text(text: str, kind: str, path: str | None = None, url: str | No
         raise PageError(f"{where}: {error}") from error
 
 
+def read_page_bytes(path: Path) -> bytes:
+    """A page file's bytes, never more than the page limit read (a larger file is a PageError)."""
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_PAGE_BYTES + 1)
+    except OSError as error:
+        raise PageError(f"{path}: cannot read ({error.strerror})") from error
+    if len(data) > MAX_PAGE_BYTES:
+        raise PageError(f"{path}: {path.stat().st_size:,} bytes is over the {MAX_PAGE_BYTES:,}-byte page limit")
+    return data
+
+
 def parse_file(page_file: PageFile) -> Page:
     where = str(page_file.path)
-    try:
-        data = page_file.path.read_bytes()
-    except OSError as error:
-        raise PageError(f"{where}: cannot read ({error.strerror})") from error
-    return parse_page_text(decode_page(data, where), page_file.kind, path=where)
+    return parse_page_text(decode_page(read_page_bytes(page_file.path), where), page_file.kind, path=where)
 
 
 def require_page_url(page: Page, where: str, allowed_base: str | None = None) -> Page:
