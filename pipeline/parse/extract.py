@@ -277,9 +277,51 @@ def _on_note(block: Note, index: int, state: _State, out: Extraction) -> None:
         _mark_optional(block.text, state, out)
 
 
+def _speaks_of_permissions(blocks: list[Block]) -> bool:
+    """Whether the page's text has the words every prose rule needs: a mention's sentence says
+    "permission", a requirement list or an introducing lead says "the following ... permissions /
+    actions / dataActions / scopes", a toggle that names its code says "permissions"."""
+    texts = []
+    for block in blocks:
+        if isinstance(block, ListBlock):
+            texts.extend(block.items)
+        elif isinstance(block, (Paragraph, Heading, Toggle)):
+            texts.append(block.title if isinstance(block, Toggle) else block.text)
+        elif isinstance(block, Note):
+            texts.append(block.text)
+    lowered = "\n".join(texts).lower()
+    return "permission" in lowered or "following" in lowered and ("actions" in lowered or "scopes" in lowered)
+
+
+def _may_yield(blocks: list[Block]) -> bool:
+    """False only when the walk would find nothing: no operation, mention or warning.
+
+    Most pages of a guide never speak of permissions; deciding that once per page costs a
+    fraction of the walk, which runs a dozen patterns over every text of the page. Each test
+    below is a necessary condition of some rule of the walk, so the answer is exact.
+    """
+    if _speaks_of_permissions(blocks):
+        return True
+    for block in blocks:
+        if isinstance(block, Code):
+            try:
+                if read_code(block.text) is not None:
+                    return True
+            except LimitExceeded:
+                return True  # the walk raises it, in its own order
+            text = block.text.strip()
+            if lost_content(block.text) and (looks_like_permissions(block.text) or len(text) <= 2):
+                return True
+        elif isinstance(block, Table) and m365.is_m365_table(block.rows):
+            return True
+    return False
+
+
 def extract(blocks: list[Block], page_title: str | None = None) -> Extraction:
     if len(blocks) > MAX_BLOCKS:
         raise LimitExceeded(f"{len(blocks):,} blocks is over the {MAX_BLOCKS:,} a page may have")
+    if not _may_yield(blocks):
+        return Extraction()
     state, out = _State(page_title), Extraction()
     for index, block in enumerate(blocks):
         _walk(block, index, state, out)
