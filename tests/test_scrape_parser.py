@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.jobs.scrape_batch import PARSE_NICENESS, NotAPage, Parser, parse_fetched, parse_pool, stored_links
+from pipeline.jobs.parse_pool import SCRAPE_NICENESS, start_pool
+from pipeline.jobs.scrape_batch import NotAPage, Parser, parse_fetched, stored_links
 from tests.support.sitegen import load_site
 
 SITE = load_site(Path(__file__).parent / "site")
@@ -18,7 +19,7 @@ PUBLIC = "https://helpcenter.veeam.com"
 @pytest.mark.parametrize("workers", [0, 1])
 def test_pages_and_errors_reach_their_callers(workers):
     paths = sorted(p for p in SITE if p.endswith(".html"))
-    pool = parse_pool(workers)
+    pool = start_pool(workers, SCRAPE_NICENESS)
 
     async def run():
         parser = Parser(pool, max_batch=3)
@@ -59,9 +60,9 @@ def test_a_bot_check_body_is_refused_in_the_worker_with_the_fetchers_reason():
 
 
 def test_parse_workers_run_below_the_fetch_loops_priority():
-    pool = parse_pool(1)
+    pool = start_pool(1, SCRAPE_NICENESS)
     try:
-        assert pool.submit(os.nice, 0).result() == min(19, os.nice(0) + PARSE_NICENESS)
+        assert pool.submit(os.nice, 0).result() == min(19, os.nice(0) + SCRAPE_NICENESS)
     finally:
         pool.shutdown()
 
@@ -69,7 +70,7 @@ def test_parse_workers_run_below_the_fetch_loops_priority():
 def test_an_unchanged_pages_links_come_from_its_stored_body_in_a_worker():
     path = sorted(p for p in SITE if p.endswith(".html"))[0]
     blob = zlib.compress(SITE[path].encode())
-    pool = parse_pool(1)
+    pool = start_pool(1, SCRAPE_NICENESS)
     try:
         links = asyncio.run(Parser(pool).links(blob, "html", PUBLIC + path))
     finally:

@@ -72,11 +72,11 @@ class CatalogBusy(UserError):
     """Another process is writing the catalog: one line, exit 2 (try again later)."""
 
 
-def progress_bar(label: str, items=None, unit: str = "item"):
+def progress_bar(label: str, items=None, unit: str = "item", total: int | None = None):
     """A progress bar on a terminal, nothing in pipes and CI logs."""
     from tqdm import tqdm
 
-    return tqdm(items, desc=label, unit=unit, disable=not sys.stderr.isatty(), leave=False)
+    return tqdm(items, desc=label, unit=unit, total=total, disable=not sys.stderr.isatty(), leave=False)
 
 
 def existing_catalog(db_path: str | Path) -> Path:

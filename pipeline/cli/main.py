@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
 from pipeline.cli.common import CatalogGroup, Exit, UserError, leave, progress_bar
-from pipeline.parse.sources import PageError, iter_page_files, parse_file
-from pipeline.parse.summary import format_page_summary
+from pipeline.jobs.parse_files import parse_files
+from pipeline.parse.sources import PageError, iter_page_files
 
 
 @click.group(cls=CatalogGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -37,18 +35,16 @@ def parse(paths, as_json, show_all):
     except PageError as error:
         raise UserError(str(error)) from error
     failures, pages, operations = [], 0, 0
-    for page_file in progress_bar("parsing", files, unit="page"):
-        try:
-            page = parse_file(page_file)
-        except PageError as error:
-            failures.append(str(error))
+    results = parse_files(files, as_json, show_all)
+    for ok, value in progress_bar("parsing", results, unit="page", total=len(files)):
+        if not ok:
+            failures.append(value)
             continue
+        text, found = value
         pages += 1
-        operations += len(page.operations)
-        if as_json:
-            click.echo(json.dumps(page.to_json_record(), ensure_ascii=False))
-        elif page.operations or page.mentions or page.warnings or show_all:
-            click.echo(format_page_summary(page))
+        operations += found
+        if text is not None:
+            click.echo(text)
     if not as_json:
         click.echo(f"{pages} pages parsed, {operations} operations, {len(failures)} failed", err=True)
     for failure in failures:

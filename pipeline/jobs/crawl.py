@@ -6,7 +6,6 @@ import asyncio
 import dataclasses
 import datetime as dt
 from collections.abc import Awaitable, Callable
-from concurrent.futures import Executor
 
 from catalog.storage.snapshots import FetchRecord, last_lastmod, last_snapshot_blob, validators_for
 from catalog.storage.store import utc_now
@@ -14,6 +13,7 @@ from catalog.urls import DEFAULT_HOST, PUBLIC_BASE, parse_url
 from pipeline.fetch.client import Fetcher, FetchResult
 from pipeline.fetch.discover import ProductConfig, helpcenter_url, in_scope, is_markdown, markdown_twin
 from pipeline.fetch.sitemap import SitemapError, parse_sitemap, sitemap_paths
+from pipeline.jobs.parse_pool import ParsePool
 from pipeline.jobs.scrape_batch import BatchWriter, NotAPage, Parser
 from pipeline.parse.sources import PageError
 
@@ -35,7 +35,7 @@ def _twin_missing(result: FetchResult) -> bool:
 
 
 class Crawl:
-    def __init__(self, db, batch: BatchWriter, fetcher: Fetcher, report, pool: Executor | None,
+    def __init__(self, db, batch: BatchWriter, fetcher: Fetcher, report, pool: ParsePool | None,
                  kinds: dict[str, str], progress: Callable[[int], None] | None) -> None:
         self.db, self.batch, self.fetcher, self.report = db, batch, fetcher, report
         self.parser = Parser(pool)

@@ -23,7 +23,8 @@ from catalog.urls import PUBLIC_BASE
 from pipeline.fetch.client import FetchConfig, Fetcher
 from pipeline.fetch.discover import load_products
 from pipeline.jobs.crawl import Crawl
-from pipeline.jobs.scrape_batch import BatchWriter, parse_pool
+from pipeline.jobs.parse_pool import SCRAPE_NICENESS, start_pool
+from pipeline.jobs.scrape_batch import BatchWriter
 from pipeline.jobs.tempdirs import sigterm_exits
 from pipeline.parse.sources import PageError
 
@@ -97,7 +98,7 @@ def scrape(db_path: str | Path, products: list[str] | None = None, urls: list[st
         raise PageError(f"unknown product {', '.join(unknown)}; known: {', '.join(known_products)}")
     report = ScrapeReport()
     with sigterm_exits():
-        pool = parse_pool(options.parse_workers)  # before the lock: workers must not inherit it
+        pool = start_pool(options.parse_workers, SCRAPE_NICENESS)  # before the lock: workers must not inherit it
         try:
             _scrape_locked(db_path, config, accept_anomalies, report, progress, options, pool,
                            (chosen, known_products, urls or [], since_last))

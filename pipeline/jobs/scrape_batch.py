@@ -8,12 +8,7 @@ so a killed scrape keeps every finished batch and SQLite is touched once per bat
 from __future__ import annotations
 
 import asyncio
-import ctypes
-import importlib
-import multiprocessing
-import os
-import signal
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -22,12 +17,11 @@ from catalog.storage.snapshots import FetchRecord, PackedBody, inflate, pack_bod
 from catalog.storage.store import CatalogWriter, Observation
 from pipeline.fetch.blocked import blocked_reason
 from pipeline.fetch.discover import extract_links, extract_markdown_links
+from pipeline.jobs.parse_pool import ParsePool, page_bounds
 from pipeline.parse.sources import PageError, decode_page, parse_page_text, require_page_url
 
 # `markdown` tells Veeam's own Markdown from a dump by its front matter (parse.sources).
 PARSE_KINDS = {"md": "markdown", "html": "html"}
-PR_SET_PDEATHSIG = 1
-PARSE_NICENESS = 19  # parsing can wait; the fetch loop's responses cannot
 
 
 def decode_body(body: bytes, content_type: str, where: str) -> str:
@@ -78,37 +72,10 @@ def parse_fetched(body: bytes, content_type: str, kind: str, public_url: str, pa
     return Parsed(page, page_links(text, kind, page_url) if links else [], pack_body(body))
 
 
-def _start_worker() -> None:
-    """A worker ends when the scrape that forked it ends, even by kill -9 (Linux prctl), and runs
-    at a lower priority than the fetch loop: on two cores the loop waited about a second per
-    thousand pages for a CPU the parse workers held, and every response waited with it."""
-    if hasattr(os, "nice"):
-        os.nice(PARSE_NICENESS)
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):
-        return  # not Linux: the pool's own shutdown is all there is
-    if os.getppid() == 1:
-        os._exit(0)  # the parent died before prctl took effect
-
-
-def parse_pool(workers: int | None) -> Executor | None:
-    """Worker processes for parsing, started now; None parses on the event loop's thread (workers=0).
-
-    Start the pool before taking the catalog lock or opening the catalog: forked workers inherit
-    open descriptors, and one holding the lock file would keep the lock after the scrape died.
-    """
-    workers = max(1, min(4, os.cpu_count() or 1)) if workers is None else workers
-    if workers <= 0:
-        return None
-    # Load the HTML front-end (bs4 and lxml, ~130 ms) once before forking, not in every worker at
-    # its first page while the first responses pour in.
-    importlib.import_module("pipeline.parse.html_frontend")
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
-                               initializer=_start_worker)
-    pool.submit(int).result()  # with fork, the first submit starts every worker
-    return pool
+def parse_bounded(*args) -> Parsed:
+    """`parse_fetched` under the page bounds of the parse pool (CPU time, and memory in a worker)."""
+    with page_bounds(args[3]):
+        return parse_fetched(*args)
 
 
 def parse_many(calls: list[tuple]) -> list[tuple[bool, object]]:
@@ -117,7 +84,7 @@ def parse_many(calls: list[tuple]) -> list[tuple[bool, object]]:
     results: list[tuple[bool, object]] = []
     for args in calls:
         try:
-            results.append((True, parse_fetched(*args)))
+            results.append((True, parse_bounded(*args)))
         except PageError as error:
             results.append((False, (str(error), isinstance(error, NotAPage))))
     return results
@@ -132,9 +99,9 @@ class Parser:
     without delaying anything. Without a pool, parsing happens inline.
     """
 
-    def __init__(self, pool: Executor | None, max_batch: int = 8) -> None:
+    def __init__(self, pool: ParsePool | None, max_batch: int = 8) -> None:
         self.pool, self.max_batch = pool, max_batch
-        self.workers = getattr(pool, "_max_workers", 1)
+        self.workers = pool.workers if pool is not None else 1
         self._pending: list[tuple[tuple, asyncio.Future]] = []
         self._in_flight = 0
 
@@ -146,7 +113,7 @@ class Parser:
 
     async def parse(self, *args) -> Parsed:
         if self.pool is None:
-            return parse_fetched(*args)
+            return parse_bounded(*args)
         future = asyncio.get_running_loop().create_future()
         self._pending.append((args, future))
         if self._in_flight < self.workers:
@@ -159,11 +126,19 @@ class Parser:
             return
         self._in_flight += 1
         done = asyncio.wrap_future(self.pool.submit(parse_many, [args for args, _ in batch]))
-        done.add_done_callback(lambda finished: self._finished(finished, [f for _, f in batch]))
+        done.add_done_callback(lambda finished: self._finished(finished, batch))
 
-    def _finished(self, finished: asyncio.Future, futures: list[asyncio.Future]) -> None:
+    def _finished(self, finished: asyncio.Future, batch: list[tuple[tuple, asyncio.Future]]) -> None:
         self._in_flight -= 1
-        _deliver(finished, futures)
+        if not finished.cancelled() and isinstance(finished.exception(), BrokenProcessPool):
+            # A worker died (the kernel's OOM killer): its pages fail, the others go on.
+            self.pool.restart()
+            for args, future in batch:
+                if not future.done():
+                    future.set_exception(PageError(f"{args[3]}: the parse worker died on this page or one "
+                                                   "parsed with it; not stored"))
+        else:
+            _deliver(finished, [future for _, future in batch])
         if self._pending:
             self._send()
 

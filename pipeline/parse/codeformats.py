@@ -199,13 +199,8 @@ def _token_scan(text: str, reason: str) -> CodeReading:
 
 def _unbalanced(text: str) -> str | None:
     """Brackets opened and never closed (or the reverse), ignoring those inside quoted strings."""
-    depth = {"{": 0, "[": 0}
-    closing = {"}": "{", "]": "["}
-    for char in _QUOTED_STRING.sub('""', text):
-        if char in depth:
-            depth[char] += 1
-        elif char in closing:
-            depth[closing[char]] -= 1
+    bare = _QUOTED_STRING.sub('""', text)
+    depth = {"{": bare.count("{") - bare.count("}"), "[": bare.count("[") - bare.count("]")}
     wrong = [f"{count:+d} '{opener}'" for opener, count in depth.items() if count]
     return ", ".join(wrong) if wrong else None
 

@@ -27,6 +27,7 @@ from pipeline.parse.blocks import (
 ARROW_IMAGE = "arrow_next.svg"
 _HEADING = re.compile(r"^(#{1,6})\s+(.*)$")
 _LIST_ITEM = re.compile(r"^\s*(?:[*+-]|\d+[.)])\s+(.*)$")
+_LIST_STARTS = frozenset("*+-")
 # Labels, targets and attribute blocks never cross a bracket, parenthesis or brace: from every
 # `[` of a line like "[a](" repeated, `[^)]*` rescanned the rest of it (quadratic).
 _IMAGE = re.compile(r"!\[[^\[\]\n]*\]\([^()\[\]\n]*\)")
@@ -55,23 +56,35 @@ def inline_text(text: str) -> str:
     return unescape(text).strip()
 
 
-def split_front_matter(text: str) -> tuple[dict[str, str], list[str]]:
-    lines = text.replace("\r\n", "\n").split("\n")
+def read_front_matter(text: str) -> tuple[dict[str, str], int]:
+    """The front matter of `text` (line ends already `\\n`) and where the body starts; only the
+    front matter's lines are looked at. An unterminated front matter is body text rather than
+    swallowing the page: ({}, 0)."""
+    first_end = text.find("\n")
+    if first_end < 0 or text[:first_end].strip() != "---":
+        return {}, 0
     meta: dict[str, str] = {}
-    if not lines or lines[0].strip() != "---":
-        return meta, lines
-    for index in range(1, len(lines)):
-        line = lines[index]
+    start = first_end + 1
+    while True:
+        end = text.find("\n", start)
+        line = text[start:] if end < 0 else text[start:end]
         if line.strip() == "---":
-            return meta, lines[index + 1:]
+            return meta, len(text) + 1 if end < 0 else end + 1
         match = _FRONT_MATTER_LINE.match(line)
         if match:
             value = match.group(2).strip()
             if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
                 value = value[1:-1].replace('\\"', '"')
             meta[match.group(1)] = value
-    # An unterminated front matter is treated as body text rather than swallowing the page.
-    return {}, lines
+        if end < 0:
+            return {}, 0
+        start = end + 1
+
+
+def split_front_matter(text: str) -> tuple[dict[str, str], list[str]]:
+    text = text.replace("\r\n", "\n")
+    meta, start = read_front_matter(text)
+    return meta, text[start:].split("\n") if start <= len(text) else []
 
 
 def _text_blocks(text: str) -> list[Block]:
@@ -115,8 +128,10 @@ def table_block(lines: list[str]) -> Block:
             body = body[1:]
         if body.endswith("|") and not body.endswith("\\|"):
             body = body[:-1]
-        cells = tuple(cell.strip() for cell in _CELL_SPLIT.split(body))
-        if all(_SEPARATOR_CELL.match(cell) for cell in cells if cell) and any(cells):
+        parts = _CELL_SPLIT.split(body) if "\\|" in body else body.split("|")
+        cells = tuple(cell.strip() for cell in parts)
+        # A separator row's cells are dashes: a row without three of them is not one.
+        if "---" in body and all(_SEPARATOR_CELL.match(cell) for cell in cells if cell) and any(cells):
             continue
         rows.append(cells)
     if rows and not any(rows[0]):
@@ -157,28 +172,30 @@ def parse_markdown_blocks(text: str) -> Document:
             table.clear()
 
     for raw in lines:
-        line = raw.rstrip()
-        stripped = line.lstrip()
-        if stripped.startswith("|"):
+        stripped = raw.strip()
+        if not stripped:
+            if paragraph or items or table:
+                flush_all()
+            continue
+        first = stripped[0]
+        if first == "|":
             if not table:
                 flush_all()
             table.append(stripped)
             continue
         if table:
             flush_all()
-        if not stripped:
-            flush_all()
-            continue
-        if stripped.startswith("![") and ARROW_IMAGE in stripped.split(")", 1)[0]:
+        if first == "!" and stripped.startswith("![") and ARROW_IMAGE in stripped.split(")", 1)[0]:
             flush_all()
             blocks.append(Toggle(inline_text(stripped.split(")", 1)[1])))
             continue
-        heading = _HEADING.match(stripped)
+        # The patterns run only on lines whose first character can start what they match.
+        heading = _HEADING.match(stripped) if first == "#" else None
         if heading:
             flush_all()
             blocks.append(Heading(inline_text(heading.group(2)), len(heading.group(1))))
             continue
-        item = _LIST_ITEM.match(line)
+        item = _LIST_ITEM.match(stripped) if first in _LIST_STARTS or first.isdigit() else None
         if item:
             _flush_paragraph(paragraph, blocks)
             items.append([inline_text(item.group(1))])

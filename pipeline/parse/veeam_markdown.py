@@ -27,7 +27,7 @@ from pipeline.parse.blocks import (
     note_label,
 )
 from pipeline.parse.limits import LimitExceeded
-from pipeline.parse.markdown_frontend import split_front_matter, table_block, unescape
+from pipeline.parse.markdown_frontend import read_front_matter, split_front_matter, table_block, unescape
 
 MAX_DIV_DEPTH = 32
 COLLAPSIBLE_DIVS = frozenset({"dropdown", "example"})
@@ -73,11 +73,12 @@ def inline_text(text: str) -> str:
 
 def looks_like_veeam_markdown(text: str) -> bool:
     """Veeam's Markdown by its front matter keys (or, without them, its `:::` fences)."""
-    meta, lines = split_front_matter(text[:65536])
+    meta, _ = read_front_matter(text[:65536].replace("\r\n", "\n"))
     if meta.keys() & DUMP_KEYS:
         return False
     if meta.keys() & VEEAM_KEYS:
         return True
+    _, lines = split_front_matter(text[:65536])
     return any(_DIV_FENCE.match(line) for line in lines[:5000])
 
 

@@ -1,0 +1,230 @@
+"""The worker processes that parse pages, for every job that parses many: scrape, ingest, `parse`.
+
+Parsing is CPU work on bytes from outside. It runs in forked worker processes, which gives a job
+the machine's cores and gives every page a bound decided before its parse starts: CPU time
+(`PAGE_CPU_SECONDS`) and memory (`PAGE_MEMORY_BYTES` above what the worker held when it started).
+A page past either is a failed page (a `PageOverLimit` naming it), never a stored version; a
+worker that dies anyway (the kernel's OOM killer) is replaced and only its pages fail.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import importlib
+import multiprocessing
+import os
+import resource
+import signal
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
+
+from pipeline.parse.sources import PageError
+
+PAGE_CPU_SECONDS = 10.0  # real pages parse in under 0.2 s; a hostile 4 MB page took 20-60 s
+PAGE_MEMORY_BYTES = 1024 * 1024 * 1024  # real pages need a few MB; a hostile one took 700 MB
+SCRAPE_NICENESS = 19  # the scrape's parsing can wait; the fetch loop's responses cannot
+MAX_WORKERS = 4
+PR_SET_PDEATHSIG = 1
+
+
+class PageOverLimit(PageError):
+    """A page whose parse went past its CPU-time or memory bound."""
+
+
+class _CpuTimeUsed(BaseException):
+    """Raised by the CPU timer; a BaseException so that no `except Exception` in a parser keeps it."""
+
+
+def _on_cpu_timer(signum, frame) -> None:
+    raise _CpuTimeUsed
+
+
+@contextmanager
+def page_bounds(where: str) -> Iterator[None]:
+    """Run one page's parse under the CPU-time bound (in a worker, the memory bound holds too).
+
+    The timer counts the process's CPU time (ITIMER_PROF), so a loaded machine does not fail a
+    page that merely waited. Off the main thread no timer can be set; the parse runs unbounded
+    in time there, which only happens in tests that parse inline on a thread.
+    """
+    timed = threading.current_thread() is threading.main_thread()
+    if timed:
+        previous = signal.signal(signal.SIGPROF, _on_cpu_timer)
+        signal.setitimer(signal.ITIMER_PROF, PAGE_CPU_SECONDS)
+    try:
+        yield
+    except _CpuTimeUsed:
+        raise PageOverLimit(f"{where}: parsing took over {PAGE_CPU_SECONDS:g} s of CPU time; "
+                            "not stored") from None
+    except MemoryError:
+        raise PageOverLimit(f"{where}: parsing needed over {PAGE_MEMORY_BYTES // 2**20:,} MB of "
+                            "memory; not stored") from None
+    finally:
+        if timed:
+            signal.setitimer(signal.ITIMER_PROF, 0)
+            signal.signal(signal.SIGPROF, previous)
+
+
+def default_workers() -> int:
+    """One worker per core this process may run on, at most `MAX_WORKERS`."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(MAX_WORKERS, cores))
+
+
+def _address_space() -> int | None:
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmSize:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def _start_worker(niceness: int) -> None:
+    """A worker ends when the job that forked it ends, even by kill -9 (Linux prctl), runs at
+    `niceness`, and may grow `PAGE_MEMORY_BYTES` beyond what it inherited."""
+    if niceness and hasattr(os, "nice"):
+        os.nice(niceness)
+    size = _address_space()
+    if size is not None:
+        _, hard = resource.getrlimit(resource.RLIMIT_AS)
+        limit = size + PAGE_MEMORY_BYTES
+        if hard == resource.RLIM_INFINITY or limit < hard:
+            resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        return  # not Linux: the pool's own shutdown is all there is
+    if os.getppid() == 1:
+        os._exit(0)  # the parent died before prctl took effect
+
+
+class ParsePool:
+    """Forked parse workers, all started at once; a pool broken by a dead worker is replaced.
+
+    Start it before taking the catalog lock or opening the catalog: forked workers inherit open
+    descriptors, and one holding the lock file would keep the lock after the job died.
+    """
+
+    def __init__(self, workers: int, niceness: int = 0) -> None:
+        self.workers, self.niceness = workers, niceness
+        # Load the HTML front-end (bs4 and lxml, ~130 ms) once before forking, not in every worker.
+        importlib.import_module("pipeline.parse.html_frontend")
+        self._executor = self._start()
+
+    def _start(self) -> ProcessPoolExecutor:
+        executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("fork"),
+                                       initializer=_start_worker, initargs=(self.niceness,))
+        executor.submit(int).result()  # with fork, the first submit starts every worker
+        return executor
+
+    @property
+    def _max_workers(self) -> int:
+        return self.workers
+
+    def submit(self, function: Callable, *args) -> Future:
+        try:
+            return self._executor.submit(function, *args)
+        except BrokenProcessPool:
+            self.restart()
+            return self._executor.submit(function, *args)
+
+    def restart(self) -> None:
+        """Replace a broken pool (its pending work failed with BrokenProcessPool)."""
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        self._executor = self._start()
+
+    def shutdown(self, wait: bool = True, cancel_futures: bool = True) -> None:
+        self._executor.shutdown(wait=wait, cancel_futures=cancel_futures)
+
+    def kill(self) -> None:
+        """Stop at once, pages half parsed included (a job past its time budget)."""
+        processes = list((getattr(self._executor, "_processes", None) or {}).values())
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            if process.is_alive():
+                process.kill()
+
+
+def start_pool(workers: int | None, niceness: int = 0) -> ParsePool | None:
+    """A started `ParsePool` (None for `workers == 0`: the job parses inline)."""
+    workers = default_workers() if workers is None else workers
+    return ParsePool(workers, niceness) if workers > 0 else None
+
+
+Outcome = tuple[bool, object]
+"""(True, result) or (False, the PageError's message)."""
+
+
+def run_bounded(function: Callable, item: tuple) -> Outcome:
+    """`function(*item)` under the page bounds; `item[0]` names the page in messages."""
+    try:
+        with page_bounds(str(item[0])):
+            return True, function(*item)
+    except PageError as error:
+        return False, str(error)
+
+
+def run_chunk(function: Callable, items: list[tuple]) -> list[Outcome]:
+    """Several pages in one worker round trip (runs in a worker)."""
+    return [run_bounded(function, item) for item in items]
+
+
+def map_in_order(pool: ParsePool | None, function: Callable, items: Iterable[tuple], chunk: int = 32,
+                 ahead: int | None = None) -> Iterator[Outcome]:
+    """`run_bounded(function, item)` for each item, in the items' order, `ahead` chunks in flight.
+
+    `function` and the items must be picklable: module-level functions and plain values. Without
+    a pool the work runs inline. A chunk whose worker died is run again one page at a time, so
+    only the page that killed its worker fails.
+    """
+    if pool is None:
+        for item in items:
+            yield run_bounded(function, item)
+        return
+    ahead = ahead or 2 * pool.workers
+    pending: deque[tuple[list[tuple], Future]] = deque()
+    iterator = iter(items)
+    while True:
+        while len(pending) < ahead:
+            batch = [item for _, item in zip(range(chunk), iterator, strict=False)]
+            if not batch:
+                break
+            pending.append((batch, pool.submit(run_chunk, function, batch)))
+        if not pending:
+            return
+        batch, future = pending.popleft()
+        try:
+            yield from future.result()
+        except BrokenProcessPool:
+            yield from _after_a_dead_worker(pool, function, batch, pending)
+
+
+def _resubmit(pool: ParsePool, function: Callable, pending: deque[tuple[list[tuple], Future]]) -> None:
+    """After a restart, the chunks whose futures died with the old pool go to the new one."""
+    for index, (waiting, future) in enumerate(pending):
+        if not future.done() or future.exception() is not None:
+            pending[index] = (waiting, pool.submit(run_chunk, function, waiting))
+
+
+def _after_a_dead_worker(pool: ParsePool, function: Callable, batch: list[tuple],
+                         pending: deque[tuple[list[tuple], Future]]) -> Iterator[Outcome]:
+    pool.restart()
+    _resubmit(pool, function, pending)
+    for item in batch:
+        try:
+            yield pool.submit(run_bounded, function, item).result()
+        except BrokenProcessPool:
+            pool.restart()
+            _resubmit(pool, function, pending)
+            yield False, f"{item[0]}: the parse worker died on this page (over its memory bound?); not stored"
