@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -63,8 +64,11 @@ def canonicalize(url: str) -> str:
     return urlunsplit((scheme, host, parts.path or "/", urlencode(query), ""))
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_url(url: str) -> UrlParts:
-    """Product, guide, slug and release label of a helpcenter URL (current, archive or legacy)."""
+    """Product, guide, slug and release label of a helpcenter URL (current, archive or legacy).
+
+    Cached: a dump's history names each page's URL once per version of it."""
     canonical = canonicalize(url)
     parts = urlsplit(canonical)
     version = dict(parse_qsl(parts.query)).get("ver")

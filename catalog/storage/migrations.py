@@ -215,5 +215,13 @@ where p._removed_at is null
 """
 
 
+@migrations()
+def m20_source_heads(db: Database) -> None:
+    """The commit each git source's HEAD named when it was ingested: a bundle whose HEAD is known
+    (a merge commit, which `source_commits` never holds) needs no clone to tell it has nothing new."""
+    db["source_heads"].create({"repository": str, "head": str, "_seen": str}, pk=("repository", "head"))
+    db["source_heads"].create_index(["head"])
+
+
 def migrate(db: Database) -> None:
     migrations.apply(db)

@@ -187,7 +187,7 @@ class CatalogWriter:
             return "skipped"
         require_helpcenter_url(page.url)  # the readers' promise: every stored page URL is a helpcenter page
         existing = self._one("select * from pages where canonical_url = ?", [page.url])
-        if existing is None and not page.operations and not page.mentions and not _lost_content(page):
+        if existing is None and not holds_content(page):
             self.counts["skipped"] += 1  # not a permission page, and never was
             return "skipped"
         if existing is None:
@@ -219,6 +219,14 @@ class CatalogWriter:
             return "held"
         self._insert_version(page, page_id, digest, seen)
         return "new"
+
+    def skips_without_content(self, url: str | None) -> bool:
+        """`save_page`'s answer for a page known to hold nothing (no operation, mention or lost
+        content), asked without the page: skipped (and counted) unless the catalog has the page."""
+        if url and self.db.execute("select 1 from pages where canonical_url = ?", [url]).fetchone():
+            return False
+        self.counts["skipped"] += 1
+        return True
 
     def _version(self, version_id: int | None) -> dict | None:
         if version_id is None:
@@ -288,9 +296,10 @@ class CatalogWriter:
         self.counts["removed"] += cursor.rowcount
 
 
-def _lost_content(page: Page) -> bool:
-    """A page that promised permissions the text lost is a permission page, kept to be reported."""
-    return any(warning.content_lost for warning in page.warnings)
+def holds_content(page: Page) -> bool:
+    """Operations, mentions or lost content: a permission page (one that promised permissions the
+    text lost is kept, to be reported)."""
+    return bool(page.operations or page.mentions or any(warning.content_lost for warning in page.warnings))
 
 
 def _date(page: Page) -> str | None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import click
 
 from pipeline.cli.common import CatalogGroup, Exit, UserError, leave, progress_bar
-from pipeline.jobs.parse_files import parse_files
 from pipeline.parse.sources import PageError, iter_page_files
 
 
@@ -30,6 +29,8 @@ def parse(paths, as_json, show_all):
 
     Example: veeam-perms parse docs/req_permissions.md --json
     """
+    from pipeline.jobs.parse_files import parse_files
+
     try:
         files = list(iter_page_files(paths))
     except PageError as error:

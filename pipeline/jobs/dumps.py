@@ -7,6 +7,7 @@ process, so a 3,200-commit history costs one `git log` and one blob read per cha
 from __future__ import annotations
 
 import datetime as dt
+import os
 import subprocess
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -61,14 +62,25 @@ def is_git_source(path: Path) -> bool:
 
 @contextmanager
 def open_repository(path: Path):
-    """Yield a readable repository path; a bundle is cloned (bare) into a temporary folder."""
+    """Yield a readable repository path; a bundle is unbundled into a bare temporary repository.
+
+    `git bundle unbundle` indexes the pack as a clone does but skips the clone's walk over every
+    object to check connectivity (a fifth of the clone's time on the vbr bundle); HEAD is set to
+    the bundle's own.
+    """
     if path.is_file():
-        # Owned and swept: a clone left by a killed run is removed at the next start.
+        # Owned and swept: a repository left by a killed run is removed at the next start.
         with temporary_folder(BUNDLE_PREFIX) as workdir:
-            result = _bounded(["git", "clone", "-q", "--bare", str(path), str(workdir / "r")], path)
-            if result.returncode != 0:
-                raise DumpError(f"{path}: not a readable git bundle: {result.stderr.strip()}")
-            yield workdir / "r"
+            repo = workdir / "r"
+            _bounded(["git", "init", "-q", "--bare", str(repo)], path)
+            result = _bounded(["git", "-C", str(repo), "bundle", "unbundle", str(path.resolve())], path)
+            refs = dict(reversed(line.split(" ", 1)) for line in result.stdout.splitlines() if " " in line)
+            head = refs.get("HEAD") or (next(iter(refs.values())) if len(refs) == 1 else None)
+            if result.returncode != 0 or head is None:
+                reason = result.stderr.strip() or "it names no HEAD"
+                raise DumpError(f"{path}: not a readable git bundle: {reason}")
+            _git(repo, "update-ref", "--no-deref", "HEAD", head)
+            yield repo
     else:
         yield path
 
@@ -83,6 +95,19 @@ def repository_id(repo: Path) -> str:
 
 def _utc(stamp: str) -> str:
     return dt.datetime.fromisoformat(stamp).astimezone(dt.UTC).isoformat(timespec="seconds")
+
+
+def head_of(path: Path) -> str | None:
+    """The commit HEAD names, read without cloning a bundle (`git bundle list-heads`); None when
+    the source does not say (then only a clone tells)."""
+    if path.is_file():
+        result = _bounded(["git", "bundle", "list-heads", str(path)], path)
+        if result.returncode != 0:
+            return None
+        heads = dict(reversed(line.split(" ", 1)) for line in result.stdout.splitlines() if " " in line)
+        return heads.get("HEAD")
+    result = _bounded(["git", "-C", str(path), "rev-parse", "--verify", "-q", "HEAD"], path)
+    return result.stdout.strip() or None if result.returncode == 0 else None
 
 
 def list_shas(repo: Path) -> list[str]:
@@ -106,12 +131,13 @@ def list_commits(repo: Path) -> list[Commit]:
         elif line.startswith(":") and commits:
             meta, _, path = line.partition("\t")
             fields = meta.split()
-            if Path(path).suffix.lower() in PAGE_SUFFIXES:
+            if os.path.splitext(path)[1].lower() in PAGE_SUFFIXES:
                 commits[-1].changes.append(FileChange(fields[4][0], path, fields[3]))
     return commits
 
 
 CHUNK = 1024 * 1024
+MAX_REQUESTS = 1024  # x 41 bytes: within a pipe's 64 KB
 
 
 class BlobReader:
@@ -123,9 +149,24 @@ class BlobReader:
 
     def read(self, blob: str, where: str) -> bytes:
         """The blob's bytes; a blob over the page limit is skipped unread (PageError naming `where`)."""
+        found = self.read_many([(blob, where)])[0]
+        if isinstance(found, PageError):
+            raise found
+        return found
+
+    def read_many(self, wanted: list[tuple[str, str]]) -> list[bytes | PageError]:
+        """Each (blob, where)'s bytes, or the PageError of a blob over the page limit (skipped
+        unread). The requests go out together and the answers are read in turn: a round trip
+        per blob cost ~0.2 ms of waiting on git. The requests (41 bytes each) must fit the pipe
+        so that git's answers never wait on a writer that waits on them."""
         assert self._process.stdin and self._process.stdout
-        self._process.stdin.write(blob.encode() + b"\n")
+        assert len(wanted) <= MAX_REQUESTS
+        self._process.stdin.write(b"".join(blob.encode() + b"\n" for blob, _ in wanted))
         self._process.stdin.flush()
+        return [self._answer(blob, where) for blob, where in wanted]
+
+    def _answer(self, blob: str, where: str) -> bytes | PageError:
+        assert self._process.stdout
         header = self._process.stdout.readline().split()
         if len(header) < 3 or header[1] != b"blob":
             raise DumpError(f"blob {blob} is missing from the repository")
@@ -133,7 +174,7 @@ class BlobReader:
         if size > MAX_PAGE_BYTES:
             for left in range(size + 1, 0, -CHUNK):  # the body and its newline, a chunk at a time
                 self._process.stdout.read(min(CHUNK, left))
-            raise PageError(f"{where}: {size:,} bytes is over the {MAX_PAGE_BYTES:,}-byte page limit")
+            return PageError(f"{where}: {size:,} bytes is over the {MAX_PAGE_BYTES:,}-byte page limit")
         data = self._process.stdout.read(size)
         self._process.stdout.read(1)  # the newline after each object
         return data
@@ -142,4 +183,3 @@ class BlobReader:
         if self._process.stdin:
             self._process.stdin.close()
         self._process.wait()
-

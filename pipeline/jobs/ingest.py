@@ -7,28 +7,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from catalog.storage.database import open_catalog
+from catalog.storage.history import head_is_known, known_commits, save_head
 from catalog.storage.lock import catalog_lock
 from catalog.storage.store import CatalogWriter, Observation, utc_now
-from pipeline.jobs.dumps import (
-    BlobReader,
-    Commit,
-    is_git_source,
-    list_commits,
-    list_shas,
-    open_repository,
-    repository_id,
-)
+from pipeline.jobs.dumps import head_of, is_git_source, list_commits, list_shas, open_repository, repository_id
+from pipeline.jobs.history import ingest_commits
+from pipeline.jobs.parse_pool import ParsePool, start_pool
 from pipeline.jobs.tempdirs import sigterm_exits
-from pipeline.parse.sources import (
-    PAGE_SUFFIXES,
-    PageError,
-    PageFile,
-    decode_page,
-    iter_page_files,
-    parse_file,
-    parse_page_text,
-    require_page_url,
-)
+from pipeline.parse.sources import PageError, PageFile, iter_page_files, parse_file, require_page_url
 
 Progress = Callable[[int], None]
 
@@ -51,58 +37,27 @@ class IngestReport:
         return "\n".join(lines)
 
 
-def _ingest_commit(writer: CatalogWriter, reader: BlobReader, commit: Commit, report: IngestReport,
-                   urls_by_path: dict[str, str]) -> None:
-    # Deletions first: a page moved to another path within one commit must stay present.
-    for change in sorted(commit.changes, key=lambda change: change.status != "D"):
-        seen = Observation(commit.committed_at, "git", commit.sha, change.path)
-        if change.status == "D":
-            url = urls_by_path.pop(change.path, None)
-            if url and url not in urls_by_path.values():
-                writer.mark_removed(url, seen)
-            continue
-        report.pages_read += 1
-        kind = PAGE_SUFFIXES.get(Path(change.path).suffix.lower(), "markdown")
-        where = f"{change.path}@{commit.sha[:10]}"
-        try:
-            page = require_page_url(parse_page_text(decode_page(reader.read(change.blob, where), where), kind,
-                                                    path=change.path), where)
-        except PageError as error:
-            report.failures.append(str(error))
-            continue
-        if page.url:
-            urls_by_path[change.path] = page.url
-        writer.save_page(page, seen)
-
-
-def ingest_git(db, path: Path, accept_anomalies: bool, progress: Progress | None) -> IngestReport:
+def ingest_git(db, path: Path, accept_anomalies: bool, progress: Progress | None,
+               pool: ParsePool | None = None) -> IngestReport:
     with open_repository(path) as repo:
         repository = repository_id(repo)
-        known = {row[0] for row in db.execute(
-            "select sha from source_commits where repository = ?", [repository])}
+        head = head_of(repo)
+        known = known_commits(db, repository)
         # Listing shas is cheap; reading every commit's changed files is done only when some are new.
         if set(list_shas(repo)) <= known:
+            if head:
+                with db.atomic():
+                    save_head(db, repository, head, utc_now())
             return IngestReport(str(path))
         commits = [c for c in list_commits(repo) if c.sha not in known]
         report = IngestReport(str(path), commits=len(commits))
-        if not commits:
-            return report
         writer = CatalogWriter(db, "git", repository, accept_anomalies)
-        reader = BlobReader(repo)
-        urls_by_path: dict[str, str] = {}
-        try:
-            with writer.run():
-                writer.counts["commits"] = len(commits)
-                for commit in commits:
-                    _ingest_commit(writer, reader, commit, report, urls_by_path)
-                    db["source_commits"].insert({"repository": repository, "sha": commit.sha,
-                                                 "committed_at": commit.committed_at,
-                                                 "run": writer.run_id})
-                    if progress:
-                        progress(1)
-                writer.touch_present(max(commit.committed_at for commit in commits))
-        finally:
-            reader.close()
+        with writer.run():
+            writer.counts["commits"] = len(commits)
+            ingest_commits(writer, repo, repository, commits, report, pool, progress)
+            writer.touch_present(max(commit.committed_at for commit in commits))
+            if head:
+                save_head(db, repository, head, utc_now())
     report.counts, report.anomalies = dict(writer.counts), writer.anomalies
     return report
 
@@ -136,19 +91,34 @@ def _require_single_page(source: Path) -> None:
 
 
 def ingest(db_path: str | Path, source: str | Path, accept_anomalies: bool = False,
-           progress: Progress | None = None) -> IngestReport:
-    """Ingest a dump directory (one snapshot) or a git repository/bundle (its whole history)."""
+           progress: Progress | None = None, workers: int | None = None) -> IngestReport:
+    """Ingest a dump directory (one snapshot) or a git repository/bundle (its whole history).
+
+    A git source whose HEAD the catalog already holds returns at once, without a clone. `workers`:
+    parse processes for a history (default one per core; 0 parses in this process).
+    """
     source = Path(source)
     if not source.exists():
         raise PageError(f"{source}: no such file or directory")
-    if source.is_file() and not is_git_source(source):
+    git = is_git_source(source)
+    if source.is_file() and not git:
         _require_single_page(source)  # before the catalog is created: a usage error leaves nothing
-    with sigterm_exits(), catalog_lock(db_path):
-        db = open_catalog(db_path)
+    if git:
+        head = head_of(source)
+        if head and head_is_known(db_path, head):
+            return IngestReport(str(source))
+    with sigterm_exits():
+        pool = start_pool(workers) if git else None  # before the lock: workers must not inherit it
         try:
-            if is_git_source(source):
-                return ingest_git(db, source, accept_anomalies, progress)
-            files = list(iter_page_files([source]))
-            return ingest_page_files(db, files, str(source.resolve()), accept_anomalies, progress)
+            with catalog_lock(db_path):
+                db = open_catalog(db_path)
+                try:
+                    if git:
+                        return ingest_git(db, source, accept_anomalies, progress, pool)
+                    files = list(iter_page_files([source]))
+                    return ingest_page_files(db, files, str(source.resolve()), accept_anomalies, progress)
+                finally:
+                    db.close()
         finally:
-            db.close()
+            if pool is not None:
+                pool.shutdown()

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
+from functools import partial
 
 from pipeline.parse.sources import PageError
 
@@ -43,17 +44,24 @@ def _on_cpu_timer(signum, frame) -> None:
     raise _CpuTimeUsed
 
 
+_timer_handler_installed = False
+
+
 @contextmanager
 def page_bounds(where: str) -> Iterator[None]:
     """Run one page's parse under the CPU-time bound (in a worker, the memory bound holds too).
 
     The timer counts the process's CPU time (ITIMER_PROF), so a loaded machine does not fail a
-    page that merely waited. Off the main thread no timer can be set; the parse runs unbounded
-    in time there, which only happens in tests that parse inline on a thread.
+    page that merely waited. Its handler is installed once per process (SIGPROF has no other use
+    here). Off the main thread no timer can be set; the parse runs unbounded in time there,
+    which only happens in tests that parse inline on a thread.
     """
+    global _timer_handler_installed
     timed = threading.current_thread() is threading.main_thread()
     if timed:
-        previous = signal.signal(signal.SIGPROF, _on_cpu_timer)
+        if not _timer_handler_installed:
+            signal.signal(signal.SIGPROF, _on_cpu_timer)
+            _timer_handler_installed = True
         signal.setitimer(signal.ITIMER_PROF, PAGE_CPU_SECONDS)
     try:
         yield
@@ -66,7 +74,6 @@ def page_bounds(where: str) -> Iterator[None]:
     finally:
         if timed:
             signal.setitimer(signal.ITIMER_PROF, 0)
-            signal.signal(signal.SIGPROF, previous)
 
 
 def default_workers() -> int:
@@ -182,49 +189,55 @@ def run_chunk(function: Callable, items: list[tuple]) -> list[Outcome]:
 
 def map_in_order(pool: ParsePool | None, function: Callable, items: Iterable[tuple], chunk: int = 32,
                  ahead: int | None = None) -> Iterator[Outcome]:
-    """`run_bounded(function, item)` for each item, in the items' order, `ahead` chunks in flight.
+    """`run_bounded(function, item)` for each item, in the items' order (see `map_chunks_in_order`)."""
+    return map_chunks_in_order(pool, partial(run_chunk, function), items, chunk, ahead)
 
-    `function` and the items must be picklable: module-level functions and plain values. Without
-    a pool the work runs inline. A chunk whose worker died is run again one page at a time, so
-    only the page that killed its worker fails.
+
+def map_chunks_in_order(pool: ParsePool | None, chunk_function: Callable, items: Iterable[tuple],
+                        chunk: int = 32, ahead: int | None = None) -> Iterator[Outcome]:
+    """`chunk_function(items)` over chunks of the items, one outcome per item in the items' order,
+    with `ahead` chunks in flight. `chunk_function` and the items must be picklable (module-level
+    functions, partials of them, plain values); `item[0]` names the page. Without a pool the work
+    runs inline. A chunk whose worker died is run again one page at a time, so only the page that
+    killed its worker fails.
     """
+    iterator = iter(items)
     if pool is None:
-        for item in items:
-            yield run_bounded(function, item)
+        while batch := [item for _, item in zip(range(chunk), iterator, strict=False)]:
+            yield from chunk_function(batch)
         return
     ahead = ahead or 2 * pool.workers
     pending: deque[tuple[list[tuple], Future]] = deque()
-    iterator = iter(items)
     while True:
         while len(pending) < ahead:
             batch = [item for _, item in zip(range(chunk), iterator, strict=False)]
             if not batch:
                 break
-            pending.append((batch, pool.submit(run_chunk, function, batch)))
+            pending.append((batch, pool.submit(chunk_function, batch)))
         if not pending:
             return
         batch, future = pending.popleft()
         try:
             yield from future.result()
         except BrokenProcessPool:
-            yield from _after_a_dead_worker(pool, function, batch, pending)
+            yield from _after_a_dead_worker(pool, chunk_function, batch, pending)
 
 
-def _resubmit(pool: ParsePool, function: Callable, pending: deque[tuple[list[tuple], Future]]) -> None:
+def _resubmit(pool: ParsePool, chunk_function: Callable, pending: deque[tuple[list[tuple], Future]]) -> None:
     """After a restart, the chunks whose futures died with the old pool go to the new one."""
     for index, (waiting, future) in enumerate(pending):
         if not future.done() or future.exception() is not None:
-            pending[index] = (waiting, pool.submit(run_chunk, function, waiting))
+            pending[index] = (waiting, pool.submit(chunk_function, waiting))
 
 
-def _after_a_dead_worker(pool: ParsePool, function: Callable, batch: list[tuple],
+def _after_a_dead_worker(pool: ParsePool, chunk_function: Callable, batch: list[tuple],
                          pending: deque[tuple[list[tuple], Future]]) -> Iterator[Outcome]:
     pool.restart()
-    _resubmit(pool, function, pending)
+    _resubmit(pool, chunk_function, pending)
     for item in batch:
         try:
-            yield pool.submit(run_bounded, function, item).result()
+            yield from pool.submit(chunk_function, [item]).result()
         except BrokenProcessPool:
             pool.restart()
-            _resubmit(pool, function, pending)
+            _resubmit(pool, chunk_function, pending)
             yield False, f"{item[0]}: the parse worker died on this page (over its memory bound?); not stored"

@@ -16,7 +16,7 @@ from catalog.names import PROSE_AWS, PROSE_AZURE, PROSE_M365, is_valid_name, nor
 from pipeline.parse import m365
 from pipeline.parse.blocks import Block, Code, Heading, ListBlock, Note, Paragraph, Table, Toggle
 from pipeline.parse.codeformats import CodeReading, looks_like_permissions, lost_content, read_code
-from pipeline.parse.inline import M365_CONTEXT, InlineList, find_inline_lists, read_name
+from pipeline.parse.inline import M365_CONTEXT, REQUIREMENT_PHRASE, InlineList, find_inline_lists, read_name
 from pipeline.parse.limits import MAX_BLOCKS, MAX_OPERATIONS, LimitExceeded
 from pipeline.parse.naming import SENTENCE_END, block_name, is_heading_like, is_label, last_sentence
 
@@ -35,13 +35,18 @@ _NAMES_PERMISSIONS = re.compile(r"\bpermissions\b", re.I)
 _PROSE = ((PROSE_AWS, "aws"), (PROSE_AZURE, "azure"), (PROSE_M365, "m365"))
 
 
+# The identities as one alternation: the leftmost match wins, the earlier pattern at a tie.
+_IDENTITY = re.compile("|".join(f"(?P<i{number}>{pattern.pattern})" if not pattern.flags & re.I
+                                else f"(?P<i{number}>(?i:{pattern.pattern}))"
+                                for number, (pattern, _) in enumerate(_IDENTITIES)))
+
+
 def identity_of(text: str) -> str | None:
-    best: tuple[int, str] | None = None
-    for pattern, identity in _IDENTITIES:
-        match = pattern.search(text)
-        if match and (best is None or match.start() < best[0]):
-            best = (match.start(), identity)
-    return best[1] if best else None
+    # Each pattern needs one of these words: most texts have none and skip the search.
+    if "IAM " not in text and "application" not in text and "service account" not in text.lower():
+        return None
+    match = _IDENTITY.search(text)
+    return _IDENTITIES[int(match.lastgroup[1:])][1] if match else None
 
 
 @dataclass
@@ -97,6 +102,8 @@ def _admit(permissions: list[Permission], label: str, out: Extraction) -> list[P
 def _mentions_in(text: str, out: Extraction | None = None, m365_context: bool = False) -> list[Mention]:
     """Permission names in sentences that speak of permissions ("edition:Microsoft" is not one)."""
     found = []
+    if "permission" not in text.lower():
+        return found  # every mention stands in a sentence that speaks of permissions
     m365_context = m365_context or bool(M365_CONTEXT.search(text))
     for sentence in SENTENCE_END.split(text):
         if "permission" not in sentence.lower():
@@ -277,44 +284,50 @@ def _on_note(block: Note, index: int, state: _State, out: Extraction) -> None:
         _mark_optional(block.text, state, out)
 
 
-def _speaks_of_permissions(blocks: list[Block]) -> bool:
-    """Whether the page's text has the words every prose rule needs: a mention's sentence says
-    "permission", a requirement list or an introducing lead says "the following ... permissions /
-    actions / dataActions / scopes", a toggle that names its code says "permissions"."""
-    texts = []
-    for block in blocks:
-        if isinstance(block, ListBlock):
-            texts.extend(block.items)
-        elif isinstance(block, (Paragraph, Heading, Toggle)):
-            texts.append(block.title if isinstance(block, Toggle) else block.text)
-        elif isinstance(block, Note):
-            texts.append(block.text)
-    lowered = "\n".join(texts).lower()
-    return "permission" in lowered or "following" in lowered and ("actions" in lowered or "scopes" in lowered)
-
-
 def _may_yield(blocks: list[Block]) -> bool:
     """False only when the walk would find nothing: no operation, mention or warning.
 
-    Most pages of a guide never speak of permissions; deciding that once per page costs a
-    fraction of the walk, which runs a dozen patterns over every text of the page. Each test
-    below is a necessary condition of some rule of the walk, so the answer is exact.
+    Most pages never name a permission, and many that say "permission" name none; deciding that
+    once per page costs a fraction of the walk, which runs a dozen patterns over every text of
+    the page. Each test is a necessary condition of some rule of the walk, so the answer is
+    exact: a code block `read_code` takes, or one that lost content and looks like a policy, is
+    tiny, or sits under a toggle that names permissions or a lead that introduces them; an M365
+    table; a requirement phrase (inline list); a lead introducing a list; a prose name in a page
+    that says "permission". The prose patterns run once over the page's texts, joined by line
+    breaks, which no pattern crosses and every pattern reads as a text's end.
     """
-    if _speaks_of_permissions(blocks):
-        return True
+    texts: list[str] = []
+    lost_code = has_code = has_list = named_toggle = False
     for block in blocks:
         if isinstance(block, Code):
+            has_code = True
             try:
                 if read_code(block.text) is not None:
                     return True
             except LimitExceeded:
                 return True  # the walk raises it, in its own order
-            text = block.text.strip()
-            if lost_content(block.text) and (looks_like_permissions(block.text) or len(text) <= 2):
+            if lost_content(block.text):
+                text = block.text.strip()
+                if looks_like_permissions(block.text) or len(text) <= 2:
+                    return True
+                lost_code = True
+        elif isinstance(block, Table):
+            if m365.is_m365_table(block.rows):
                 return True
-        elif isinstance(block, Table) and m365.is_m365_table(block.rows):
-            return True
-    return False
+        elif isinstance(block, ListBlock):
+            has_list = True
+            texts.extend(block.items)
+        elif isinstance(block, Toggle):
+            texts.append(block.title)
+            named_toggle = named_toggle or bool(_NAMES_PERMISSIONS.search(block.title))
+        elif isinstance(block, (Paragraph, Heading, Note)):
+            texts.append(block.text)
+    joined = "\n".join(texts)
+    if lost_code and named_toggle or REQUIREMENT_PHRASE.search(joined):
+        return True
+    if (has_code or has_list) and _INTRODUCES_PERMISSIONS.search(joined):
+        return True
+    return "permission" in joined.lower() and any(pattern.search(joined) for pattern, _ in _PROSE)
 
 
 def extract(blocks: list[Block], page_title: str | None = None) -> Extraction:

@@ -18,7 +18,7 @@ from pipeline.parse.limits import MAX_OPERATIONS, MAX_SENTENCE_CHARS, LimitExcee
 
 # The requirement phrase, then "the following ...", then a colon (or "are:"). Bounded gaps keep
 # the scan linear on long paragraphs.
-_TRIGGER = re.compile(
+REQUIREMENT_PHRASE = re.compile(
     r"\b(?:must(?:\s+(?:also|additionally))?\s+(?:have|be\s+(?:additionally\s+)?(?:granted|assigned))"
     r"|requires?|assign|grant)\b[^:\n]{0,200}?\bthe\s+following\b[^:\n.]{0,120}?"
     r"\b(?:permissions?|actions|dataActions|scopes)\b[^:\n.]{0,60}?:",
@@ -98,7 +98,9 @@ def find_inline_lists(text: str, m365_context: bool = False) -> list[InlineList]
 
     `m365_context`: the page has spoken of Microsoft's APIs, so Graph-shaped names count."""
     found = []
-    for trigger in _TRIGGER.finditer(text):
+    if "following" not in text.lower():
+        return found  # every requirement phrase says "the following"
+    for trigger in REQUIREMENT_PHRASE.finditer(text):
         rest = text[trigger.end():trigger.end() + MAX_SENTENCE_CHARS]
         end = _SENTENCE_END.search(rest)
         tail = rest[:end.start()] if end else rest

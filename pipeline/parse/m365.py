@@ -18,6 +18,8 @@ _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.]*[A-Za-z0-9_]$")
 
 def type_hint(sentence: str) -> str | None:
     """"All listed permissions are of the Delegated type" -> "Delegated"."""
+    if " type" not in sentence.lower():
+        return None
     match = _TYPE_SENTENCE.search(sentence)
     return match.group(1).capitalize() if match else None
 

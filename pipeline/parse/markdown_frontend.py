@@ -57,17 +57,17 @@ def inline_text(text: str) -> str:
 
 
 def read_front_matter(text: str) -> tuple[dict[str, str], int]:
-    """The front matter of `text` (line ends already `\\n`) and where the body starts; only the
-    front matter's lines are looked at. An unterminated front matter is body text rather than
-    swallowing the page: ({}, 0)."""
+    """The front matter of `text` and where the body starts; only the front matter's lines are
+    looked at. A line end is "\\n" or "\\r\\n". An unterminated front matter is body text rather
+    than swallowing the page: ({}, 0)."""
     first_end = text.find("\n")
-    if first_end < 0 or text[:first_end].strip() != "---":
+    if first_end < 0 or _line(text, 0, first_end).strip() != "---":
         return {}, 0
     meta: dict[str, str] = {}
     start = first_end + 1
     while True:
         end = text.find("\n", start)
-        line = text[start:] if end < 0 else text[start:end]
+        line = _line(text, start, len(text) if end < 0 else end)
         if line.strip() == "---":
             return meta, len(text) + 1 if end < 0 else end + 1
         match = _FRONT_MATTER_LINE.match(line)
@@ -79,6 +79,11 @@ def read_front_matter(text: str) -> tuple[dict[str, str], int]:
         if end < 0:
             return {}, 0
         start = end + 1
+
+
+def _line(text: str, start: int, end: int) -> str:
+    """One line without its end ("\\r\\n" counts as one line end, a lone "\\r" does not)."""
+    return text[start:end - 1] if end > start and text[end - 1] == "\r" and end < len(text) else text[start:end]
 
 
 def split_front_matter(text: str) -> tuple[dict[str, str], list[str]]:

@@ -63,11 +63,21 @@ def _build_of(stated: str | None, parts: UrlParts | None,
     return (from_label, "label") if from_label else (None, None)
 
 
+def _page_url(url: str | None) -> tuple[str | None, UrlParts | None]:
+    """The page's URL as stored (canonical when it is a helpcenter URL) and its parts."""
+    parts = parse_url(url) if url else None
+    return (parts.canonical if parts else url), parts
+
+
+def page_url(url: str | None) -> str | None:
+    """A page's URL as `build_page` stores it."""
+    return _page_url(url)[0]
+
+
 def build_page(
     document: Document, source_kind: SourceKind, url: str | None = None, path: str | None = None
 ) -> Page:
-    url = url or document.meta.get("source_url") or None
-    parts = parse_url(url) if url else None
+    url, parts = _page_url(url or document.meta.get("source_url") or None)
     footer_updated, footer_build = _footer_values(document)
     warnings: list[ParseWarning] = []
     candidates = [raw for raw in (document.meta.get("last_updated"), footer_updated) if raw]
@@ -81,7 +91,7 @@ def build_page(
     title = _title(document, parts.slug if parts else None)
     extraction = extract(document.blocks, title)
     return Page(
-        url=parts.canonical if parts else url,
+        url=url,
         path=path,
         product=parts.product if parts else document.meta.get("product"),
         guide=parts.guide if parts else None,

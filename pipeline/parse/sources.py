@@ -9,15 +9,20 @@ from pathlib import Path
 
 from catalog.model import Page
 from catalog.urls import UrlRejected, require_helpcenter_url
+from pipeline.parse.inert import may_hold_permissions
 from pipeline.parse.limits import MAX_PAGE_BYTES, LimitExceeded
+from pipeline.parse.markdown_frontend import read_front_matter
 from pipeline.parse.page import (
+    page_url,
     parse_any_markdown_page,
     parse_html_page,
     parse_markdown_page,
     parse_veeam_markdown_page,
 )
+from pipeline.parse.veeam_markdown import looks_like_veeam_markdown, veeam_by_front_matter
 
 PAGE_SUFFIXES = {".md": "markdown", ".txt": "markdown", ".html": "html", ".htm": "html"}
+_FRONT_MATTER_SEEN = 60_000  # a front matter ending here is all inside what the format test reads
 
 
 class PageError(Exception):
@@ -80,6 +85,33 @@ def parse_page_text(text: str, kind: str, path: str | None = None, url: str | No
         raise PageError(f"{where}: {error}") from error
 
 
+@dataclass(frozen=True)
+class Unread:
+    """A dump page the cheap pass (`parse.inert`) showed to hold no permission: only its URL was
+    read. Its Page would have no operation, mention or warning."""
+
+    url: str | None
+
+
+def parse_or_skip(data: bytes, kind: str, where: str, path: str | None = None) -> Page | Unread:
+    """A page file's bytes -> its Page; an `Unread` for a dump page that cannot hold a permission.
+
+    Jobs that only store permission pages (ingest) take this; `parse` reports every page whole.
+    """
+    text = decode_page(data, where)
+    if kind in ("markdown", "markdown-dump"):
+        meta, body = read_front_matter(text)
+        if kind == "markdown-dump":
+            dump = True
+        elif 0 < body <= _FRONT_MATTER_SEEN and (veeam := veeam_by_front_matter(meta)) is not None:
+            dump = not veeam  # what looks_like_veeam_markdown, which reads the first 64 KB, says
+        else:
+            dump = not looks_like_veeam_markdown(text)
+        if dump and not may_hold_permissions(data):
+            return require_page_url(Unread(page_url(meta.get("source_url") or None)), where)
+    return require_page_url(parse_page_text(text, kind, path=path), where)
+
+
 def read_page_bytes(path: Path) -> bytes:
     """A page file's bytes, never more than the page limit read (a larger file is a PageError)."""
     try:
@@ -97,7 +129,7 @@ def parse_file(page_file: PageFile) -> Page:
     return parse_page_text(decode_page(read_page_bytes(page_file.path), where), page_file.kind, path=where)
 
 
-def require_page_url(page: Page, where: str, allowed_base: str | None = None) -> Page:
+def require_page_url(page: Page | Unread, where: str, allowed_base: str | None = None):
     """The page, when its URL is a helpcenter page (`catalog.urls.require_helpcenter_url`);
     otherwise a PageError naming the file, so ingest and scrape list it as a failed page."""
     if page.url:

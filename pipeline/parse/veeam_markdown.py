@@ -71,13 +71,21 @@ def inline_text(text: str) -> str:
     return " ".join(unescape(text).split())
 
 
-def looks_like_veeam_markdown(text: str) -> bool:
-    """Veeam's Markdown by its front matter keys (or, without them, its `:::` fences)."""
-    meta, _ = read_front_matter(text[:65536].replace("\r\n", "\n"))
+def veeam_by_front_matter(meta: dict[str, str]) -> bool | None:
+    """What front matter keys say: Veeam's Markdown (True), the dump's (False), or nothing."""
     if meta.keys() & DUMP_KEYS:
         return False
     if meta.keys() & VEEAM_KEYS:
         return True
+    return None
+
+
+def looks_like_veeam_markdown(text: str) -> bool:
+    """Veeam's Markdown by its front matter keys (or, without them, its `:::` fences)."""
+    meta, _ = read_front_matter(text[:65536])
+    said = veeam_by_front_matter(meta)
+    if said is not None:
+        return said
     _, lines = split_front_matter(text[:65536])
     return any(_DIV_FENCE.match(line) for line in lines[:5000])
 

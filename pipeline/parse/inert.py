@@ -1,0 +1,99 @@
+"""One cheap pass over a dump page's bytes: can the page hold a permission at all?
+
+Most page versions of a dump's history never speak of permissions. `may_hold_permissions` answers
+False only when the dump front-end (markdown_frontend) and the extractor would find nothing in the
+page (no operation, mention or warning), so the page need not be parsed. Each test is a necessary
+condition of some rule of `extract._may_yield`, read on the raw bytes:
+
+- Prose rules need the words "permission", or "following" with "actions"/"scopes", in a block's
+  text. Block texts are the page's lines, stripped, joined with spaces and cut at "|", with
+  Markdown images removed, links replaced by their label and escapes undone. Only the removals
+  can join two runs of letters into a word: an image or a link's "[" right after a letter, or a
+  ")" closing one right before a letter (an escape keeps its punctuation). A page with no such
+  spot holds each word of its block texts in its bytes, so the words are looked for there.
+- Code blocks come only from table lines (a cell of a one-cell table, or a collapsible block's
+  nested cell). `read_code` reads nothing without a double quote (or typographic one) unless the
+  block lists at least two Google Cloud names (`a.b.c`); a block lost to an unbalanced bracket
+  is reported only when it looks like a policy (quotes again) or is one or two characters long.
+- A Microsoft 365 table needs a "Permission" header cell: the words test covers it.
+"""
+
+from __future__ import annotations
+
+import re
+
+_LETTERS_AS_A = bytes(ord("a") if (byte < 128 and chr(byte).isalpha()) or byte >= 128 else byte
+                      for byte in range(256))
+_LETTER = rb"[A-Za-z\x80-\xff]"
+# Where a removal joins two runs of letters: a link's "[" between letters, a link's "](...)"
+# between the label's last letter and a letter, an image between letters. Labels and targets
+# may span lines here: a paragraph's lines are joined before links are read.
+_LINK_END_JOIN = re.compile(_LETTER + rb"\]\([^()\[\]]*\)" + _LETTER)
+_IMAGE_JOIN = re.compile(_LETTER + rb"!\[[^\[\]]*\]\([^()\[\]]*\)" + _LETTER)
+# What `read_code` needs to read a block, on the code's bytes with every backslash removed and
+# typographic quotes made plain (a superset of what clean_text and unescape leave).
+_QUOTED_NAME = re.compile(
+    rb'"(?:statement"|action|notaction"|dataactions"|microsoft\.|\*/|[a-z0-9][a-z0-9-]*:[a-z*])')
+_QUOTED_GCP = re.compile(rb'"[a-z][a-z0-9]*\.[a-z0-9]+\.')
+_TYPOGRAPHIC_QUOTES = ("\u201c".encode(), "\u201d".encode(), "\u201e".encode())
+# Characters `clean_text` deletes inside code (a zero-width space, a byte order mark): around them
+# the raw bytes do not show the names the code holds.
+_DELETED_IN_CODE = ("\u200b".encode(), "\ufeff".encode())
+# Starting only where a word starts keeps the scan linear on long runs of letters.
+_GCP_NAME = re.compile(rb"(?<![a-zA-Z0-9\\])[a-z][a-zA-Z0-9]*(?:\\?\.[a-zA-Z0-9]+){2,}")
+_BRACKETS = frozenset("{}[]")
+
+
+def _speaks_of_permissions(lowered: bytes) -> bool:
+    return b"permission" in lowered or b"following" in lowered and (b"actions" in lowered or b"scopes" in lowered)
+
+
+def _may_join_words(data: bytes) -> bool:
+    letters = data.translate(_LETTERS_AS_A)
+    if b"a[a" in letters:
+        return True
+    if b"a](" in letters and b")a" in letters and _LINK_END_JOIN.search(data):
+        return True
+    return b"a![" in letters and bool(_IMAGE_JOIN.search(data))
+
+
+def _table_lines(data: bytes) -> bytes:
+    """Every line with a "|" (the front-end's table lines start with one, after any whitespace)."""
+    if b"|" not in data:
+        return b""
+    return b"\n".join(line for line in data.split(b"\n") if b"|" in line)
+
+
+def _code_may_be_read(table: bytes) -> bool:
+    if any(mark in table for mark in _DELETED_IN_CODE):
+        return True
+    if b'"' in table or any(quote in table for quote in _TYPOGRAPHIC_QUOTES):
+        plain = table.replace(b"\\", b"").lower()
+        for quote in _TYPOGRAPHIC_QUOTES:
+            plain = plain.replace(quote, b'"')
+        if _QUOTED_NAME.search(plain):
+            return True
+        quoted_gcp = _QUOTED_GCP.finditer(plain)
+        if next(quoted_gcp, None) and next(quoted_gcp, None):
+            return True
+    names = _GCP_NAME.finditer(table)
+    return bool(next(names, None) and next(names, None))
+
+
+def _tiny_bracket_cell(table: bytes) -> bool:
+    """A cell of at most two characters (escapes aside) holding a bracket: a cut code block."""
+    if not any(bracket in table for bracket in (b"{", b"}", b"[", b"]")):
+        return False
+    for segment in table.decode("utf-8", "replace").split("|"):
+        text = segment.replace("\\", "").strip()
+        if len(text) <= 2 and _BRACKETS.intersection(text):
+            return True
+    return False
+
+
+def may_hold_permissions(data: bytes) -> bool:
+    """False only when the dump front-end and the extractor would find nothing in `data`."""
+    if _speaks_of_permissions(data.lower()) or _may_join_words(data):
+        return True
+    table = _table_lines(data)
+    return bool(table) and (_code_may_be_read(table) or _tiny_bracket_cell(table))
