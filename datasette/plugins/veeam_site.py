@@ -171,10 +171,13 @@ async def permission(datasette, request):
                        csv_rows=data["uses"])
 
 
+SEARCH_FIELDS = ("type", "id", "label", "detail", "section", "description", "risk", "operations")
+
+
 async def search(datasette, request):
     data = await _run(datasette, site_data.search, request.args.get("q", "")[:200], _page_number(request))
     return await _page(datasette, request, data, "veeam_search.html", {"q": data["q"], "data": data},
-                       csv_rows=data["rows"], csv_fields=("type", "id", "label", "detail", "section", "description", "risk", "operations"))
+                       csv_rows=data["rows"], csv_fields=SEARCH_FIELDS)
 
 
 def _points(request) -> tuple[str | None, str | None]:
