@@ -208,3 +208,16 @@ def test_stats_and_the_home_page_count_the_same_permission_pages(site_catalog):
         assert f": {product['pages']} permission pages" in line
         shown = site_data.product_page(db, product["code"])
         assert len(shown["pages"]) == product["pages"]
+
+
+async def test_hostile_picks_and_parts_are_answered_not_crashed_on(client, site_catalog):
+    ids = current_ids(site_catalog)
+    for query in ("id=%C2%B2", "id=" + "9" * 30, "id=-1&id=abc", "&".join(f"id={n}" for n in range(2000))):
+        response = await client.get(f"/products/vbaws/policy?{query}")
+        assert response.status_code == 400, query
+    for part in ("%C2%B2", "0", "2", "99999999999999999999"):
+        response = await client.get(f"/products/vbaws/policy/aws?id={ids[DEPLOY]}&part={part}")
+        assert response.status_code == 404, part
+    one = await client.get(f"/products/vbaws/policy/aws?id={ids[DEPLOY]}&part=1")
+    assert one.status_code == 200 and one.json()["Version"] == "2012-10-17"
+    assert (await client.get("/search?q=x&page=%C2%B2")).status_code == 200

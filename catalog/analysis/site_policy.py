@@ -31,7 +31,7 @@ MAX_PICKED = 500  # more ids than any product has operations at one point
 
 def picked_ids(values: list[str]) -> tuple[int, ...]:
     """Operation ids from a form's `id` fields: digits only, each once, at most `MAX_PICKED`."""
-    ids = dict.fromkeys(int(value) for value in values if value.isdigit() and len(value) < 19)
+    ids = dict.fromkeys(int(value) for value in values if value.isascii() and value.isdigit() and len(value) < 19)
     return tuple(ids)[:MAX_PICKED]
 
 

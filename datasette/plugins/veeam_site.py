@@ -118,7 +118,7 @@ async def _page(datasette, request, data, template, context, json_value=None, cs
 
 def _page_number(request) -> int:
     text = request.args.get("page", "1")
-    return int(text) if text.isdigit() and len(text) < 7 else 1
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 7 else 1  # "²" is a digit too
 
 
 async def home(datasette, request):

@@ -32,7 +32,7 @@ def _download(request, data: dict, fmt: str, stem: str) -> Response | None:
     text, part = data["documents"][fmt], request.args.get("part", "")
     if part:
         parts = data["parts"][fmt]
-        if not (part.isdigit() and 1 <= int(part) <= len(parts)):
+        if not (part.isascii() and part.isdigit() and 1 <= int(part) <= len(parts)):
             return None
         text, stem = parts[int(part) - 1], f"{stem}-{int(part)}"
     _, extension, media = FORMATS[fmt]
