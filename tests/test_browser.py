@@ -176,7 +176,8 @@ def test_what_do_i_need_for_an_operation_at_a_build(site, browser, site_catalog)
     listed = json.loads(page.evaluate("fetch('/products/vbaws.json?build=10.0.0.232').then(r => r.text())"))
     assert page.locator(".op-count").inner_text() == f"{listed['operation_count']} operations"
     row = page.locator("table.operations tr", has_text=DEPLOY).first
-    assert "Page" not in row.inner_text() and row.locator("td").nth(3).inner_text()  # its page title
+    assert "Page" not in row.inner_text() and row.locator("td.page").inner_text()  # its page title
+    assert row.locator("td.section").inner_text() == "AWS IAM User Permissions"
     row.get_by_role("link", name=DEPLOY).click()
     expected = json.loads(cli_json(site_catalog, "policy", "--product", "vbaws", "--build", "10.0.0.232",
                                    "--operation", DEPLOY, "--format", "aws"))
@@ -281,4 +282,48 @@ def test_the_check_form_fits_the_screen_and_its_fields_do_not_overlap(site, brow
     textarea = page.locator("textarea[name=policy]").bounding_box()
     assert textarea["x"] + textarea["width"] <= width
     page.screenshot(path=str(ARTIFACTS / f"check-{width}.png"), full_page=True)
+    context.close()
+
+
+def test_pick_three_operations_and_get_one_merged_policy(site, browser, site_catalog):
+    """The product page's multi-select (a plain form): three operations, one policy, equal to
+    `veeam-perms policy` with the same three --operation; the include-optional toggle is the flag."""
+    import json
+    import re
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=site)
+    page = context.new_page()
+    refused = []
+    page.on("console", lambda message: refused.append(message.text)
+            if "Content Security Policy" in message.text else None)
+    page.goto(site + "/products/vbaws")
+    titles = [DEPLOY, "List of permissions to add a repository",
+              "The IAM role must be granted the following permissions"]
+    for title in titles:
+        page.get_by_role("checkbox", name=re.compile("^Pick " + re.escape(title))).check()
+    assert page.locator("tr.trust input[type=checkbox]").count() == 0  # a trust policy has nothing to merge
+    page.screenshot(path=str(ARTIFACTS / "9-pick-operations.png"), full_page=True)
+    page.get_by_role("button", name="Merge the ticked operations into one policy").first.click()
+    page.wait_for_url("**/products/vbaws/policy?**")
+    texts = [arg for title in titles for arg in ("--operation", title)]
+    expected = json.loads(cli_json(site_catalog, "policy", "--product", "vbaws", *texts))
+    assert json.loads(page.locator("#policy-aws").inner_text()) == expected
+    assert page.locator("ol.picked li").count() == 3
+    page.get_by_role("button", name="Copy").first.click()
+    page.wait_for_function("document.querySelector('.copied').textContent.length > 0")
+    assert json.loads(page.evaluate("navigator.clipboard.readText()")) == expected
+    page.screenshot(path=str(ARTIFACTS / "10-merged-policy.png"), full_page=True)
+
+    page.get_by_role("link", name="Include optional permissions").click()
+    page.wait_for_url("**optional=1**")
+    with_optional = json.loads(cli_json(site_catalog, "policy", "--product", "vbaws", *texts, "--include-optional"))
+    assert json.loads(page.locator("#policy-aws").inner_text()) == with_optional
+    assert page.locator(".optional-state").inner_text() == "optional permissions included"
+
+    page.get_by_role("link", name="Change the pick").click()  # back to the form, the pick still ticked
+    assert page.get_by_role("checkbox", name=re.compile("^Pick " + re.escape(titles[1]))).is_checked()
+    assert page.get_by_label("Include permissions the pages mark optional").is_checked()
+    assert refused == []
     context.close()

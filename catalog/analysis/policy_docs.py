@@ -157,3 +157,41 @@ def documents_for(rows, title: str) -> dict[str, str]:
     if permissions.m365:
         documents["m365"] = "\n".join(f"{api}\t{name}\t{kind}" for api, name, kind in permissions.m365)
     return documents
+
+
+def parts_of(documents: dict[str, str]) -> dict[str, list[str]]:
+    """Each format's documents to create, one paste-ready text each: an AWS text that is a JSON
+    array (an action list too long for one managed policy) is several policies, pasted apart."""
+    parts = {}
+    for fmt, text in documents.items():
+        if fmt == "aws" and text.lstrip().startswith("["):
+            parts[fmt] = [json.dumps(policy, indent=2) for policy in json.loads(text)]
+        else:
+            parts[fmt] = [text]
+    return parts
+
+
+PRINCIPAL_KINDS = ("AWS", "Service", "Federated", "CanonicalUser")
+
+
+def trust_policy(principals: list[str], actions: list[str], conditions: list[str]) -> dict:
+    """A role's trust relationship as the page states it: who (stored as `Kind:who`) may do which
+    of `actions` (sts:AssumeRole...), under the page's condition when it states one."""
+    grouped: dict[str, list[str]] = {}
+    anyone = False
+    for principal in principals:
+        kind, _, who = principal.partition(":")
+        if kind in PRINCIPAL_KINDS and who:
+            grouped.setdefault(kind, []).append(who)
+        else:
+            anyone = anyone or principal == "*"
+    statement: dict = {"Effect": "Allow",
+                       "Principal": "*" if anyone and not grouped else
+                       {kind: names[0] if len(names) == 1 else names for kind, names in grouped.items()},
+                       "Action": actions[0] if len(actions) == 1 else actions}
+    if len(set(conditions)) == 1:
+        try:
+            statement["Condition"] = json.loads(conditions[0])
+        except ValueError:  # a condition stored as the page's own text: shown on the page, not pasted
+            pass
+    return {"Version": "2012-10-17", "Statement": [statement]}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlite_utils import Database
 
+from catalog.analysis.policy import permission_pages
 from catalog.model import CONTENT_LOST_LIKE
 
 
@@ -76,10 +77,14 @@ def catalog_stats(db: Database) -> str:
         builds = db.execute("select count(*), group_concat(build, ', ') from (select build from "
                             "releases where product = ? order by sort_key)", [product]).fetchone()
         if builds[0]:
-            axis = f"{builds[0]} builds: {builds[1]}"
+            axis = f"{builds[0]} build{'' if builds[0] == 1 else 's'}: {builds[1]}"
         else:  # a product without builds (a service): its versions are dated
             axis = f"no builds, dated {summary['first_dated'] or '-'} .. {summary['last_dated'] or '-'}"
-        lines.append(f"{product} ({name}): {summary['pages']} permission pages, "
+        # "permission pages" as the home and product pages count them; pages kept for mentions or
+        # lost content only are tracked too
+        pages = permission_pages(db, product)
+        tracked = f" ({summary['pages']} pages tracked)" if summary["pages"] != pages else ""
+        lines.append(f"{product} ({name}): {pages} permission pages{tracked}, "
                      f"{summary['page_versions']} page versions, {axis}")
     totals = {table: db[table].count for table in
               ("pages", "page_versions", "operations", "permissions", "grants", "mentions",

@@ -18,9 +18,10 @@ from sqlite_utils import Database
 
 from catalog.analysis import questions
 from catalog.analysis.compare import change_events, compare_product, last_change, product_builds, resolve
-from catalog.analysis.policy import operations_at, permission_rows, policy_name
-from catalog.analysis.policy_docs import documents_for
-from catalog.model import CONTENT_LOST_LIKE, operation_matches
+from catalog.analysis.policy import operations_at, permission_pages, trust_document
+from catalog.analysis.policy_docs import parts_of
+from catalog.model import CONTENT_LOST_LIKE, SECTION_SEPARATOR
+from catalog.storage.views import PAGE_TITLE
 
 PAGE_ROWS = 300
 SEARCH_PAGE = 50
@@ -57,48 +58,59 @@ def freshness(db: Database) -> dict | None:
 def home(db: Database) -> list[dict]:
     sql = """
     select pr.code, pr.name,
-           -- the pages the product page lists: current, with operations other than trust policies
-           count(distinct case when p._removed_at is null and exists (select 1 from operations o
-                 where o.page_version = p.current_version and o.kind != 'trust-policy')
-                 then coalesce(p.family, p.canonical_url) end) as pages,
            (select build from releases r where r.product = pr.code order by sort_key desc limit 1)
              as latest_build,
            (select count(*) from releases r where r.product = pr.code) as builds
-    from products pr join pages p on p.product = pr.code
-    group by pr.code order by pr.name
+    from products pr where exists (select 1 from pages p where p.product = pr.code)
+    order by pr.name
     """
     products = [dict(row) for row in db.query(sql)]
     for product in products:
+        product["pages"] = permission_pages(db, product["code"])  # as `veeam-perms stats` counts them
         change = last_change(db, product["code"])
         product["last_change"] = change.observed if change else None
     return products
 
 
-def _product(db: Database, code: str) -> dict | None:
+def product_row(db: Database, code: str) -> dict | None:
     row = db.execute("select code, name from products where code = ? and exists "
                      "(select 1 from pages where product = code)", [code]).fetchone()
     return {"code": row[0], "name": row[1]} if row else None
 
 
 def product_page(db: Database, code: str, at: str | None = None) -> dict | None:
-    """The operations in force at a build or date (default latest), by page and section."""
-    product = _product(db, code)
+    """The operations in force at a build or date (default latest), by page and section: those
+    that grant permissions (which the page lets a person pick and merge) and trust policies."""
+    product = product_row(db, code)
     if product is None:
         return None
     builds = product_builds(db, code)
     point = resolve(db, code, at or "latest")
-    operations = operations_at(db, code, point)
+    operations = operations_at(db, code, point, include_trust=True)
     sizes = _sizes(db, [op["id"] for op in operations])
     for op in operations:
         op["permissions"] = sizes.get(op["id"], 0)
+        op["trust"] = op["kind"] == "trust-policy"
+        op["context"] = section_context(op["section"], op["title"])
     pages = [{"page": page, "url": rows[0]["url"], "page_title": rows[0]["page_title"],
               "sections": [{"section": section, "operations": list(items)}
                            for section, items in groupby(rows, key=lambda op: op["section"] or "")]}
              for page, rows in ((page, list(items)) for page, items in
                                 groupby(operations, key=lambda op: op["page"]))]
+    trust = sum(op["trust"] for op in operations)
     return {**product, "builds": builds, "at": at or "latest", "point": point.label, "by": point.by,
             "timeline": _timeline(db, code, builds), "operation_count": len(operations),
+            "trust_count": trust, "grant_count": len(operations) - trust,
             "pages": _told_apart(pages), "operations": operations, "warnings": current_warnings(db, code)}
+
+
+def section_context(section: str | None, title: str) -> str:
+    """The section path an operation sits in, less its last heading when that is the operation's
+    own title (a block named after its heading): what tells same-titled operations apart."""
+    parts = (section or "").split(SECTION_SEPARATOR)
+    if parts and parts[-1].strip() == title.strip():
+        parts.pop()
+    return SECTION_SEPARATOR.join(part for part in parts if part)
 
 
 def _told_apart(pages: list[dict]) -> list[dict]:
@@ -114,8 +126,9 @@ def _told_apart(pages: list[dict]) -> list[dict]:
 def current_warnings(db: Database, code: str) -> list[dict]:
     """Parse warnings of the current version of each page of a product (lost content first)."""
     return [dict(row) for row in db.query(
-        "select p.canonical_url as page, p.title as page_title, w.block, w.message "
-        "from pages p join warnings w on w.page_version = p.current_version "
+        f"select p.canonical_url as page, {PAGE_TITLE} as page_title, w.block, w.message "
+        "from pages p join page_versions v on v.id = p.current_version "
+        "join warnings w on w.page_version = p.current_version "
         "where p.product = ? and p._removed_at is null "
         "order by p.canonical_url, w.message not like ?, w.id", [code, CONTENT_LOST_LIKE])]
 
@@ -162,10 +175,12 @@ def operation_page(db: Database, operation_id: int) -> dict | None:
     current = None if operation["is_current"] else db.execute(
         "select i.operation_id from operation_identity i join pages p on p.current_version = i.page_version "
         "where i.page = ? and i.key = ?", [operation["page"], operation["key"]]).fetchone()
+    documents = questions.operation_documents(db, operation_id)
     return {**operation, "permissions": permissions, "history": history, "warnings": warnings,
             "current_id": current[0] if current else None,
             "optional": sum(1 for p in permissions if p["optional"]),
-            "documents": questions.operation_documents(db, operation_id)}
+            "documents": documents, "parts": parts_of(documents), "trust_policy": trust_document(db, operation_id),
+            "principals_list": json.loads(operation["principals"]) if operation["principals"] else []}
 
 
 def permission_page(db: Database, permission_id: int) -> dict | None:
@@ -210,13 +225,14 @@ def search(db: Database, text: str, page: int = 1) -> dict:
             "operations desc, perm.name", {"match": match, "like": like, "text": text})]
         hits += [dict(row, type="operation") for row in db.query(
             "select i.operation_id as id, i.title as label, i.product || ' · ' || i.page_title || "
-            "coalesce(' › ' || nullif(i.section, ''), '') as detail, null as risk, null as operations "
-            "from operation_identity i join pages p on p.id = i.page "
+            "coalesce(' › ' || nullif(i.section, ''), '') as detail, null as risk, null as operations, "
+            "i.product, i.page_title, i.section, o.description, i.kind "
+            "from operation_identity i join pages p on p.id = i.page join operations o on o.id = i.operation_id "
             "where p.current_version = i.page_version and i.operation_id in "
             "(select rowid from operations_fts where operations_fts match ?) "
             "order by i.product, i.family, i.position", [match])]
         hits += [dict(row, type="page") for row in db.query(
-            "select p.id, coalesce(v.title, p.title) as label, p.product || ' · ' || p.canonical_url "
+            f"select p.id, {PAGE_TITLE} as label, p.product || ' · ' || p.canonical_url "
             "as detail, p.canonical_url as url, null as risk, null as operations from pages p "
             "join page_versions v on v.id = p.current_version where p.id in "
             "(select rowid from pages_fts where pages_fts match ?) order by p.product, label", [match])]
@@ -231,7 +247,7 @@ def changes_page(db: Database, code: str, from_text: str | None, to_text: str | 
                  page: int = 1, url: str | None = None) -> dict | None:
     """The changes between two points (default: the product's last change), grouped by page and
     operation with counts, `PAGE_ROWS` rows per page of the HTML view."""
-    product = _product(db, code)
+    product = product_row(db, code)
     if product is None:
         return None
     if url:
@@ -254,19 +270,3 @@ def changes_page(db: Database, code: str, from_text: str | None, to_text: str | 
             "dates": sorted({(r["observed"] or "")[:10] for r in rows} - {""}),
             "default": not from_text and not to_text and not url, "url": url,
             "events": change_events(db, code)}
-
-
-def upgrade_page(db: Database, code: str, from_text: str | None, to_text: str | None,
-                 operations: tuple[str, ...] = ()) -> dict | None:
-    """Grant / may revoke (risky first) and the combined policy of the chosen operations at `to`."""
-    product = _product(db, code)
-    if product is None:
-        return None
-    delta = questions.upgrade(db, code, from_text, to_text, operations)
-    chosen = [op for op in operations_at(db, code, resolve(db, code, delta.to_build))
-              if operation_matches(op["section"], op["title"], operations)]
-    documents = documents_for(permission_rows(db, [op["id"] for op in chosen], False),
-                              policy_name(code, delta.to_build, list(operations) or ["all operations"]))
-    return {**product, "builds": product_builds(db, code), "delta": delta, "answer": delta.as_json(),
-            "operations": list(operations), "documents": documents,
-            "risky": sum(1 for item in delta.add if item.risk)}

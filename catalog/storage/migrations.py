@@ -223,5 +223,18 @@ def m20_source_heads(db: Database) -> None:
     db["source_heads"].create_index(["head"])
 
 
+@migrations()
+def m22_page_titles(db: Database) -> None:
+    """A page keeps the newest title a version of it stated (issue 22: pages first read from older
+    dumps kept their file slug as title), and the views read titles by the one `PAGE_TITLE` rule."""
+    db.execute("""
+        update pages set title = (select v.title from page_versions v where v.page = pages.id
+                                  and v.title != pages.slug and v.title != ''
+                                  order by v._first_seen desc, v.id desc limit 1)
+        where (title is null or title = slug or title = '') and exists (
+            select 1 from page_versions v where v.page = pages.id and v.title != pages.slug and v.title != '')""")
+    create_views(db)
+
+
 def migrate(db: Database) -> None:
     migrations.apply(db)

@@ -24,6 +24,8 @@ CREATE UNIQUE INDEX "idx_permissions_provider_name_key"
     ON "permissions" ("provider", "name_key");
 CREATE UNIQUE INDEX "idx_releases_product_build"
     ON "releases" ("product", "build");
+CREATE INDEX "idx_source_heads_head"
+    ON "source_heads" ("head");
 CREATE INDEX "idx_warnings_page_version"
     ON "warnings" ("page_version");
 CREATE TABLE "_sqlite_migrations" (
@@ -189,6 +191,12 @@ CREATE TABLE "source_commits" (
    "run" INTEGER REFERENCES "runs"("id"),
    PRIMARY KEY ("repository", "sha")
 );
+CREATE TABLE "source_heads" (
+   "repository" TEXT,
+   "head" TEXT,
+   "_seen" TEXT,
+   PRIMARY KEY ("repository", "head")
+);
 CREATE TABLE "warnings" (
    "id" INTEGER PRIMARY KEY,
    "page_version" INTEGER REFERENCES "page_versions"("id"),
@@ -269,9 +277,10 @@ from operation_identity i;
 CREATE VIEW "operation_identity" AS 
 select o.id as operation_id, o.key as key, o.page_version, v.page, p.product,
        coalesce(p.family, p.canonical_url) as family, p.canonical_url as url,
-       case when coalesce(v.title, p.title) = p.slug
-    then upper(substr(p.slug, 1, 1)) || replace(substr(p.slug, 2), '_', ' ')
-    else coalesce(v.title, p.title) end as page_title, o.section, o.title, o.title_key, o.kind,
+       coalesce(nullif(nullif(v.title, ''), p.slug), nullif(nullif(p.title, ''), p.slug),
+    (select f.title from pages f where coalesce(f.family, f.canonical_url) = coalesce(p.family, p.canonical_url)
+     and f.title != f.slug and f.title != '' order by f.id desc limit 1),
+    upper(substr(p.slug, 1, 1)) || replace(substr(p.slug, 2), '_', ' ')) as page_title, o.section, o.title, o.title_key, o.kind,
        o.identity, o.position, v.build, r.sort_key as build_key, v._first_seen as first_seen
 from operations o
 join page_versions v on v.id = o.page_version

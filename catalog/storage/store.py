@@ -201,8 +201,10 @@ class CatalogWriter:
         else:
             page_id = existing["id"]
             current = self._version(existing["current_version"])
-        self.db.execute("update pages set _last_seen = ?, _removed_at = null where id = ?",
-                        [seen.observed_at, page_id])
+        # A newer source may name a page that older dumps knew only by its file name, while its
+        # operations (the version's content) stay the same: the page keeps the name it is given.
+        self.db.execute("update pages set _last_seen = ?, _removed_at = null, title = coalesce(?, title) "
+                        "where id = ?", [seen.observed_at, own_title(page), page_id])
         digest = content_hash(page)
         if current and current["content_hash"] == digest:
             self.db.execute("update page_versions set _last_seen = ? where id = ?",
@@ -266,8 +268,8 @@ class CatalogWriter:
             for m in page.mentions])
         _insert_many(self.db, "warnings", [{"page_version": version_id, "block": w.block,
                                             "message": w.message} for w in page.warnings])
-        self.db.execute("update pages set current_version = ?, title = ? where id = ?",
-                        [version_id, page.title, page_id])
+        self.db.execute("update pages set current_version = ?, title = coalesce(?, title) where id = ?",
+                        [version_id, own_title(page), page_id])
         self.counts["new_versions"] += 1
 
     def touch_page(self, url: str, observed_at: str) -> bool:
@@ -304,3 +306,11 @@ def holds_content(page: Page) -> bool:
 
 def _date(page: Page) -> str | None:
     return page.last_updated.isoformat() if page.last_updated else None
+
+
+def own_title(page: Page) -> str | None:
+    """The page's title as its source states it, or None when the source gave only the file name
+    (dump pages before 2026-01-30 carry `title: <slug>` and no heading). The views' `PAGE_TITLE`
+    applies the same rule in SQL."""
+    title = " ".join((page.title or "").split())
+    return title if title and title != page.slug else None

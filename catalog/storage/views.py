@@ -19,10 +19,14 @@ from __future__ import annotations
 OPERATION_KEY = "o.key"
 LEGACY_OPERATION_KEY = "lower(coalesce(o.section, '')) || ' | ' || o.title_key"
 
-# Older dump pages carry their file slug as title: read it as words rather than as a file name.
-PAGE_TITLE = """case when coalesce(v.title, p.title) = p.slug
-    then upper(substr(p.slug, 1, 1)) || replace(substr(p.slug, 2), '_', ' ')
-    else coalesce(v.title, p.title) end"""
+# A page's title, for every surface that shows one: the version's own title; else the title the
+# page was given later (older dump pages carry their file slug as title and no heading, and a
+# newer source names them without changing their content: `store.own_title`); else that of
+# another release URL of the page; else the file slug read as words.
+PAGE_TITLE = """coalesce(nullif(nullif(v.title, ''), p.slug), nullif(nullif(p.title, ''), p.slug),
+    (select f.title from pages f where coalesce(f.family, f.canonical_url) = coalesce(p.family, p.canonical_url)
+     and f.title != f.slug and f.title != '' order by f.id desc limit 1),
+    upper(substr(p.slug, 1, 1)) || replace(substr(p.slug, 2), '_', ' '))"""
 
 OPERATION_IDENTITY = f"""
 select o.id as operation_id, {{operation_key}} as key, o.page_version, v.page, p.product,

@@ -1,7 +1,8 @@
 """The catalog website's own pages on top of Datasette, built around the administrator's
 questions: home, product (at a build or date), operation (policy in every format), permission,
-search, changes between two points, upgrade delta. The Atom feeds and the policy check are in
-veeam_site_forms.py, which uses this module's cache and rendering helpers.
+search, changes between two points. The policy pages (downloads, the merged policy of picked
+operations, the upgrade delta) are in veeam_site_policy.py, the Atom feeds and the policy check in
+veeam_site_forms.py; both use this module's cache and rendering helpers.
 
 Every page has a `.json` twin (and `.csv` for tables); policies download as files. Data comes
 from `catalog.analysis.site_data` / `questions`; this module only routes, renders and escapes.
@@ -15,11 +16,10 @@ from collections import OrderedDict
 
 from sqlite_utils import Database
 
-from catalog.analysis import charts, site_data
+from catalog.analysis import charts, site_data, site_policy
 from catalog.analysis.compare import CompareError
 from catalog.analysis.policy_docs import FORMATS
-from catalog.analysis.questions import CHANGE_FIELDS, UPGRADE_FIELDS, register_functions
-from catalog.model import operation_texts
+from catalog.analysis.questions import CHANGE_FIELDS, register_functions
 from datasette import Response, hookimpl
 
 
@@ -118,7 +118,7 @@ async def _page(datasette, request, data, template, context, json_value=None, cs
 
 def _page_number(request) -> int:
     text = request.args.get("page", "1")
-    return int(text) if text.isdigit() and len(text) < 7 else 1
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 7 else 1  # "²" is a digit too
 
 
 async def home(datasette, request):
@@ -135,10 +135,12 @@ async def product(datasette, request):
         return await _error(datasette, request, str(error), 400)
     if data is None:
         return await _not_found(datasette, request, f"No product {code!r} in the catalog.")
-    rows = [{k: op[k] for k in ("id", "page", "page_title", "section", "title", "permissions")}
-            for op in data["operations"]]
+    rows = [{k: op[k] for k in ("id", "page", "page_title", "section", "title", "description", "kind",
+                                "permissions", "principals")} for op in data["operations"]]
+    picked = set(site_policy.picked_ids(request.args.getlist("id")))  # a pick brought back from its policy
     return await _page(datasette, request, data, "veeam_product.html",
-                       {"product": data, "chart": charts.build_timeline(data["timeline"])},
+                       {"product": data, "chart": charts.build_timeline(data["timeline"]), "picked": picked,
+                        "include_optional": request.args.get("optional") == "1"},
                        json_value={k: v for k, v in data.items() if k != "operations"}, csv_rows=rows)
 
 
@@ -160,21 +162,6 @@ async def operation(datasette, request):
                        csv_rows=data["permissions"])
 
 
-def _download(text: str, fmt: str, stem: str) -> Response:
-    _, extension, media = FORMATS[fmt]
-    return Response(text, content_type=f"{media}; charset=utf-8",
-                    headers={"content-disposition": f'attachment; filename="{stem}.{extension}"'})
-
-
-async def operation_policy(datasette, request):
-    fmt = request.url_vars["fmt"]
-    row_id = _row_id(request)
-    data = None if row_id is None else await _run(datasette, site_data.operation_page, row_id)
-    if data is None or fmt not in data["documents"]:
-        return await _not_found(datasette, request, f"No {fmt} policy for operation {request.url_vars['id']}.")
-    return _download(data["documents"][fmt], fmt, f"veeam-operation-{data['operation_id']}-{fmt}")
-
-
 async def permission(datasette, request):
     row_id = _row_id(request)
     data = None if row_id is None else await _run(datasette, site_data.permission_page, row_id)
@@ -184,10 +171,13 @@ async def permission(datasette, request):
                        csv_rows=data["uses"])
 
 
+SEARCH_FIELDS = ("type", "id", "label", "detail", "section", "description", "risk", "operations")
+
+
 async def search(datasette, request):
     data = await _run(datasette, site_data.search, request.args.get("q", "")[:200], _page_number(request))
     return await _page(datasette, request, data, "veeam_search.html", {"q": data["q"], "data": data},
-                       csv_rows=data["rows"], csv_fields=("type", "id", "label", "detail", "risk", "operations"))
+                       csv_rows=data["rows"], csv_fields=SEARCH_FIELDS)
 
 
 def _points(request) -> tuple[str | None, str | None]:
@@ -209,31 +199,8 @@ async def changes(datasette, request):
                        json_value=answer, csv_rows=data["rows"], csv_fields=CHANGE_FIELDS)
 
 
-def _operations(request) -> tuple[str, ...]:
-    return operation_texts(*request.args.getlist("operation"))
-
-
-async def upgrade(datasette, request):
-    code = request.url_vars["code"]
-    try:
-        data = await _run(datasette, site_data.upgrade_page, code, *_points(request), _operations(request))
-    except CompareError as error:
-        return await _error(datasette, request, str(error), 400)
-    if data is None:
-        return await _not_found(datasette, request, f"No product {code!r} in the catalog.")
-    fmt = request.url_vars.get("fmt")
-    if fmt:
-        if fmt not in data["documents"]:
-            return await _not_found(datasette, request, f"No {fmt} policy for these operations.")
-        return _download(data["documents"][fmt], fmt, f"veeam-{code}-{data['delta'].to_build}-{fmt}")
-    return await _page(datasette, request, data, "veeam_upgrade.html",
-                       {"data": data, "formats": FORMATS, "query": request.query_string},
-                       json_value=data["answer"], csv_rows=data["delta"].rows(), csv_fields=UPGRADE_FIELDS)
-
-
 _CODE = r"(?P<code>[a-z0-9_-]+)"
 _FORMAT = r"(?P<format>\.json|\.csv)?"
-_POLICY = r"(?P<fmt>" + "|".join(FORMATS) + ")"
 
 
 @hookimpl
@@ -243,12 +210,9 @@ def register_routes():
         (r"^/products(?P<format>\.json|\.csv)$", home),
         (rf"^/products/{_CODE}{_FORMAT}$", product),
         (rf"^/operations/(?P<id>\d+){_FORMAT}$", operation),
-        (rf"^/operations/(?P<id>\d+)/policy/{_POLICY}$", operation_policy),
         (rf"^/permissions/(?P<id>\d+){_FORMAT}$", permission),
         (rf"^/search{_FORMAT}$", search),
         (rf"^/changes/{_CODE}{_FORMAT}$", changes),
-        (rf"^/upgrade/{_CODE}{_FORMAT}$", upgrade),
-        (rf"^/upgrade/{_CODE}/policy/{_POLICY}$", upgrade),
     ]
 
 

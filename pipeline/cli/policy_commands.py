@@ -76,16 +76,14 @@ def policy(db_path, product, build, operations, fmt, include_optional):
     Example: veeam-perms policy --product vbaws --operation "deploy a new backup appliance"
     """
     from catalog.analysis.compare import CompareError
-    from catalog.analysis.policy import policy_name, select_permissions
-    from catalog.analysis.policy_docs import documents_for
+    from catalog.analysis.policy import select_permissions
 
     db = open_existing(db_path)
     try:
         selection = select_permissions(db, product, build, operations, include_optional)
     except CompareError as error:
         raise UserError(capped_titles(str(error), operation_count(db, product, build))) from error
-    name = policy_name(product, selection.build, [title for _, title in selection.operations])
-    documents = documents_for(selection.rows, name)
+    documents = selection.documents()  # the website's merged policy is the same call
     left_out = left_out_notes(db, product, build, operations, fmt, include_optional)
     if left_out:
         click.echo("left out: " + "; ".join(left_out), err=True)
