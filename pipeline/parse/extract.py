@@ -330,12 +330,15 @@ def _may_yield(blocks: list[Block]) -> bool:
     return "permission" in joined.lower() and any(pattern.search(joined) for pattern, _ in _PROSE)
 
 
-def extract(blocks: list[Block], page_title: str | None = None) -> Extraction:
-    if len(blocks) > MAX_BLOCKS:
-        raise LimitExceeded(f"{len(blocks):,} blocks is over the {MAX_BLOCKS:,} a page may have")
-    if not _may_yield(blocks):
-        return Extraction()
+def walk(blocks: list[Block], page_title: str | None = None) -> Extraction:
+    """Every block through the rules, whether or not the page can yield anything."""
     state, out = _State(page_title), Extraction()
     for index, block in enumerate(blocks):
         _walk(block, index, state, out)
     return out
+
+
+def extract(blocks: list[Block], page_title: str | None = None) -> Extraction:
+    if len(blocks) > MAX_BLOCKS:
+        raise LimitExceeded(f"{len(blocks):,} blocks is over the {MAX_BLOCKS:,} a page may have")
+    return walk(blocks, page_title) if _may_yield(blocks) else Extraction()
