@@ -123,6 +123,9 @@ def describe_file_error(error: Exception, db_path: str) -> str | None:
         return str(error)
     if isinstance(error, sqlite3.DatabaseError):
         text = str(error)
+        if (getattr(error, "sqlite_errorname", "") or "").startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) \
+                or "database is locked" in text:
+            return _locked(db_path)
         if "readonly" in text or "read-only" in text:
             return f"{db_path}: the catalog is read-only; a writing command needs write access to it"
         if "disk is full" in text or "disk I/O" in text:
@@ -135,6 +138,16 @@ def describe_file_error(error: Exception, db_path: str) -> str | None:
     if isinstance(error, OSError) and error.errno in _FILE_ERRNOS:
         return f"{error.filename or db_path}: {error.strerror}"
     return None
+
+
+def _locked(db_path: str) -> str:
+    """Another connection held the catalog past the busy timeout: name it (a `sqlite3` shell, say)."""
+    from catalog.storage.database import BUSY_TIMEOUT_SECONDS
+    from catalog.storage.lock import sqlite_lock_holder
+
+    return (f"{db_path} is locked by {sqlite_lock_holder(db_path)}, which held its transaction open for "
+            f"more than {BUSY_TIMEOUT_SECONDS:g} s; the run stopped and its open transaction was rolled back: "
+            "run it again once that has finished")
 
 
 class CatalogGroup(click.Group):
