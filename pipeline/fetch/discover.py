@@ -9,7 +9,7 @@ from html import unescape
 from importlib import resources
 from urllib.parse import urljoin, urlsplit
 
-from catalog.urls import PRODUCT_ALIASES, canonicalize, parse_url
+from catalog.urls import PRODUCT_ALIASES, PRODUCT_CODE, canonicalize, parse_url
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,9 @@ def load_products(text: str | None = None) -> dict[str, ProductConfig]:
     defaults = data.get("defaults", {})
     products = {}
     for code, item in data.get("products", {}).items():
+        if not PRODUCT_CODE.match(code):
+            raise ConfigError(f"products.toml: [products.{code}]: a product key is a product code (lower-case "
+                              "letters, digits, '-' and '_'), as in the helpcenter's URLs")
         missing = [key for key in ("name", "entry") if key not in item]
         if missing:
             raise ConfigError(f"products.toml: [products.{code}] lacks {', '.join(missing)}")

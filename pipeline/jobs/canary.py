@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from catalog.model import Page
+from catalog.paths import OutsideTarget, write_inside
 from catalog.storage.keys import title_key
 from catalog.urls import PUBLIC_BASE
 from pipeline.fetch.client import FetchConfig, Fetcher, FetchResult
@@ -135,6 +136,13 @@ class CanaryReport:
         return "\n".join(lines)
 
 
+def require_inside_dumps(dumps: Path, dump: str) -> None:
+    """A dump file is read only when it is inside --dumps once every link on the way is followed."""
+    if not (dumps / dump).resolve().is_relative_to(dumps.resolve()):
+        raise CanaryError(f"{dumps / dump}: leads outside the dumps folder {dumps} (through a symbolic "
+                          "link); the canary reads only files inside it")
+
+
 def _dump_facts(dumps: Path, page: CanaryPage) -> tuple[Facts | None, str | None]:
     path = dumps / page.dump
     if not path.is_file():
@@ -158,7 +166,7 @@ def _compare(page: CanaryPage, source: str, result: FetchResult, dump: tuple[Fac
     if result.outcome != "ok" or result.body is None:
         row.differences = [f"fetch failed: {result.reason}"]
         return row
-    (raw_dir / _raw_name(path)).write_bytes(result.body)
+    write_inside(raw_dir, _raw_name(path), result.body)  # never through a link planted in the raw folder
     dump_facts, problem = dump
     if dump_facts is None:
         row.differences = [problem or "dump unreadable"]
@@ -190,6 +198,8 @@ def run_canary(dumps: Path, raw_dir: Path, config: FetchConfig,
     pages = pages if pages is not None else load_canary_list()
     if not dumps.is_dir():
         raise CanaryError(f"{dumps}: no dumps folder here; clone the dumps into it first")
+    for page in pages:
+        require_inside_dumps(dumps, page.dump)
     try:
         raw_dir.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -198,9 +208,12 @@ def run_canary(dumps: Path, raw_dir: Path, config: FetchConfig,
              for path in ([page.path, page.markdown_path] if page.markdown else [page.path])]
     results = dict(zip(paths, asyncio.run(_fetch_all(config, paths)), strict=True))
     rows = []
-    for page in pages:
-        dump = _dump_facts(dumps, page)
-        rows.append(_compare(page, "html", results[page.path], dump, raw_dir, config))
-        if page.markdown:
-            rows.append(_compare(page, "md", results[page.markdown_path], dump, raw_dir, config))
+    try:
+        for page in pages:
+            dump = _dump_facts(dumps, page)
+            rows.append(_compare(page, "html", results[page.path], dump, raw_dir, config))
+            if page.markdown:
+                rows.append(_compare(page, "md", results[page.markdown_path], dump, raw_dir, config))
+    except OutsideTarget as error:
+        raise CanaryError(str(error)) from error
     return CanaryReport(rows)
