@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from catalog.analysis.untrusted import markdown_text
 from catalog.model import Page
 from catalog.paths import OutsideTarget, write_inside
 from catalog.storage.keys import title_key
@@ -127,7 +128,8 @@ class CanaryReport:
             ops = f"{len(live.operations)}/{len(dump.operations)}" if live and dump else "-"
             perms = f"{len(live.permissions)}/{len(dump.permissions)}" if live and dump else "-"
             build = f"{live.build or '-'}/{dump.build or '-'}" if live and dump else "-"
-            notes = "; ".join(row.differences).replace("|", "\\|") or "-"
+            # Live page text becomes an issue body: literal text only (no mention, link or HTML).
+            notes = "; ".join(markdown_text(note) for note in row.differences).replace("|", "\\|") or "-"
             lines.append(f"| {row.page} | {row.source} | {row.status} | {ops} | {perms} | {build} | {notes} |")
         bad = sum(row.bad for row in self.rows)
         lines.append("")
