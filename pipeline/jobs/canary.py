@@ -160,7 +160,8 @@ def _compare(page: CanaryPage, source: str, result: FetchResult, dump: tuple[Fac
              raw_dir: Path, config: FetchConfig) -> Row:
     path = page.markdown_path if source == "md" else page.path
     row = Row(path, source, "failed")
-    served = result.outcome == "ok" and is_markdown(result.body or b"", result.headers.get("content-type", ""))
+    public = helpcenter_url(config.base_url + page.path, config.base_url, PUBLIC_BASE)
+    served = result.outcome == "ok" and is_markdown(result.body or b"", public)
     if source == "md" and (result.status in (404, 410) or (result.outcome == "ok" and not served)):
         row.status = "no twin"
         row.differences = ["no Markdown served at this path"]
@@ -173,7 +174,6 @@ def _compare(page: CanaryPage, source: str, result: FetchResult, dump: tuple[Fac
     if dump_facts is None:
         row.differences = [problem or "dump unreadable"]
         return row
-    public = helpcenter_url(result.url, config.base_url, PUBLIC_BASE)
     try:
         live = parse_page_text(decode_page(result.body, public), "html" if source == "html" else "markdown",
                                url=public)
