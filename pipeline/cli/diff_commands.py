@@ -126,6 +126,8 @@ def changelog(db_path, since, product, output, feed_dir, base_url):
     except ValueError as error:
         raise UserError(f"--since {since!r} is not a YYYY-MM-DD date") from error
     db = open_existing(db_path)
+    if feed_dir:
+        folder_option(feed_dir, "--feed-dir")  # before any output: a bad folder fails alone
     if product:
         try:
             require_product(db, product)
@@ -140,7 +142,6 @@ def changelog(db_path, since, product, output, feed_dir, base_url):
     else:
         click.echo(text)
     if feed_dir:
-        folder_option(feed_dir, "--feed-dir")
         from catalog.analysis.changelog import product_of
 
         products = sorted({product_of(c.page) for c in result.changes} | ({product} if product else set()))

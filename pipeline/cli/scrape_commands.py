@@ -20,6 +20,7 @@ from pipeline.cli.common import (
     products_file_option,
     progress_bar,
     rate_option,
+    read_text_option,
 )
 from pipeline.fetch.discover import ConfigError
 from pipeline.parse.sources import PageError
@@ -70,7 +71,7 @@ def scrape(db_path, products, urls, since_last, concurrency, rate, base_url, acc
                          per_host_per_second=rate, respect_robots=not ignore_robots)
     with progress_bar("fetching") as bar:
         try:
-            products_toml = Path(products_file).read_text(encoding="utf-8") if products_file else None
+            products_toml = read_text_option(products_file, "--products-file") if products_file else None
             report = run_scrape(db_path, list(products), list(urls), since_last, config,
                                 accept_anomalies, progress=bar.update, products_toml=products_toml,
                                 options=ScrapeOptions(time_budget=time_budget * 60, batch_pages=batch_pages))
@@ -131,7 +132,7 @@ def update(db_path, export_dir, changelog_path, report_path, since_last, base_ur
     from pipeline.jobs.scrape import ScrapeOptions
     from pipeline.jobs.update import update as run_update
 
-    products_toml = Path(products_file).read_text(encoding="utf-8") if products_file else None
+    products_toml = read_text_option(products_file, "--products-file") if products_file else None
     try:
         outcome = run_update(Path(db_path), Path(export_dir), Path(changelog_path), Path(report_path),
                              products=list(products), since_last=since_last,

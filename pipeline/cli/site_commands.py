@@ -13,7 +13,12 @@ from pipeline.cli.common import UserError, db_option, existing_catalog
 CASSETTE = Path(__file__).resolve().parents[2] / "cassettes" / "scrape_site.yaml"
 RECORDED_BASE = "http://127.0.0.1:8765"
 DEMO_PRODUCTS = Path(__file__).resolve().parents[2] / "cassettes" / "site_products.toml"
-PORT = click.IntRange(1, 65535)
+
+
+def _port(_ctx, _param, value: int) -> int:
+    if not 1 <= value <= 65535:
+        raise UserError(f"--port {value}: not a TCP port (1 to 65535)")
+    return value
 
 
 def _snapshot(db_path: Path, folder: str) -> Path:
@@ -51,7 +56,7 @@ def _serve(db_path: Path, host: str, port: int) -> None:
 @click.command()
 @db_option()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8001, show_default=True, type=PORT)
+@click.option("--port", default=8001, show_default=True, type=int, callback=_port)
 def serve(db_path, host, port):
     """Serve the catalog website locally with Datasette (read-only, immutable database).
 
@@ -104,7 +109,7 @@ def publish(db_path, target, base_url):
 
 @click.command()
 @db_option("demo.db")
-@click.option("--port", default=8001, show_default=True, type=PORT)
+@click.option("--port", default=8001, show_default=True, type=int, callback=_port)
 @click.option("--no-serve", is_flag=True, help="Build the catalog and stop.")
 def demo(db_path, port, no_serve):
     """Build a catalog from the recorded pages in cassettes/ (no network) and serve it.
