@@ -155,3 +155,22 @@ def test_corpus_check_streams_a_huge_file_in_bounded_memory(tmp_path):
     assert f"WRONG  {huge}: differs from blob {pin.blob}" in output
     assert usage.ru_maxrss < 150_000, f"peak RSS {usage.ru_maxrss} KB"  # reading it whole took 1.5 GB
     assert elapsed < 60
+
+
+def test_update_checks_its_output_folders_before_it_scrapes(tmp_path):
+    result = run("update", "--db", tmp_path / "c.db", "--base-url", "http://127.0.0.1:9",
+                 "--report", tmp_path / "missing" / "gate.md", "--changelog", tmp_path / "CHANGES.md")
+    one_line(result, f"--report {tmp_path / 'missing' / 'gate.md'}: its folder {tmp_path / 'missing'} does not exist")
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_a_failed_update_writes_its_one_line_into_the_report_for_the_alert(tmp_path):
+    export = tmp_path / "export"
+    export.mkdir()
+    (export / "notes.txt").write_text("mine")
+    result = run("update", "--db", tmp_path / "c.db", "--base-url", "http://127.0.0.1:9", "--export-dir", export,
+                 "--report", tmp_path / "gate.md", "--changelog", tmp_path / "CHANGES.md")
+    message = (f"{export}: holds files the export did not write (notes.txt); export into an empty folder or "
+               "a previous export's folder")
+    one_line(result, message)
+    assert (tmp_path / "gate.md").read_text() == f"# veeam-perms: scheduled run failed\n\n{message}\n"
