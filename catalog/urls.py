@@ -13,6 +13,9 @@ PUBLIC_BASE = f"https://{DEFAULT_HOST}"  # where every stored page URL lives
 # slugs: `backup` (Backup & Replication), `vac` (Veeam Availability Console, today's Service
 # Provider Console), `vb365`/`vbo365` (Backup for Microsoft 365).
 PRODUCT_ALIASES = {"backup": "vbr", "vbgcp": "vbgc", "vb365": "vbo365", "vac": "vspc"}
+# A product code as the helpcenter spells it in URLs (`vbaws`, `vbo365`, `agentforwindows`):
+# also the name of a folder or file (`<product>.atom`), so never `..` or a path.
+PRODUCT_CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _DROPPED_QUERY = frozenset({"ck", "ad"})
 _PAGE = r"(?P<guide>[^/]+)/(?:.*/)?(?P<slug>[^/]+?)\.(?:html?|md)$"
 # A release label: `13`, `120`, `6a`, `95u4`.
@@ -118,6 +121,8 @@ class UrlRejected(ValueError):
 
 
 _CONTROL_OR_SPACE = re.compile(r"[\x00-\x20\x7f]")
+# `.`/`..` segments and encoded separators: what would let a product or page name leave a folder.
+_DOT_SEGMENT = re.compile(r"(?:^|/)\.{1,2}(?:/|$)|%2[ef]|%5c|\\", re.I)
 
 
 def _origin(url: str) -> tuple[str, str]:
@@ -141,6 +146,12 @@ def require_helpcenter_url(url: str, allowed_base: str | None = None) -> str:
         raise UrlRejected("no page URL")
     if _CONTROL_OR_SPACE.search(url):
         raise UrlRejected(f"page URL {url[:200]!r} holds whitespace or control characters")
+    if _DOT_SEGMENT.search(urlsplit(url).path):
+        raise UrlRejected(f"page URL {url[:200]!r} has '.' or '..' path segments or encoded separators")
+    product = parse_url(url).product
+    if product is not None and not PRODUCT_CODE.match(product):
+        raise UrlRejected(f"page URL {url[:200]!r} names the product {product[:80]!r}, which is not a "
+                          "product code (lower-case letters, digits, '-' and '_')")
     if allowed_base and _origin(url) == _origin(allowed_base) and urlsplit(url).path.startswith(
             urlsplit(allowed_base).path.rstrip("/") + "/"):
         return url

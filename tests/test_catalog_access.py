@@ -124,7 +124,7 @@ def test_a_read_only_catalog_refuses_writers_in_one_line(catalog, tmp_path, monk
     shutil.copy(catalog, path)
     # The tests run as root, whom file modes do not stop: open the file the way SQLite opens a
     # read-only file instead.
-    monkeypatch.setattr(database, "Database", lambda p: Database(sqlite3.connect(
+    monkeypatch.setattr(database, "CatalogDatabase", lambda p: Database(sqlite3.connect(
         f"file:{Path(p).resolve()}?mode=ro", uri=True)))
     result = run("ingest", PAGES / "03_brace_list.md", "--db", path)
     assert (result.exit_code, result.output) == (

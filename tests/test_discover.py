@@ -3,7 +3,7 @@ import pytest
 from catalog.storage.store import label_key
 from catalog.urls import canonicalize, parse_url, version_sort_key
 from pipeline.fetch.blocked import blocked_reason
-from pipeline.fetch.discover import ConfigError, extract_links, helpcenter_url, in_scope, load_products
+from pipeline.fetch.discover import ConfigError, extract_links, helpcenter_url, in_scope, is_markdown, load_products
 
 BASE = "https://helpcenter.veeam.com"
 
@@ -76,3 +76,30 @@ def test_a_products_toml_that_is_not_toml_is_refused_by_name():
     with pytest.raises(ConfigError) as error:
         load_products("[products.vbx\n")
     assert str(error.value).startswith("products.toml: Expected ']' at the end of a table declaration")
+
+
+PAGE = "https://helpcenter.veeam.com/docs/vbaws/guide/iam_permissions.html"
+
+
+@pytest.mark.parametrize("body", [
+    b'---\ntitle: "IAM Permissions"\ncanonical: "https://helpcenter.veeam.com/docs/vbaws/guide/iam_permissions.html"'
+    b'\n---\n\n# IAM Permissions\n',
+    b"\xef\xbb\xbf---\r\ncanonical: https://helpcenter.veeam.com/docs/vbaws/guide/iam_permissions.html?ver=12\r\n---\r\n",
+    b'---\nsource_url: "https://HELPCENTER.veeam.com/docs/vbaws/guide/iam_permissions.md"\n---\n',
+])
+def test_markdown_is_trusted_when_its_front_matter_names_the_page(body):
+    assert is_markdown(body, PAGE)
+
+
+@pytest.mark.parametrize("body", [
+    b"<!DOCTYPE html><html><head><title>Page not found</title></head><body>404</body></html>",
+    b"Please sign in to continue.\n\n[Sign in](/login)\n",
+    b'---\ntitle: "Other"\ncanonical: "https://helpcenter.veeam.com/docs/vbaws/guide/other_page.html"\n---\n',
+    b'---\ntitle: "Not found"\n---\n\n# Not found\n',
+    b'---\ntitle: "unterminated"\ncanonical: "' + PAGE.encode() + b'"',
+    b"\n".join([b"---"] + [b"x: y"] * 100 + [b"canonical: " + PAGE.encode(), b"---"]),
+    b'---\ncanonical: "https://evil.example/docs/vbaws/guide/iam_permissions.html"\n---\n',
+    b"",
+])
+def test_a_200_markdown_answer_that_does_not_name_the_page_is_not_markdown(body):
+    assert not is_markdown(body, PAGE)

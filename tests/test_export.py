@@ -89,7 +89,8 @@ def test_the_scheduled_update_refuses_a_foreign_export_folder_before_scraping(tm
     (tmp_path / "export").mkdir()
     (tmp_path / "export" / "notes.json").write_text("{}\n")
     result = CliRunner().invoke(cli, ["update", "--db", str(tmp_path / "c.db"), "--export-dir",
-                                      str(tmp_path / "export")])
+                                      str(tmp_path / "export"), "--report", str(tmp_path / "gate.md"),
+                                      "--changelog", str(tmp_path / "CHANGES.md")])
     assert (result.exit_code, result.output) == (2, (
         f"Error: {tmp_path / 'export'}: holds files the export did not write (notes.json); "
         "export into an empty folder or a previous export's folder\n"))

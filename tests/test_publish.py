@@ -1,4 +1,5 @@
-"""`veeam-perms publish`: the deployable directory installs the project itself, pinned by pyproject.toml."""
+"""`veeam-perms publish`: the deployable directory installs the project itself, pinned by pyproject.toml
+and, transitive dependencies included, by .ci/constraints.txt."""
 
 import subprocess
 import sys
@@ -23,9 +24,10 @@ def published(site_catalog, tmp_path_factory):
 
 def test_the_dockerfile_installs_the_project_and_pins_nothing_itself(published):
     dockerfile = (published / "Dockerfile").read_text()
-    assert "RUN pip install --no-cache-dir ./project" in dockerfile
+    assert "RUN pip install --no-cache-dir -c ./project/constraints.txt ./project" in dockerfile
     assert "==" not in dockerfile and "PYTHONPATH" not in dockerfile
     assert (published / "project" / "pyproject.toml").read_bytes() == (ROOT / "pyproject.toml").read_bytes()
+    assert (published / "project" / "constraints.txt").read_bytes() == (ROOT / ".ci" / "constraints.txt").read_bytes()
     assert not (published / "catalog").exists() and not (published / "pipeline").exists()
 
 

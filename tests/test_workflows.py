@@ -225,3 +225,50 @@ def test_a_catalog_not_produced_by_the_merged_head_is_refused(fake_gh, tmp_path)
     result = CliRunner().invoke(cli, ["restore", "--release", "catalog-pending", "--head", head, "--to", str(target)])
     assert result.exit_code == 2 and "has no catalog-head.json" in result.output
     assert not target.exists()
+
+
+CONSTRAINTS = WORKFLOWS.parents[1] / ".ci" / "constraints.txt"
+
+
+def pinned() -> dict[str, str]:
+    lines = [line.strip() for line in CONSTRAINTS.read_text().splitlines()]
+    return {name.lower().replace("_", "-"): version for name, version in
+            (line.split("==") for line in lines if line and not line.startswith("#"))}
+
+
+def test_every_install_of_the_workflows_and_of_ci_setup_takes_the_constraints_file():
+    installs = [command for name in ("test.yml", "scrape.yml", "publish.yml")
+                for job in load(name)["jobs"].values() for command in commands(job) if "pip install" in command]
+    assert installs and all("-c .ci/constraints.txt" in command for command in installs), installs
+    setup = (WORKFLOWS.parents[1] / ".ci" / "setup").read_text()
+    assert [line for line in setup.splitlines() if "pip install" in line and "-c .ci/constraints.txt" not in line] == []
+
+
+def test_the_constraints_pin_every_package_the_project_pulls_in_at_the_installed_version():
+    """Walk the installed requirements of veeam-perms (with its test extras) down to the leaves."""
+    import re
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    constraints, seen, todo = pinned(), {}, ["veeam-perms[test]"]
+    while todo:
+        requirement = todo.pop()
+        name = re.match(r"[A-Za-z0-9._-]+", requirement).group(0).lower().replace("_", "-")
+        extras = set(re.findall(r"\[([^\]]+)\]", requirement.split(";")[0])[0].split(",")) \
+            if "[" in requirement.split(";")[0] else set()
+        if name in seen:
+            continue
+        try:
+            found = distribution(name)
+        except PackageNotFoundError:
+            continue  # a requirement for another platform or Python (its marker excludes it here)
+        seen[name] = found.version
+        for sub in found.requires or []:
+            marker = sub.split(";", 1)[1] if ";" in sub else ""
+            if "extra ==" in marker and not any(f'extra == "{extra}"' in marker for extra in extras):
+                continue
+            todo.append(sub)
+    seen.pop("veeam-perms")
+    for installer in ("pip", "setuptools"):  # datasette lists them for `datasette install` only
+        seen.pop(installer, None)
+    assert len(seen) > 40
+    assert {name: version for name, version in seen.items() if constraints.get(name) != version} == {}

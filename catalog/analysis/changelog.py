@@ -8,6 +8,7 @@ from collections import defaultdict
 from itertools import groupby
 
 from catalog.analysis.diff import Change
+from catalog.analysis.untrusted import markdown_code, markdown_text, markdown_url, xml_text
 from catalog.model import display_label
 
 ATOM = "http://www.w3.org/2005/Atom"
@@ -15,13 +16,14 @@ _VERBS = {"added": "+", "removed": "-", "changed": "~", "renamed": ">"}
 
 
 def _line(change: Change, markdown: bool) -> str:
-    code = (lambda text: f"`{text}`") if markdown else (lambda text: text)
+    code = markdown_code if markdown else (lambda text: text)
+    plain = markdown_text if markdown else (lambda text: text)
     if change.change == "renamed":
         return f"renamed {code(change.from_)} to {code(change.to)}"
     # In Markdown a leading "+ " or "- " would start a nested list and lose the sign: use words.
     text = f"{change.change if markdown else _VERBS[change.change]} {code(change.permission)}"
     if change.change == "changed":
-        text += f": {change.from_} -> {change.to}"
+        text += f": {plain(change.from_)} {plain('->')} {plain(change.to)}"
     if change.risk and change.change != "removed":
         text += f" (risk: {change.risk})"
     if change.operation_change:
@@ -60,13 +62,19 @@ def format_text(changes: list[Change]) -> str:
     return "\n".join(lines) if lines else "no permission changes"
 
 
+def _page_link(url: str) -> str:
+    return f"[{markdown_text(url.rsplit('/', 1)[-1])}]({markdown_url(url)})"
+
+
 def format_markdown(changes: list[Change], title: str, products: dict[str, str],
                     new_pages: list[tuple[str, str, str | None, int]] = ()) -> str:
+    """The changelog in Markdown (a pull request body): every piece of page text is written as
+    literal text (untrusted.markdown_text/markdown_code), so no page can mention, link or embed."""
     lines = [f"# {title}", ""]
     if new_pages:
         lines += ["## Newly catalogued permission pages", ""]
-        lines += [f"- [{url.rsplit('/', 1)[-1]}]({url}): {count} permissions, build {build or '?'}, "
-                  f"first seen {seen[:10]}" for url, seen, build, count in sorted(new_pages)]
+        lines += [f"- {_page_link(url)}: {count} permissions, build {markdown_text(build or '?')}, "
+                  f"first seen {markdown_text(seen[:10])}" for url, seen, build, count in sorted(new_pages)]
         lines.append("")
     if not changes:
         return "\n".join([*lines, "No permission changes.", ""])
@@ -75,14 +83,14 @@ def format_markdown(changes: list[Change], title: str, products: dict[str, str],
         product = product_of(page)
         tree[product][_builds(from_build, to_build, group[0].kind)].append((page, observed, group))
     for product in sorted(tree):
-        lines += [f"## {products.get(product, product)} (`{product}`)", ""]
+        lines += [f"## {markdown_text(products.get(product, product))} ({markdown_code(product)})", ""]
         for builds, pages in tree[product].items():
-            lines += [f"### {builds[0].upper()}{builds[1:]}", ""]
+            lines += [f"### {markdown_text(builds[0].upper() + builds[1:])}", ""]
             for page, observed, group in pages:
-                lines.append(f"#### [{page.rsplit('/', 1)[-1]}]({page}) (seen {(observed or '?')[:10]})")
+                lines.append(f"#### {_page_link(page)} (seen {markdown_text((observed or '?')[:10])})")
                 lines.append("")
                 for operation, items in _operations(group):
-                    lines.append(f"- **{operation}**")
+                    lines.append(f"- **{markdown_text(operation)}**")
                     lines.extend(f"  - {_line(item, True)}" for item in items)
                 lines.append("")
     return "\n".join(lines)
@@ -98,28 +106,35 @@ def product_of(page: str) -> str:
     return parse_url(page).product or "unknown"
 
 
+def _element(parent, tag: str, text: str | None = None, **attributes: str):
+    """An Atom element whose text and attributes hold only characters XML allows."""
+    element = ET.SubElement(parent, f"{{{ATOM}}}{tag}", {k: xml_text(v) for k, v in attributes.items()})
+    if text is not None:
+        element.text = xml_text(text)
+    return element
+
+
 def atom_feed(changes: list[Change], product: str, name: str, feed_url: str, updated: str) -> str:
-    """One entry per page version that changed permissions, newest first."""
+    """One entry per page version that changed permissions, newest first; well-formed XML whatever
+    the pages hold (control characters are removed)."""
     ET.register_namespace("", ATOM)
     feed = ET.Element(f"{{{ATOM}}}feed")
-    ET.SubElement(feed, f"{{{ATOM}}}title").text = f"{name}: permission changes"
-    ET.SubElement(feed, f"{{{ATOM}}}id").text = feed_url
-    ET.SubElement(feed, f"{{{ATOM}}}updated").text = updated
-    ET.SubElement(feed, f"{{{ATOM}}}link", href=feed_url, rel="self")
-    author = ET.SubElement(feed, f"{{{ATOM}}}author")
-    ET.SubElement(author, f"{{{ATOM}}}name").text = "veeam-perms"
+    _element(feed, "title", f"{name}: permission changes")
+    _element(feed, "id", feed_url)
+    _element(feed, "updated", updated)
+    _element(feed, "link", href=feed_url, rel="self")
+    _element(_element(feed, "author"), "name", "veeam-perms")
     versions = sorted(_by_version(changes), key=lambda item: item[1] or "", reverse=True)
     for page, observed, from_build, to_build, group in versions:
-        entry = ET.SubElement(feed, f"{{{ATOM}}}entry")
+        entry = _element(feed, "entry")
         counts = defaultdict(int)
         for change in group:
             counts[change.change] += 1
         summary = ", ".join(f"{n} {verb}" for verb, n in sorted(counts.items()))
-        ET.SubElement(entry, f"{{{ATOM}}}title").text = \
-            f"{page.rsplit('/', 1)[-1]}: {summary} ({_builds(from_build, to_build, group[0].kind)})"
-        ET.SubElement(entry, f"{{{ATOM}}}id").text = f"{page}#{observed}"
-        ET.SubElement(entry, f"{{{ATOM}}}updated").text = observed or updated
-        ET.SubElement(entry, f"{{{ATOM}}}link", href=page)
-        content = ET.SubElement(entry, f"{{{ATOM}}}content", type="text")
-        content.text = format_text(group)
+        _element(entry, "title", f"{page.rsplit('/', 1)[-1]}: {summary} "
+                                 f"({_builds(from_build, to_build, group[0].kind)})")
+        _element(entry, "id", f"{page}#{observed}")
+        _element(entry, "updated", observed or updated)
+        _element(entry, "link", href=page)
+        _element(entry, "content", format_text(group), type="text")
     return ET.tostring(feed, encoding="unicode", xml_declaration=True)

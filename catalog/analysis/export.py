@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from pathlib import Path
 
 from sqlite_utils import Database
 
+from catalog.paths import links_inside, path_inside, write_inside
 from catalog.urls import parse_url
 
 MANIFEST = ".veeam-perms-export.json"
@@ -56,12 +58,11 @@ def _text(value) -> str:
     return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def _dump(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.is_symlink():  # never write through a link planted among the export's files
-        path.unlink()
+def _dump(target: Path, relative: str, text: str) -> None:
+    """Write one file of the export, only inside `target` and only when its text changed."""
+    path = path_inside(target, relative)
     if not path.exists() or path.read_text(encoding="utf-8") != text:
-        path.write_text(text, encoding="utf-8")
+        write_inside(target, relative, text)
 
 
 def page_record(db: Database, page: dict) -> dict:
@@ -91,6 +92,11 @@ def owned_files(target: Path) -> set[str]:
     """The files a previous export wrote into `target`; refuses a folder holding anything else."""
     if target.exists() and not target.is_dir():
         raise ExportError(f"{target}: not a folder")
+    links = links_inside(target) if target.exists() else []
+    if links:
+        raise ExportError(f"{target}: holds a symbolic link ({links[0].relative_to(target)} -> "
+                          f"{os.readlink(links[0])}); the export writes only real files and folders inside "
+                          "its folder: remove the link or export elsewhere")
     present = {p.relative_to(target).as_posix() for p in target.rglob("*")
                if not p.is_dir()} if target.exists() else set()
     manifest = target / MANIFEST
@@ -109,7 +115,7 @@ def owned_files(target: Path) -> set[str]:
 
 
 def _write_manifest(target: Path, files: set[str]) -> None:
-    _dump(target / MANIFEST, _text({"written_by": "veeam-perms export", "files": sorted(files)}))
+    _dump(target, MANIFEST, _text({"written_by": "veeam-perms export", "files": sorted(files)}))
 
 
 def export_catalog(db: Database, target: Path) -> int:
@@ -126,13 +132,13 @@ def export_catalog(db: Database, target: Path) -> int:
     # Own every file before it exists, so an interrupted export leaves nothing it cannot clean up.
     _write_manifest(target, owned | wanted)
     for path, page in plan.items():
-        _dump(target / path, _text(page_record(db, page)))
+        _dump(target, path, _text(page_record(db, page)))
     for name, summary in summaries.items():
         summary["builds"] = [row["build"] for row in db.query(
             "select build from releases where product = ? order by sort_key", [name[:-5]])]
-        _dump(target / name, _text(summary))
+        _dump(target, name, _text(summary))
     for stale in sorted(owned - wanted):
-        (target / stale).unlink(missing_ok=True)
+        path_inside(target, stale).unlink(missing_ok=True)
         _remove_empty_parents(target / stale, target)
     _write_manifest(target, wanted)
     return len(wanted)

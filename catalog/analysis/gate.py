@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from sqlite_utils import Database
 
+from catalog.analysis.untrusted import markdown_text
 from catalog.model import CONTENT_LOST_LIKE
 
 MAX_FAILED_SHARE = 0.2
@@ -34,7 +35,8 @@ class GateResult:
                  "(`veeam-perms scrape --accept-anomalies` stores held-back pages).", "", "## Why", ""]
         lines += [f"- {reason}" for reason in self.reasons]
         if self.details:
-            lines += ["", "## Details", ""] + [f"- {detail}" for detail in self.details]
+            # Details quote fetch errors and parse warnings (page text): literal text in the issue body.
+            lines += ["", "## Details", ""] + [f"- {markdown_text(detail)}" for detail in self.details]
         return "\n".join(lines) + "\n"
 
 

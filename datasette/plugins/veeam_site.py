@@ -148,8 +148,10 @@ MAX_ID = 2**63 - 1  # SQLite's largest integer: a longer id is no row, not an ov
 
 
 def _row_id(request) -> int | None:
-    value = int(request.url_vars["id"])
-    return value if value <= MAX_ID else None
+    text = request.url_vars["id"]
+    if len(text) > len(str(MAX_ID)):  # and Python's int() refuses 4,301 digits and more
+        return None
+    return int(text) if int(text) <= MAX_ID else None
 
 
 async def operation(datasette, request):

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from catalog.urls import PUBLIC_BASE
-from pipeline.cli.common import Exit, leave
+from pipeline.cli.common import Exit, leave, read_text_option, write_text_option
 
 
 @click.command()
@@ -37,11 +37,7 @@ def canary(dumps_dir, raw_dir, base_url, list_file, report_file):
     try:
         pages = None
         if list_file:
-            try:
-                text = Path(list_file).read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as error:
-                raise CanaryError(f"{list_file}: cannot read the canary list ({error})") from error
-            pages = load_canary_list(text, where=list_file)
+            pages = load_canary_list(read_text_option(list_file, "--list"), where=list_file)
         report = run_canary(Path(dumps_dir), Path(raw_dir), FetchConfig(base_url=base_url), pages)
     except CanaryError as error:
         click.echo(f"Error: {error}", err=True)
@@ -49,7 +45,7 @@ def canary(dumps_dir, raw_dir, base_url, list_file, report_file):
     table = report.table()
     click.echo(table)
     if report_file:
-        Path(report_file).write_text(table + "\n", encoding="utf-8")
+        write_text_option(report_file, table + "\n", "--report")
     if report.disagrees:
         leave(Exit.FAILED)
 

@@ -96,6 +96,43 @@ def open_existing(db_path: str | Path):
         raise UserError(str(error)) from error
 
 
+MAX_OPTION_FILE_BYTES = 1_000_000  # a products.toml or canary list is a few kilobytes
+
+
+def read_text_option(path: str | Path, option: str, limit: int = MAX_OPTION_FILE_BYTES) -> str:
+    """A small text file an option names, read up to `limit`; binary, oversized or unreadable input
+    is one line naming the option and the file."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(limit + 1)
+    except OSError as error:
+        raise UserError(f"{option} {path}: cannot read it ({error.strerror})") from error
+    if len(data) > limit:
+        raise UserError(f"{option} {path}: larger than {limit:,} bytes; is it the right file?")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise UserError(f"{option} {path}: not UTF-8 text (byte {error.start:,} is 0x{data[error.start]:02x}); "
+                        "is it the right file?") from error
+
+
+def write_text_option(path: str | Path, text: str, option: str) -> None:
+    """Write a file an option names; a path that cannot be written is one line naming it."""
+    try:
+        Path(path).write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise UserError(f"{option} {path}: cannot write it ({error.strerror})") from error
+
+
+def folder_option(path: str | Path, option: str) -> Path:
+    """Create the folder an option names (and its parents); one line when that cannot be done."""
+    try:
+        Path(path).mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UserError(f"{option} {path}: cannot create the folder ({error.strerror})") from error
+    return Path(path)
+
+
 def leave(status: Exit):
     """End the command with this exit status."""
     sys.exit(int(status))
@@ -111,18 +148,26 @@ def exit_for(failures: list, anomalies: list) -> None:
 
 # Errors from the file system or SQLite that mean "this file cannot be used", not a bug.
 _FILE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM})
+# A path the user gave that leads nowhere (a missing or non-folder parent, a folder where a file
+# goes): one line naming it, when the error names the path.
+_PATH_ERRNOS = frozenset({errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.ENAMETOOLONG, errno.ELOOP,
+                          errno.EEXIST})
 
 
 def describe_file_error(error: Exception, db_path: str) -> str | None:
     """One line for an unusable catalog or folder (read-only, full disk, not SQLite); None for bugs."""
     from catalog.analysis.export import ExportError
+    from catalog.paths import OutsideTarget
     from catalog.storage.database import CatalogError
     from catalog.urls import UrlRejected
 
-    if isinstance(error, (CatalogError, ExportError, UrlRejected)):
+    if isinstance(error, (CatalogError, ExportError, UrlRejected, OutsideTarget)):
         return str(error)
     if isinstance(error, sqlite3.DatabaseError):
         text = str(error)
+        if (getattr(error, "sqlite_errorname", "") or "").startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) \
+                or "database is locked" in text:
+            return _locked(db_path)
         if "readonly" in text or "read-only" in text:
             return f"{db_path}: the catalog is read-only; a writing command needs write access to it"
         if "disk is full" in text or "disk I/O" in text:
@@ -134,7 +179,19 @@ def describe_file_error(error: Exception, db_path: str) -> str | None:
         return None
     if isinstance(error, OSError) and error.errno in _FILE_ERRNOS:
         return f"{error.filename or db_path}: {error.strerror}"
+    if isinstance(error, OSError) and error.errno in _PATH_ERRNOS and error.filename:
+        return f"{error.filename}: {error.strerror}"
     return None
+
+
+def _locked(db_path: str) -> str:
+    """Another connection held the catalog past the busy timeout: name it (a `sqlite3` shell, say)."""
+    from catalog.storage.database import BUSY_TIMEOUT_SECONDS
+    from catalog.storage.lock import sqlite_lock_holder
+
+    return (f"{db_path} is locked by {sqlite_lock_holder(db_path)}, which held its transaction open for "
+            f"more than {BUSY_TIMEOUT_SECONDS:g} s; the run stopped and its open transaction was rolled back: "
+            "run it again once that has finished")
 
 
 class CatalogGroup(click.Group):

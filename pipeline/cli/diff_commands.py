@@ -7,7 +7,14 @@ from pathlib import Path
 
 import click
 
-from pipeline.cli.common import UserError, db_option, open_existing, product_code
+from pipeline.cli.common import (
+    UserError,
+    db_option,
+    folder_option,
+    open_existing,
+    product_code,
+    write_text_option,
+)
 
 
 def _products(db) -> dict[str, str]:
@@ -111,6 +118,7 @@ def changelog(db_path, since, product, output, feed_dir, base_url):
 
     from catalog.analysis.changelog import atom_feed, format_markdown
     from catalog.analysis.compare import CompareError, changes_since, require_product
+    from catalog.paths import require_product_code
     from catalog.storage.store import utc_now
 
     try:
@@ -118,6 +126,8 @@ def changelog(db_path, since, product, output, feed_dir, base_url):
     except ValueError as error:
         raise UserError(f"--since {since!r} is not a YYYY-MM-DD date") from error
     db = open_existing(db_path)
+    if feed_dir:
+        folder_option(feed_dir, "--feed-dir")  # before any output: a bad folder fails alone
     if product:
         try:
             require_product(db, product)
@@ -128,15 +138,15 @@ def changelog(db_path, since, product, output, feed_dir, base_url):
     text = format_markdown(result.changes, f"Permission changes since {since}", names,
                            result.new_pages)
     if output:
-        Path(output).write_text(text + "\n", encoding="utf-8")
+        write_text_option(output, text + "\n", "--output")
     else:
         click.echo(text)
     if feed_dir:
-        Path(feed_dir).mkdir(parents=True, exist_ok=True)
         from catalog.analysis.changelog import product_of
 
         products = sorted({product_of(c.page) for c in result.changes} | ({product} if product else set()))
         for code in products:
+            require_product_code(code)  # it names the feed file
             own = [c for c in result.changes if product_of(c.page) == code]
             feed = atom_feed(own, code, names.get(code, code), f"{base_url}/{code}.atom", utc_now())
-            (Path(feed_dir) / f"{code}.atom").write_text(feed, encoding="utf-8")
+            write_text_option(Path(feed_dir) / f"{code}.atom", feed, "--feed-dir")

@@ -14,12 +14,14 @@ from pipeline.cli.common import (
     UserError,
     accept_anomalies_option,
     db_option,
+    describe_file_error,
     exit_for,
     leave,
     product_code,
     products_file_option,
     progress_bar,
     rate_option,
+    read_text_option,
 )
 from pipeline.fetch.discover import ConfigError
 from pipeline.parse.sources import PageError
@@ -70,7 +72,7 @@ def scrape(db_path, products, urls, since_last, concurrency, rate, base_url, acc
                          per_host_per_second=rate, respect_robots=not ignore_robots)
     with progress_bar("fetching") as bar:
         try:
-            products_toml = Path(products_file).read_text(encoding="utf-8") if products_file else None
+            products_toml = read_text_option(products_file, "--products-file") if products_file else None
             report = run_scrape(db_path, list(products), list(urls), since_last, config,
                                 accept_anomalies, progress=bar.update, products_toml=products_toml,
                                 options=ScrapeOptions(time_budget=time_budget * 60, batch_pages=batch_pages))
@@ -104,6 +106,15 @@ def reparse(db_path, target):
     click.echo(report)
 
 
+def _report_failure(path: Path, message: str) -> None:
+    from catalog.analysis.untrusted import markdown_text
+
+    try:
+        path.write_text(f"# veeam-perms: scheduled run failed\n\n{markdown_text(message)}\n", encoding="utf-8")
+    except OSError:
+        pass  # the one-line error still says what failed
+
+
 @click.command()
 @db_option()
 @click.option("--export-dir", default="export", show_default=True, type=click.Path(file_okay=False),
@@ -131,15 +142,22 @@ def update(db_path, export_dir, changelog_path, report_path, since_last, base_ur
     from pipeline.jobs.scrape import ScrapeOptions
     from pipeline.jobs.update import update as run_update
 
-    products_toml = Path(products_file).read_text(encoding="utf-8") if products_file else None
+    products_toml = read_text_option(products_file, "--products-file") if products_file else None
+    for option, path in (("--changelog", changelog_path), ("--report", report_path)):
+        if not Path(path).resolve().parent.is_dir():  # found out now, not after the scrape
+            raise UserError(f"{option} {path}: its folder {Path(path).resolve().parent} does not exist")
     try:
         outcome = run_update(Path(db_path), Path(export_dir), Path(changelog_path), Path(report_path),
                              products=list(products), since_last=since_last,
                              config=FetchConfig(base_url=base_url.rstrip("/"), per_host_per_second=rate),
                              products_toml=products_toml, options=ScrapeOptions(time_budget=time_budget * 60))
-    except (PageError, CatalogLocked, ConfigError) as error:
-        Path(report_path).write_text(f"# veeam-perms: scheduled run failed\n\n{error}\n", encoding="utf-8")
-        raise (CatalogBusy if isinstance(error, CatalogLocked) else UserError)(str(error)) from error
+    except Exception as error:
+        known = (PageError, CatalogLocked, ConfigError)
+        message = str(error) if isinstance(error, known) else describe_file_error(error, db_path)
+        if message is None:
+            raise
+        _report_failure(Path(report_path), message)  # the workflow's alert job posts it as the issue body
+        raise (CatalogBusy if isinstance(error, CatalogLocked) else UserError)(message) from error
     click.echo(outcome.summary)
     click.echo(f"status: {outcome.status}")
     if outcome.status == "gated":

@@ -15,6 +15,12 @@ RECORDED_BASE = "http://127.0.0.1:8765"
 DEMO_PRODUCTS = Path(__file__).resolve().parents[2] / "cassettes" / "site_products.toml"
 
 
+def _port(_ctx, _param, value: int) -> int:
+    if not 1 <= value <= 65535:
+        raise UserError(f"--port {value}: not a TCP port (1 to 65535)")
+    return value
+
+
 def _snapshot(db_path: Path, folder: str) -> Path:
     """A consistent private copy of the catalog named catalog.db (the site's links expect that name)."""
     from catalog.storage.database import CatalogError, snapshot_catalog
@@ -26,10 +32,10 @@ def _snapshot(db_path: Path, folder: str) -> Path:
 
 
 def _require_free_port(host: str, port: int) -> None:
-    from pipeline.jobs.website import port_in_use
+    from pipeline.jobs import website
 
-    if port_in_use(host, port):
-        raise UserError(f"port {port} is in use; pick another with --port")
+    if website.port_in_use(host, port):
+        raise UserError(website.bind_problem(host, port) or f"port {port} is in use; pick another with --port")
 
 
 def _serve(db_path: Path, host: str, port: int) -> None:
@@ -50,7 +56,7 @@ def _serve(db_path: Path, host: str, port: int) -> None:
 @click.command()
 @db_option()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8001, show_default=True, type=int)
+@click.option("--port", default=8001, show_default=True, type=int, callback=_port)
 def serve(db_path, host, port):
     """Serve the catalog website locally with Datasette (read-only, immutable database).
 
@@ -77,6 +83,7 @@ def publish(db_path, target, base_url):
     """
     from catalog.analysis.changelog import atom_feed, format_markdown
     from catalog.analysis.compare import changes_since, feed_changes
+    from catalog.paths import require_product_code
     from catalog.storage.database import open_catalog_readonly
     from catalog.storage.store import utc_now
     from pipeline.jobs.website import build_publish_dir
@@ -87,6 +94,7 @@ def publish(db_path, target, base_url):
         names = {row[0]: row[1] for row in db.execute("select code, name from products")}
         feeds, everything = {}, changes_since(db, "0000-01-01")
         for (code,) in db.execute("select distinct product from pages where product is not null").fetchall():
+            require_product_code(code)  # it names a file: `../../x` is refused before anything is written
             feeds[code] = atom_feed(feed_changes(db, code), code, names.get(code, code),
                                     f"{base_url.rstrip('/')}/static/feeds/{code}.atom", utc_now())
         changelog = format_markdown(everything.changes, "Permission changes", names, everything.new_pages)
@@ -101,7 +109,7 @@ def publish(db_path, target, base_url):
 
 @click.command()
 @db_option("demo.db")
-@click.option("--port", default=8001, show_default=True, type=int)
+@click.option("--port", default=8001, show_default=True, type=int, callback=_port)
 @click.option("--no-serve", is_flag=True, help="Build the catalog and stop.")
 def demo(db_path, port, no_serve):
     """Build a catalog from the recorded pages in cassettes/ (no network) and serve it.

@@ -14,7 +14,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from catalog.analysis.untrusted import markdown_text
 from catalog.model import Page
+from catalog.paths import OutsideTarget, write_inside
 from catalog.storage.keys import title_key
 from catalog.urls import PUBLIC_BASE
 from pipeline.fetch.client import FetchConfig, Fetcher, FetchResult
@@ -126,13 +128,21 @@ class CanaryReport:
             ops = f"{len(live.operations)}/{len(dump.operations)}" if live and dump else "-"
             perms = f"{len(live.permissions)}/{len(dump.permissions)}" if live and dump else "-"
             build = f"{live.build or '-'}/{dump.build or '-'}" if live and dump else "-"
-            notes = "; ".join(row.differences).replace("|", "\\|") or "-"
+            # Live page text becomes an issue body: literal text only (no mention, link or HTML).
+            notes = "; ".join(markdown_text(note) for note in row.differences).replace("|", "\\|") or "-"
             lines.append(f"| {row.page} | {row.source} | {row.status} | {ops} | {perms} | {build} | {notes} |")
         bad = sum(row.bad for row in self.rows)
         lines.append("")
         lines.append(f"{len(self.rows)} sources compared, {bad} disagree or failed"
                      if bad else f"{len(self.rows)} sources compared, all agree with the dumps")
         return "\n".join(lines)
+
+
+def require_inside_dumps(dumps: Path, dump: str) -> None:
+    """A dump file is read only when it is inside --dumps once every link on the way is followed."""
+    if not (dumps / dump).resolve().is_relative_to(dumps.resolve()):
+        raise CanaryError(f"{dumps / dump}: leads outside the dumps folder {dumps} (through a symbolic "
+                          "link); the canary reads only files inside it")
 
 
 def _dump_facts(dumps: Path, page: CanaryPage) -> tuple[Facts | None, str | None]:
@@ -150,7 +160,8 @@ def _compare(page: CanaryPage, source: str, result: FetchResult, dump: tuple[Fac
              raw_dir: Path, config: FetchConfig) -> Row:
     path = page.markdown_path if source == "md" else page.path
     row = Row(path, source, "failed")
-    served = result.outcome == "ok" and is_markdown(result.body or b"", result.headers.get("content-type", ""))
+    public = helpcenter_url(config.base_url + page.path, config.base_url, PUBLIC_BASE)
+    served = result.outcome == "ok" and is_markdown(result.body or b"", public)
     if source == "md" and (result.status in (404, 410) or (result.outcome == "ok" and not served)):
         row.status = "no twin"
         row.differences = ["no Markdown served at this path"]
@@ -158,12 +169,11 @@ def _compare(page: CanaryPage, source: str, result: FetchResult, dump: tuple[Fac
     if result.outcome != "ok" or result.body is None:
         row.differences = [f"fetch failed: {result.reason}"]
         return row
-    (raw_dir / _raw_name(path)).write_bytes(result.body)
+    write_inside(raw_dir, _raw_name(path), result.body)  # never through a link planted in the raw folder
     dump_facts, problem = dump
     if dump_facts is None:
         row.differences = [problem or "dump unreadable"]
         return row
-    public = helpcenter_url(result.url, config.base_url, PUBLIC_BASE)
     try:
         live = parse_page_text(decode_page(result.body, public), "html" if source == "html" else "markdown",
                                url=public)
@@ -190,6 +200,8 @@ def run_canary(dumps: Path, raw_dir: Path, config: FetchConfig,
     pages = pages if pages is not None else load_canary_list()
     if not dumps.is_dir():
         raise CanaryError(f"{dumps}: no dumps folder here; clone the dumps into it first")
+    for page in pages:
+        require_inside_dumps(dumps, page.dump)
     try:
         raw_dir.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -198,9 +210,12 @@ def run_canary(dumps: Path, raw_dir: Path, config: FetchConfig,
              for path in ([page.path, page.markdown_path] if page.markdown else [page.path])]
     results = dict(zip(paths, asyncio.run(_fetch_all(config, paths)), strict=True))
     rows = []
-    for page in pages:
-        dump = _dump_facts(dumps, page)
-        rows.append(_compare(page, "html", results[page.path], dump, raw_dir, config))
-        if page.markdown:
-            rows.append(_compare(page, "md", results[page.markdown_path], dump, raw_dir, config))
+    try:
+        for page in pages:
+            dump = _dump_facts(dumps, page)
+            rows.append(_compare(page, "html", results[page.path], dump, raw_dir, config))
+            if page.markdown:
+                rows.append(_compare(page, "md", results[page.markdown_path], dump, raw_dir, config))
+    except OutsideTarget as error:
+        raise CanaryError(str(error)) from error
     return CanaryReport(rows)

@@ -21,10 +21,10 @@ CONFIRM_DAYS = 7
 WORKERS_PER_SLOT = 4
 
 
-def _got_markdown(result: FetchResult) -> bool:
+def _got_markdown(result: FetchResult, public: str) -> bool:
     if result.outcome == "not_modified":
         return True  # the validators sent were those of an earlier Markdown fetch
-    return result.outcome == "ok" and is_markdown(result.body or b"", result.headers.get("content-type", ""))
+    return result.outcome == "ok" and is_markdown(result.body or b"", public)
 
 
 def _twin_missing(result: FetchResult) -> bool:
@@ -74,7 +74,7 @@ class Crawl:
                 result = await self._get(twin, public, "md")
                 if result.outcome == "not_fetched":
                     return result, "md"
-                if _got_markdown(result):
+                if _got_markdown(result, public):
                     self.kinds[product] = self.decided[product] = "md"
                     return result, "md"
                 if _twin_missing(result):
@@ -91,7 +91,7 @@ class Crawl:
                 probing.set()
         if self.kinds[product] == "md":
             result = await self._get(twin, public, "md")
-            if _got_markdown(result) or not _twin_missing(result):
+            if _got_markdown(result, public) or not _twin_missing(result):
                 return result, "md"
         return await self._get(url, public, "html"), "html"
 

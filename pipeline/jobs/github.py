@@ -19,8 +19,19 @@ class GitHubError(RuntimeError):
     pass
 
 
+INSTALL_HINTS = {"gh": "the GitHub CLI: https://cli.github.com/", "git": "git: https://git-scm.com/"}
+
+
 def _run(args: list[str], cwd: Path | None = None, check: bool = True) -> subprocess.CompletedProcess:
-    result = subprocess.run(args, cwd=cwd, capture_output=True, text=True)
+    try:
+        result = subprocess.run(args, cwd=cwd, capture_output=True, text=True)
+    except FileNotFoundError as error:
+        if cwd is not None and not Path(cwd).is_dir():
+            raise GitHubError(f"{cwd}: no such folder to run `{args[0]}` in") from error
+        raise GitHubError(f"`{args[0]}` is not installed or not on PATH; this command needs "
+                          f"{INSTALL_HINTS.get(args[0], args[0])}") from error
+    except OSError as error:
+        raise GitHubError(f"cannot run `{args[0]}`: {error.strerror}") from error
     if check and result.returncode != 0:
         raise GitHubError(f"{' '.join(args[:3])} failed ({result.returncode}): {result.stderr.strip()[-800:]}")
     return result

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import signal
@@ -11,6 +12,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from catalog.paths import require_product_code, write_inside
 from catalog.storage.database import snapshot_catalog
 from pipeline.jobs.tempdirs import SITE_PREFIX, folder_for_process, temporary_folder
 
@@ -53,16 +55,31 @@ FORWARDED_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 STOP_GRACE_SECONDS = 15.0  # after a forwarded signal, the server gets this long before SIGKILL
 
 
-def port_in_use(host: str, port: int) -> bool:
-    """Whether the server could not bind (host, port): tried with the options uvicorn uses."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+def bind_problem(host: str, port: int) -> str | None:
+    """Why the server could not bind (host, port), in one line; None when it can. Tried with the
+    options uvicorn uses."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+    except (socket.gaierror, UnicodeError) as error:
+        return f"--host {host}: no such host or address ({getattr(error, 'strerror', None) or error})"
     with socket.socket(family, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
-        except OSError:
-            return True
-    return False
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                return f"port {port} is in use; pick another with --port"
+            if error.errno == errno.EADDRNOTAVAIL:
+                return f"--host {host}: not an address of this machine"
+            if error.errno == errno.EACCES:
+                return f"port {port}: permission denied (ports below 1024 need privileges); pick another with --port"
+            return f"--host {host} --port {port}: cannot listen there ({error.strerror})"
+    return None
+
+
+def port_in_use(host: str, port: int) -> bool:
+    """Whether the server could not bind (host, port)."""
+    return bind_problem(host, port) is not None
 
 
 def run_forwarding_signals(command: list[str]) -> int:
@@ -118,19 +135,29 @@ def make_datasette(db_path: Path):
 
 PROJECT_FILES = ("pyproject.toml", "README.md")
 PROJECT_PACKAGES = ("pipeline", "catalog")
+# Every package the site runs with, transitive ones included, at the versions the tests ran with.
+CONSTRAINTS = ROOT / ".ci" / "constraints.txt"
 
 
 def copy_project(target: Path) -> None:
-    """The project's source tree as `pip install` needs it: pyproject.toml, README and the packages."""
+    """The project's source tree as `pip install` needs it: pyproject.toml, README, the packages,
+    and the constraints that pin what they pull in."""
     target.mkdir(parents=True)
     for name in PROJECT_FILES:
         shutil.copy2(ROOT / name, target / name)
+    shutil.copy2(CONSTRAINTS, target / "constraints.txt")
     for package in PROJECT_PACKAGES:
         shutil.copytree(ROOT / package, target / package, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
 
 
 def build_publish_dir(db_path: Path, target: Path, feeds: dict[str, str], changelog: str) -> list[str]:
-    """Everything a host needs: the database, the site configuration, a Dockerfile, feeds."""
+    """Everything a host needs: the database, the site configuration, a Dockerfile, feeds.
+
+    Files named after catalog data (a feed per product) are written only inside `target`:
+    a product code that is no code (`../../x`) is refused before anything is written.
+    """
+    for code in feeds:
+        require_product_code(code)
     if target.exists() and any(target.iterdir()):
         raise FileExistsError(f"{target} is not empty; publish writes into an empty directory")
     target.mkdir(parents=True, exist_ok=True)
@@ -138,17 +165,17 @@ def build_publish_dir(db_path: Path, target: Path, feeds: dict[str, str], change
     for part in ("metadata.yml", "templates", "plugins", "static"):
         source = SITE / part
         (shutil.copytree if source.is_dir() else shutil.copy2)(source, target / part)
-    (target / "static" / "feeds").mkdir(exist_ok=True)
     for code, xml in feeds.items():
-        (target / "static" / "feeds" / f"{code}.atom").write_text(xml, encoding="utf-8")
-    (target / "CHANGELOG.md").write_text(changelog, encoding="utf-8")
+        write_inside(target, f"static/feeds/{code}.atom", xml)
+    write_inside(target, "CHANGELOG.md", changelog)
     copy_project(target / "project")
     serve = datasette_args(Path("catalog.db"), host="0.0.0.0", port=8001)
     serve = [arg.replace(str(SITE) + "/", "").replace(str(SITE), ".") for arg in serve]
-    # The project installs itself, so the versions it runs with are the ones pinned in pyproject.toml.
-    (target / "Dockerfile").write_text(
-        "FROM python:3.11-slim\nWORKDIR /app\nCOPY . /app\n"
-        "RUN pip install --no-cache-dir ./project && rm -rf ./project\nEXPOSE 8001\n"
-        f"CMD [\"datasette\", {', '.join(repr(a).replace(chr(39), chr(34)) for a in serve)}]\n",
-        encoding="utf-8")
+    # The project installs itself under the constraints file: the versions it runs with, transitive
+    # ones included, are the ones the tests ran with.
+    write_inside(target, "Dockerfile",
+                 "FROM python:3.11-slim\nWORKDIR /app\nCOPY . /app\n"
+                 "RUN pip install --no-cache-dir -c ./project/constraints.txt ./project && rm -rf ./project\n"
+                 "EXPOSE 8001\n"
+                 f"CMD [\"datasette\", {', '.join(repr(a).replace(chr(39), chr(34)) for a in serve)}]\n")
     return sorted(str(p.relative_to(target)) for p in target.rglob("*") if p.is_file())
