@@ -15,6 +15,7 @@ from pipeline.cli.common import (
     existing_catalog,
     exit_for,
     open_existing,
+    parse_workers_option,
     progress_bar,
 )
 from pipeline.jobs.dumps import DumpError
@@ -25,7 +26,8 @@ from pipeline.parse.sources import PageError
 @click.argument("source", type=click.Path())
 @db_option()
 @accept_anomalies_option
-def ingest(source, db_path, accept_anomalies):
+@parse_workers_option
+def ingest(source, db_path, accept_anomalies, parse_workers):
     """Ingest dump pages into the catalog.
 
     SOURCE is a directory of dump pages (one snapshot), a single page file, or a git
@@ -39,7 +41,7 @@ def ingest(source, db_path, accept_anomalies):
 
     with progress_bar("ingesting") as bar:
         try:
-            report = run_ingest(db_path, source, accept_anomalies, progress=bar.update)
+            report = run_ingest(db_path, source, accept_anomalies, progress=bar.update, workers=parse_workers)
         except CatalogLocked as error:
             raise CatalogBusy(str(error)) from error
         except (PageError, DumpError) as error:

@@ -46,6 +46,13 @@ def products_file_option(command):
                         help="A products.toml to use instead of the packaged one.")(command)
 
 
+def parse_workers_option(command):
+    """`--parse-workers N`: for commands that parse many pages."""
+    return click.option("--parse-workers", type=click.IntRange(0, 64), default=None,
+                        help="Processes that parse pages (default: one per core, at most 4; 0 parses in "
+                             "this process).")(command)
+
+
 def product_code(_ctx: click.Context, _param, value):
     """`--product`: case-insensitive, and the dumps' and URLs' aliases (vb365, backup) name the product too."""
     from catalog.urls import canonical_product

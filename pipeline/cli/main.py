@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from pipeline.cli.common import CatalogGroup, Exit, UserError, leave, progress_bar
+from pipeline.cli.common import CatalogGroup, Exit, UserError, leave, parse_workers_option, progress_bar
 from pipeline.parse.sources import PageError, iter_page_files
 
 
@@ -22,7 +22,8 @@ def cli():
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per page (JSON Lines).")
 @click.option("--all", "show_all", is_flag=True,
               help="In the summary, list pages without permissions too.")
-def parse(paths, as_json, show_all):
+@parse_workers_option
+def parse(paths, as_json, show_all, parse_workers):
     """Parse dump or Veeam Markdown pages (.md) or helpcenter HTML (.html); print what they require.
 
     Directories are walked for page files. Exit status 1 when any page could not be read, 2 when a path does not exist.
@@ -36,7 +37,7 @@ def parse(paths, as_json, show_all):
     except PageError as error:
         raise UserError(str(error)) from error
     failures, pages, operations = [], 0, 0
-    results = parse_files(files, as_json, show_all)
+    results = parse_files(files, as_json, show_all, parse_workers)
     for ok, value in progress_bar("parsing", results, unit="page", total=len(files)):
         if not ok:
             failures.append(value)

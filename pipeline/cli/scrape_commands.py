@@ -17,6 +17,7 @@ from pipeline.cli.common import (
     describe_file_error,
     exit_for,
     leave,
+    parse_workers_option,
     product_code,
     products_file_option,
     progress_bar,
@@ -50,8 +51,9 @@ TIME_BUDGET_OPTION = click.option(
 @TIME_BUDGET_OPTION
 @click.option("--batch-pages", default=25, show_default=True, type=click.IntRange(1, 10_000),
               help="Commit after every this many pages, so a killed run keeps what it did.")
+@parse_workers_option
 def scrape(db_path, products, urls, since_last, concurrency, rate, base_url, accept_anomalies,
-           ignore_robots, products_file, time_budget, batch_pages):
+           ignore_robots, products_file, time_budget, batch_pages, parse_workers):
     """Crawl the helpcenter, parse permission pages and record new versions in the catalog.
 
     Pages are fetched from Veeam's Markdown twin (`page.md`) when a product serves one, else
@@ -75,7 +77,8 @@ def scrape(db_path, products, urls, since_last, concurrency, rate, base_url, acc
             products_toml = read_text_option(products_file, "--products-file") if products_file else None
             report = run_scrape(db_path, list(products), list(urls), since_last, config,
                                 accept_anomalies, progress=bar.update, products_toml=products_toml,
-                                options=ScrapeOptions(time_budget=time_budget * 60, batch_pages=batch_pages))
+                                options=ScrapeOptions(time_budget=time_budget * 60, batch_pages=batch_pages,
+                                                      parse_workers=parse_workers))
         except CatalogLocked as error:
             raise CatalogBusy(str(error)) from error
         except (PageError, ConfigError) as error:

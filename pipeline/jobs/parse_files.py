@@ -24,8 +24,9 @@ def _parse_one(where: str, as_json: bool, show_all: bool) -> tuple[str | None, i
 
 def parse_files(files: list[PageFile], as_json: bool, show_all: bool,
                 workers: int | None = None) -> Iterator[tuple[bool, object]]:
-    """For each file in order: (True, (text or None, operations)) or (False, the error message)."""
-    pool = start_pool(workers if len(files) >= POOL_FROM_FILES or workers is not None else 0)
+    """For each file in order: (True, (text or None, operations)) or (False, the error message).
+    `workers`: None for one per core (inline below `POOL_FROM_FILES` files), 0 for inline."""
+    pool = start_pool(workers if workers is not None or len(files) >= POOL_FROM_FILES else 0)
     try:
         yield from map_in_order(pool, _parse_one, ((str(f.path), as_json, show_all) for f in files))
     finally:
