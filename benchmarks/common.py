@@ -36,9 +36,69 @@ def machine() -> str:
 
 
 def emit(figures: list[dict]) -> None:
-    """Print figures as JSON lines: {"figure", "value", "unit", "target"}."""
+    """Print figures as JSON lines: {"figure", "value", "unit", "target"} (and, for a figure that
+    `run.py --check` checks, "ratio" and "bound": its cost over its floor, measured in the same run)."""
     for figure in figures:
         print(json.dumps({**figure, "machine": machine()}))
+
+
+def against_floor(figure: str, seconds: float, floor: float, bound: float, unit: str = "s",
+                  value: float | None = None, runs: list[float] | None = None) -> dict:
+    """A figure checked as a ratio to its floor (timings on shared machines move together)."""
+    ratio = seconds / floor
+    spread = f"; runs {min(runs):.2f}-{max(runs):.2f} s" if runs and len(runs) > 1 else ""
+    return {"figure": figure, "value": round(seconds if value is None else value, 2), "unit": unit,
+            "target": f"{ratio:.2f}x its floor of {floor:.2f} s (bound {bound:g}x){spread}",
+            "ratio": round(ratio, 3), "bound": bound}
+
+
+def median(values: list[float]) -> float:
+    return sorted(values)[len(values) // 2]
+
+
+def timed(command: list[str] | str, cwd: Path | None = None, shell: bool = False,
+          memory: bool = False) -> tuple[float, float]:
+    """(seconds, with `memory` the peak MB of the whole process tree, else 0) of one command, its
+    output discarded. The tree is sampled every 50 ms from /proc (a job's parse workers count with
+    it); sampling costs CPU, so timings that matter are taken without it."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, cwd=cwd or ROOT, shell=shell, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE)
+    peak = 0.0
+    if memory:
+        while process.poll() is None:
+            peak = max(peak, _tree_rss_mb(process.pid))
+            time.sleep(0.05)
+    process.wait()
+    seconds = time.perf_counter() - start
+    if process.returncode not in (0, 1):
+        raise SystemExit(f"{command}: exit {process.returncode}: {process.stderr.read().decode()[-500:]}")
+    return seconds, peak
+
+
+def _tree_rss_mb(root: int) -> float:
+    """Proportional set size (shared pages split between their users) of `root` and its descendants:
+    forked workers share most of their memory with the process that forked them."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+    total, stack = 0, [root]
+    while stack:
+        pid = stack.pop()
+        try:
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1]) * 1024
+                    break
+        except OSError:
+            pass
+        stack.extend(children.get(pid, []))
+    return total / 2**20
 
 
 @contextmanager
