@@ -8,12 +8,15 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
+from sqlite_utils import Database
 
+from catalog.storage.views import FIRST_BUILD_NEEDING
 from pipeline.cli.main import cli
 from pipeline.jobs.website import make_datasette
 
 ROOT = Path(__file__).resolve().parents[1]
-QUESTIONS = ("first_build_needing", "removed_last_year", "policy_growth", "risky_by_product", "changed_on")
+QUESTIONS = ("build_requirements", "first_build_needing", "removed_last_year", "policy_growth", "risky_by_product",
+             "changed_on")
 
 
 def readme_queries() -> dict[str, str]:
@@ -27,6 +30,7 @@ def test_readme_queries_are_the_canned_queries():
     assert tuple(found) == QUESTIONS
     for name, sql in found.items():
         assert sql == canned[name]["sql"].strip(), name
+    assert canned["first_build_needing"]["sql"].strip() == FIRST_BUILD_NEEDING  # one definition
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +54,7 @@ def cli_json(db_path, *args):
 
 def test_first_build_needing_a_permission(ask, real_catalog):
     rows = ask("first_build_needing", permission="IAM:SimulatePrincipalPolicy")
-    mssql = {row["first_build"] for row in rows if row["page"].endswith("/vbr/userguide/permissions_mssql.html")}
+    mssql = {row["first_build"] for row in rows if row["family"].endswith("/vbr/userguide/permissions_mssql.html")}
     assert mssql == {"13.0.1.2067"}
     assert {row["product"] for row in rows} >= {"vbr"}
     added = cli_json(real_catalog, "diff", "--product", "vbr", "--from", "13.0.1.1071", "--to", "13.0.1.2067")
@@ -73,7 +77,7 @@ def test_operations_whose_policy_grew_most(ask, real_catalog):
     top = rows[0]
     client = make_datasette(real_catalog).client
     search = asyncio.run(client.get("/catalog/operation_history.json", params={
-        "_shape": "objects", "family": top["page"], "title": top["operation"], "_sort": "first_seen"})).json()
+        "_shape": "objects", "family": top["family"], "title": top["operation"], "_sort": "first_seen"})).json()
     sizes = [r["permissions"] for r in search["rows"]]
     assert top["last_size"] in sizes and top["first_size"] in sizes
 
@@ -92,3 +96,26 @@ def test_what_changed_on_a_date(ask, real_catalog):
     diff = cli_json(real_catalog, "diff", "--product", "vbazure", "--from", "2026-03-20", "--to", "2026-03-21")
     assert sorted((r["page"], r["change"], r["permission"]) for r in rows) == sorted(
         (c["page"], c["change"], c["permission"]) for c in diff)
+
+
+def test_first_build_needing_counts_every_version_of_a_build(ask, real_catalog):
+    """8.0.1.202 required the Service Bus actions until the 2026-03-21 correction within that build."""
+    rows = ask("first_build_needing", permission="Microsoft.ServiceBus/namespaces/read")
+    assert {(r["product"], r["first_build"]) for r in rows} == {("vbazure", "8.0.1.202")}
+    assert all(r["first_seen"] < "2026-03-21" for r in rows)
+    from catalog.analysis.queries import first_required
+
+    assert first_required(Database(real_catalog), "microsoft.servicebus/namespaces/read") == rows
+
+
+def test_what_a_build_requires_is_what_the_policy_of_its_operations_holds(ask, real_catalog):
+    from catalog.analysis.compare import resolve
+    from catalog.analysis.policy import operations_at, permission_rows
+
+    db = Database(real_catalog)
+    rows = ask("build_requirements", product="vbr", build="13.0.1.2067")
+    operations = operations_at(db, "vbr", resolve(db, "vbr", "13.0.1.2067"))
+    expected = permission_rows(db, [op["id"] for op in operations], include_optional=True)
+    assert len(rows) == len(expected) > 500
+    assert sorted((r["provider"], r["permission"]) for r in rows) == sorted(
+        (r["provider"], r["name"]) for r in expected)

@@ -26,7 +26,7 @@ def operations_at(db: Database, product: str, point: Point) -> list[dict]:
     versions = versions_at(db, product, point, by_family=point.by == "build")
     marks = ",".join("?" * len(versions))
     return [dict(row) for row in db.query(
-        "select operation_id as id, family as page, url, page_title, section, title, key "
+        "select operation_id as id, family as page, page as url, page_title, section, title, key "
         f"from operation_identity where page_version in ({marks}) and kind != 'trust-policy' "
         "order by family, position", list(versions.values()))]
 
