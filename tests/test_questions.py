@@ -376,6 +376,8 @@ def test_may_revoke_says_which_current_operations_still_need_a_permission(real_c
                                     "8.4.0.1457", "--to", "8.5.0.1014"]).output
     assert "  - Exchange.ManageAsApp  (still required at 8.5.0.1014 by 1 other operation)\n" \
            "      still for ad_app_permissions_sd.html: Permissions for Backup\n" in text
+    html = asyncio.run(Site(real_catalog).client.get("/upgrade/vbo365?from=8.4.0.1457&to=8.5.0.1014")).text
+    assert '<td class="still">ad_app_permissions_sd.html: Permissions for Backup</td>' in html
     grant = next(r for r in answer["add"] if r["permission"] == "MailboxFolder.ReadWrite.All")
     assert len(grant["required_by"]) == 4
     assert "".join(f"      for {place}\n" for place in grant["required_by"][:3]) + "      and 1 more\n" in text
