@@ -119,3 +119,32 @@ def test_what_a_build_requires_is_what_the_policy_of_its_operations_holds(ask, r
     assert len(rows) == len(expected) > 500
     assert sorted((r["provider"], r["permission"]) for r in rows) == sorted(
         (r["provider"], r["name"]) for r in expected)
+
+
+QUESTION_OBJECTS = ("operation_identity", "version_spans", "build_versions", "operation_requirements",
+                    "operation_history", "requirement_changes")
+OTHER_NAMES = {"url", "valid_from", "valid_to", "observed", "version_first_seen", "_first_seen", "version"}
+
+
+def test_every_column_a_person_queries_is_described(real_catalog):
+    tables = yaml.safe_load((ROOT / "datasette" / "metadata.yml").read_text())["databases"]["catalog"]["tables"]
+    db = Database(real_catalog)
+    for name in QUESTION_OBJECTS:
+        columns = [column.name for column in db[name].columns]
+        assert tables[name]["description"], name
+        assert set(columns) == set(tables[name]["columns"]), name
+        assert all(text.strip() for text in tables[name]["columns"].values()), name
+
+
+def test_one_name_per_concept_in_every_view(real_catalog):
+    """`page` is always a URL and `page_id` its id; one timestamp name (`first_seen`)."""
+    db = Database(real_catalog)
+    views = [*db.view_names(), "build_versions", "requirement_changes"]
+    for name in views:
+        columns = {column.name for column in db[name].columns}
+        assert not columns & OTHER_NAMES, (name, columns & OTHER_NAMES)
+        if "page" in columns:
+            bad = db.execute(f"select count(*) from [{name}] where page not like 'https://%'").fetchone()[0]
+            assert bad == 0, name
+        if "page_id" in columns:
+            assert db.execute(f"select count(*) from [{name}] where typeof(page_id) != 'integer'").fetchone()[0] == 0
