@@ -45,8 +45,15 @@ def _milliseconds(action, repeat: int) -> tuple[float, float]:
     return statistics.median(timings), max(timings)
 
 
+def _plain_connection(db_path: Path) -> sqlite3.Connection:
+    """The catalog opened read-only with no project function or setting: what `sqlite3` sees."""
+    from catalog.storage.database import open_catalog_readonly
+
+    return open_catalog_readonly(db_path).conn
+
+
 def _latest_builds(db_path: Path) -> dict[str, str]:
-    conn = sqlite3.connect(db_path)
+    conn = _plain_connection(db_path)
     try:
         return dict(conn.execute("select product, build from releases r where sort_key = "
                                  "(select max(sort_key) from releases where product = r.product) order by 1"))
@@ -61,7 +68,7 @@ def _figure(name: str, median: float, worst: float, rows: int, where: str) -> li
 
 
 def sqlite_figures(db_path: Path, repeat: int) -> list[dict]:
-    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    conn = _plain_connection(db_path)
     figures = []
     try:
         for product, build in _latest_builds(db_path).items():

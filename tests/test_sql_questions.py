@@ -3,6 +3,7 @@
 import asyncio
 import json
 import re
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -148,3 +149,19 @@ def test_one_name_per_concept_in_every_view(real_catalog):
             assert bad == 0, name
         if "page_id" in columns:
             assert db.execute(f"select count(*) from [{name}] where typeof(page_id) != 'integer'").fetchone()[0] == 0
+
+
+EXAMPLES = {"build_requirements": {"product": "vbr", "build": "13.0.1.2067"},
+            "first_build_needing": {"permission": "iam:SimulatePrincipalPolicy"},
+            "removed_last_year": {"product": "vbazure"}, "policy_growth": {}, "risky_by_product": {},
+            "changed_on": {"date": "2026-03-21"}}
+
+
+def test_readme_queries_run_in_a_bare_sqlite_connection(real_catalog):
+    """`sqlite3 catalog.db`: no function or setting of the project, and each example answers."""
+    conn = sqlite3.connect(f"file:{real_catalog}?mode=ro", uri=True)
+    try:
+        for name, sql in readme_queries().items():
+            assert conn.execute(sql, EXAMPLES[name]).fetchall(), name
+    finally:
+        conn.close()
