@@ -156,22 +156,33 @@ def test_requirements_keep_the_spelling_each_page_used(spelled):
 
 
 def test_a_version_stored_out_of_time_order_gets_the_right_neighbours(tmp_path):
-    """An older release read after a newer one: the stored steps follow time, as `diff --page` does."""
+    """Older releases read after newer ones: the stored steps follow time, as `diff --page` does."""
+    texts = {name: (PAGES / f"{name}.md").read_text() for name in ("vdc_v1", "vdc_v2")}
+    texts["vdc_v3"] = texts["vdc_v2"].replace('"Microsoft.Storage/storageAccounts/read", ',
+                                              '"Microsoft.Storage/storageAccounts/read", "Microsoft.Storage/'
+                                              'storageAccounts/delete", ')
+    when = {"vdc_v1": "2026-02-02", "vdc_v2": "2026-03-16", "vdc_v3": "2026-04-20"}
+
     def write(db_path, order):
         db = open_catalog(db_path)
-        for name, when in order:
+        for name in order:
             writer = CatalogWriter(db, "dir", name)
             with writer.run():
-                writer.save_page(parse_markdown_page((PAGES / f"{name}.md").read_text()),
-                                 Observation(f"{when}T09:00:00+00:00", "dir", name))
+                writer.save_page(parse_markdown_page(texts[name]), Observation(f"{when[name]}T09:00:00+00:00",
+                                                                               "dir", name))
         rows = [as_change_row(row) for row in db.query("select * from requirement_changes order by first_seen, id")]
         db.close()
         return rows
 
-    versions = [("vdc_v1", "2026-02-02"), ("vdc_v2", "2026-03-16")]
-    in_order = write(tmp_path / "a.db", versions)
-    assert write(tmp_path / "b.db", versions[::-1]) == in_order
-    assert sum(row["change"] == "removed" for row in in_order) == 1
+    in_order = write(tmp_path / "a.db", ["vdc_v1", "vdc_v2", "vdc_v3"])
+    assert write(tmp_path / "b.db", ["vdc_v2", "vdc_v1", "vdc_v3"]) == in_order
+    assert write(tmp_path / "c.db", ["vdc_v1", "vdc_v3", "vdc_v2"]) == in_order  # the middle one last
+    assert sorted((row["first_seen"][:10], row["change"], row["permission"]) for row in in_order
+                  if row["first_seen"] > "2026-03") == [
+        ("2026-03-16", "added", "Microsoft.Authorization/roleAssignments/write"),
+        ("2026-03-16", "added", "Microsoft.Storage/storageAccounts/write"),
+        ("2026-03-16", "removed", "Microsoft.Storage/storageAccounts/listKeys/action"),
+        ("2026-04-20", "added", "Microsoft.Storage/storageAccounts/delete")]
 
 
 def test_permission_count_is_what_the_page_asks_to_grant(real_catalog):

@@ -227,33 +227,49 @@ def page_steps(db: Database, page_id: int) -> list[tuple[int | None, int]]:
     return list(zip([None, *versions], versions, strict=False))
 
 
-def save_changes(db: Database, page_ids) -> int:
-    """(Re)write the change rows of every step of the pages' histories; returns how many rows.
+def save_changes(db: Database, new_versions=None) -> int:
+    """Write the change rows of the steps that involve the new page versions (each step's diff
+    depends only on its two versions); `None` rewrites every page's whole history. Returns how
+    many rows were written.
 
-    A page's whole history is recomputed, so a version stored out of time order (an older dump
-    read later) still gets the right neighbours.
+    A version stored out of time order (an older dump read later) splits the step it falls in:
+    both new steps involve it, and the old step's rows are replaced.
     """
+    if new_versions is None:
+        pages = [row[0] for row in db.execute("select id from pages order by id")]
+    else:
+        new_versions = set(new_versions)
+        pages = [row[0] for row in db.execute(
+            "select distinct page from page_versions where id in (select value from json_each(?)) order by page",
+            [json.dumps(sorted(new_versions))])]
     written = 0
-    for page_id in sorted(set(page_ids)):
-        db.execute("delete from requirement_changes where page_id = ?", [page_id])
-        page = db.execute("select product, coalesce(family, canonical_url) from pages where id = ?",
-                          [page_id]).fetchone()
-        if page is None:
-            continue
-        rows, states = [], {}
-        for before, after in page_steps(db, page_id):
-            states[after] = load_version(db, after)
-            for change in diff_versions(states.get(before), states[after]):
-                rows.append({"product": page[0], **change.as_json(), "family": page[1], "page_id": page_id,
-                             "page_version": after, "previous_version": before})
-            states.pop(before, None)
-        if rows:
-            columns = [name for name in CHANGE_COLUMNS if name != "id"]
-            db.conn.executemany(
-                f"insert into requirement_changes ({', '.join(f'[{c}]' for c in columns)}) "
-                f"values ({', '.join('?' * len(columns))})", [[row[c] for c in columns] for row in rows])
-        written += len(rows)
+    for page_id in pages:
+        steps = page_steps(db, page_id)
+        if new_versions is not None:
+            steps = [(before, after) for before, after in steps if {before, after} & new_versions]
+        written += _save_steps(db, page_id, steps)
     return written
+
+
+def _save_steps(db: Database, page_id: int, steps: list[tuple[int | None, int]]) -> int:
+    product, family = db.execute("select product, coalesce(family, canonical_url) from pages where id = ?",
+                                 [page_id]).fetchone()
+    db.execute("delete from requirement_changes where page_id = ? and page_version in "
+               "(select value from json_each(?))", [page_id, json.dumps([after for _, after in steps])])
+    rows, states = [], {}
+    for before, after in steps:
+        if before is not None and before not in states:
+            states[before] = load_version(db, before)
+        states[after] = load_version(db, after)
+        rows += [{"product": product, **change.as_json(), "family": family, "page_id": page_id,
+                  "page_version": after, "previous_version": before}
+                 for change in diff_versions(states.get(before), states[after])]
+    if rows:
+        columns = [name for name in CHANGE_COLUMNS if name != "id"]
+        db.conn.executemany(
+            f"insert into requirement_changes ({', '.join(f'[{c}]' for c in columns)}) "
+            f"values ({', '.join('?' * len(columns))})", [[row[c] for c in columns] for row in rows])
+    return len(rows)
 
 
 def change_from_row(row: dict) -> Change:

@@ -248,7 +248,7 @@ def m22_questions_in_sql(db: Database) -> None:
                                 foreign_keys=[("page_version", "page_versions", "id")])
     db["build_versions"].create_index(["page_version"])
     create_views(db)
-    save_changes(db, [row[0] for row in db.execute("select id from pages")])
+    save_changes(db)
     save_build_versions(db, [row[0] for row in db.execute("select distinct product from pages")])
 
 

@@ -83,7 +83,7 @@ class CatalogWriter:
         self.run_id: int | None = None
         self._permission_ids: dict[tuple[str, str], int] = {}
         self._release_ids: dict[tuple[str, str], int] = {}
-        self._changed_pages: set[int] = set()
+        self._new_versions: set[int] = set()
 
     @contextmanager
     def run(self, steps: bool = False):
@@ -125,13 +125,13 @@ class CatalogWriter:
     def _save_changes(self) -> None:
         """The stored answers of the pages that got a version (their change rows, their product's
     build_versions), in the same transaction as the versions."""
-        if not self._changed_pages:
+        if not self._new_versions:
             return
-        save_changes(self.db, self._changed_pages)
+        save_changes(self.db, self._new_versions)
         save_build_versions(self.db, [row[0] for row in self.db.execute(
-            "select distinct product from pages where id in (select value from json_each(?))",
-            [json.dumps(sorted(self._changed_pages))])])
-        self._changed_pages.clear()
+            "select distinct p.product from page_versions v join pages p on p.id = v.page "
+            "where v.id in (select value from json_each(?))", [json.dumps(sorted(self._new_versions))])])
+        self._new_versions.clear()
 
     def _open_run(self, started: str) -> None:
         self.run_id = self.db["runs"].insert({
@@ -279,7 +279,7 @@ class CatalogWriter:
                                             "message": w.message} for w in page.warnings])
         self.db.execute("update pages set current_version = ?, title = ? where id = ?",
                         [version_id, page.title, page_id])
-        self._changed_pages.add(page_id)
+        self._new_versions.add(version_id)
         self.counts["new_versions"] += 1
 
     def touch_page(self, url: str, observed_at: str) -> bool:
