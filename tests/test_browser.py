@@ -225,7 +225,7 @@ def test_what_changed_lately_on_a_phone(site, browser, site_catalog):
     assert expected
     word = "change" if len(expected) == 1 else "changes"
     assert page.locator(".summary .total").inner_text() == f"{len(expected)} {word}"
-    assert page.locator("td.date").first.inner_text() == expected[0]["observed"][:10]
+    assert page.locator("td.date").first.inner_text() == expected[0]["first_seen"][:10]
     group = page.locator("details.change-group").first
     assert group.get_attribute("open") is not None
     group.locator("summary").click()

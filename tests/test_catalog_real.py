@@ -63,11 +63,11 @@ def test_every_vbr_build_in_numeric_order(real_catalog):
 
 def test_first_build_and_date_at_which_each_page_required_an_action(real_catalog):
     rows = first_required(Database(real_catalog), "iam:SimulatePrincipalPolicy")
-    mssql = next(row for row in rows if row["page"] == VBR_MSSQL)
-    assert mssql["build"] == "13.0.1.2067"
+    mssql = next(row for row in rows if row["family"] == VBR_MSSQL)
+    assert mssql["first_build"] == "13.0.1.2067"
     assert mssql["first_seen"].startswith("2026-")
-    seed_like = [row for row in rows if "/vbaws/" in row["page"]]
-    assert seed_like and all(row["build"] == "10.0.0.232" for row in seed_like)
+    seed_like = [row for row in rows if "/vbaws/" in row["family"]]
+    assert seed_like and all(row["first_build"] == "10.0.0.232" for row in seed_like)
 
 
 def test_operations_of_a_page_as_of_a_date(real_catalog):

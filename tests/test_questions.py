@@ -65,7 +65,8 @@ class Site:
 def flat_upgrade(answer: dict) -> list[dict]:
     """The CLI's grant / revoke lists as the canned query's rows."""
     return [{"action": action, "permission": r["permission"], "provider": r["provider"], "risk": r["risk"],
-             "optional": r["optional"], "required_by": "; ".join(r["required_by"])}
+             "optional": r["optional"], "required_by": "; ".join(r["required_by"]),
+             "still_required_by": "; ".join(r.get("still_required_by", []))}
             for action, key in (("grant", "add"), ("revoke", "revoke")) for r in answer[key]]
 
 
@@ -102,7 +103,7 @@ def point_pairs(db_path, product) -> list[tuple[str | None, str | None]]:
     """Builds, latest / previous, dates and mixed pairs, and the default (the last change)."""
     db = Database(db_path)
     builds = product_builds(db, product)
-    days = [row[0] for row in db.execute("select distinct substr(valid_from, 1, 10) from version_spans "
+    days = [row[0] for row in db.execute("select distinct substr(first_seen, 1, 10) from version_spans "
                                          "where product = ? order by 1", [product])]
     pairs = [(None, None), ("latest", "latest"), ("2026-01-01", "latest"), (days[0], days[-1])]
     if len(builds) > 1:
@@ -136,7 +137,7 @@ def ask_operation(site: Site, db_path, product: str) -> str:
     """An operation whose title names it alone: `policy` by title, its page and the canned query."""
     db = Database(db_path)
     ops = list(db.query("select i.operation_id, i.title from operation_identity i join pages p on "
-                        "p.id = i.page where p.product = ? and p.current_version = i.page_version and "
+                        "p.id = i.page_id where p.product = ? and p.current_version = i.page_version and "
                         "i.kind != 'trust-policy' and exists (select 1 from operation_requirements q "
                         "where q.operation_id = i.operation_id and q.provider = 'aws' and not q.optional)",
                         [product]))
@@ -172,7 +173,7 @@ def test_a_product_without_builds_is_diffed_and_upgraded_by_date(authored):
         ("added", "Microsoft.Authorization/roleAssignments/write"),
         ("added", "Microsoft.Storage/storageAccounts/write"),
         ("removed", "Microsoft.Storage/storageAccounts/listKeys/action")]
-    assert {(c["observed"][:10], c["from_build"], c["to_build"]) for c in changes} == {("2026-03-16", None, None)}
+    assert {(c["first_seen"][:10], c["from_build"], c["to_build"]) for c in changes} == {("2026-03-16", None, None)}
     upgrade = cli_json(authored, "upgrade", "--product", "vdc", "--from", "previous", "--to", "latest",
                        "--format", "json")
     assert (upgrade["from"], upgrade["to"]) == ("2026-02-02", "2026-03-16")
@@ -206,7 +207,7 @@ def test_vbazure_default_view_is_the_service_bus_correction(real_catalog):
     site = Site(real_catalog)
     answer = site.get("/changes/vbazure.json")
     assert answer["total"] == 14 and (answer["from"], answer["to"]) == ("2026-03-20", "2026-03-21")
-    assert {(r["change"], r["kind"], r["from_build"], r["to_build"], r["observed"][:10])
+    assert {(r["change"], r["kind"], r["from_build"], r["to_build"], r["first_seen"][:10])
             for r in answer["rows"]} == {("removed", "correction", "8.0.1.202", "8.0.1.202", "2026-03-21")}
     assert all(r["permission"].startswith("Microsoft.ServiceBus/") for r in answer["rows"])
     html = asyncio.run(site.client.get("/changes/vbazure")).text
@@ -354,3 +355,29 @@ def test_an_operation_named_by_its_section_is_chosen_alike_by_policy_upgrade_and
     role = json.loads(result.stdout)
     granted = set(role["Actions"]) | set(role.get("DataActions", []))
     assert {item["permission"] for item in answer["add"] if item["provider"] == "azure"} <= granted
+
+
+def test_may_revoke_says_which_current_operations_still_need_a_permission(real_catalog):
+    """vbo365 8.4 -> 8.5: the upgrade check page drops three permissions other operations still need."""
+    answer = cli_json(real_catalog, "upgrade", "--product", "vbo365", "--from", "8.4.0.1457", "--to", "8.5.0.1014",
+                      "--format", "json")
+    still = {r["permission"]: r["still_required_by"] for r in answer["revoke"]}
+    assert set(still) == {"ChannelMember.ReadWrite.All", "Exchange.ManageAsApp", "Files.ReadWrite.All"}
+    assert all(still.values())
+    assert "ad_app_permissions_sd.html: Permissions for Backup" in still["Exchange.ManageAsApp"]
+    db = Database(real_catalog)
+    for permission, places in still.items():  # each place is an operation that requires it at 8.5
+        required = {f"{page.rsplit('/', 1)[-1]}: {title}" for page, title in db.execute(
+            "select q.page, q.title from build_versions b join operation_requirements q on "
+            "q.page_version = b.page_version where b.product = 'vbo365' and b.build = '8.5.0.1014' "
+            "and q.permission = ?", [permission])}
+        assert set(places) == required, permission
+    text = CliRunner().invoke(cli, ["upgrade", "--db", str(real_catalog), "--product", "vbo365", "--from",
+                                    "8.4.0.1457", "--to", "8.5.0.1014"]).output
+    assert "  - Exchange.ManageAsApp  (still required at 8.5.0.1014 by 1 other operation)\n" \
+           "      still for ad_app_permissions_sd.html: Permissions for Backup\n" in text
+    html = asyncio.run(Site(real_catalog).client.get("/upgrade/vbo365?from=8.4.0.1457&to=8.5.0.1014")).text
+    assert '<td class="still">ad_app_permissions_sd.html: Permissions for Backup</td>' in html
+    grant = next(r for r in answer["add"] if r["permission"] == "MailboxFolder.ReadWrite.All")
+    assert len(grant["required_by"]) == 4
+    assert "".join(f"      for {place}\n" for place in grant["required_by"][:3]) + "      and 1 more\n" in text

@@ -39,7 +39,7 @@ def _operations(group: list[Change]):
 
 
 def _by_version(changes: list[Change]):
-    key = lambda c: (c.page, c.observed or "", c.from_build or "", c.to_build or "")  # noqa: E731
+    key = lambda c: (c.page, c.first_seen or "", c.from_build or "", c.to_build or "")  # noqa: E731
     for (page, observed, from_build, to_build), group in groupby(sorted(changes, key=key), key=key):
         yield page, observed, from_build, to_build, list(group)
 

@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 
 from sqlite_utils import Database
 
+from catalog.analysis.change_dates import dated_changes, version_chain
 from catalog.analysis.diff import Change, diff_versions, load_version
+from catalog.storage.changes import stored_changes
 from catalog.storage.keys import build_sort_key
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -59,7 +61,7 @@ def require_product(db: Database, product: str) -> None:
 
 def _change_days(db: Database, product: str) -> list[str]:
     return [row[0] for row in db.execute(
-        "select distinct substr(valid_from, 1, 10) from version_spans where product = ? order by 1",
+        "select distinct substr(first_seen, 1, 10) from version_spans where product = ? order by 1",
         [product])]
 
 
@@ -120,18 +122,18 @@ def versions_at(db: Database, product: str, point: Point, by_family: bool) -> di
     `build_versions` and `version_spans`)."""
     if point.by == "build" and by_family:
         return {row[0]: row[1] for row in db.execute(
-            "select family, version from build_versions where product = ? and build = ?",
+            "select family, page_version from build_versions where product = ? and build = ?",
             [product, point.value])}
     if point.by == "build":
         found: dict[str, int] = {}
         for url, version in db.execute(
-                "select url, version from version_spans where product = ? and build_key <= ? "
-                "order by build_key, valid_from, version", [product, build_sort_key(point.value)]):
+                "select page, page_version from version_spans where product = ? and build_key <= ? "
+                "order by build_key, first_seen, page_version", [product, build_sort_key(point.value)]):
             found[url] = version
         return found
     return {row[0]: row[1] for row in db.execute(
-        "select url, version from version_spans where product = ? and valid_from <= ? "
-        "and (valid_to is null or valid_to > ?)", [product, point.value, point.value])}
+        "select page, page_version from version_spans where product = ? and first_seen <= ? "
+        "and (replaced_at is null or replaced_at > ?)", [product, point.value, point.value])}
 
 
 def version_pairs(db: Database, product: str, old: Point, new: Point) -> list[tuple[str, int | None, int | None]]:
@@ -144,16 +146,21 @@ def version_pairs(db: Database, product: str, old: Point, new: Point) -> list[tu
 
 
 def compare_product(db: Database, product: str, old: Point, new: Point) -> Comparison:
+    """The diff of each unit's version at `old` against its version at `new`; each row dated by
+    when its page changed (`change_dates`)."""
     result = Comparison()
-    for _, before, after in version_pairs(db, product, old, new):
+    by_family = old.by == new.by == "build"
+    for unit, before, after in version_pairs(db, product, old, new):
         result.pages_compared += 1
-        _add(db, result, before, after)
+        changes = diff_versions(load_version(db, before) if before else None,
+                                load_version(db, after) if after else None)
+        if after and changes:
+            changes = dated_changes(db, changes, version_chain(db, unit, by_family, before, after), before)
+        _count(result, changes)
     return result
 
 
-def _add(db: Database, result: Comparison, before: int | None, after: int | None) -> None:
-    changes = diff_versions(load_version(db, before) if before else None,
-                            load_version(db, after) if after else None)
+def _count(result: Comparison, changes: list[Change]) -> None:
     if changes:
         result.changes.extend(changes)
     else:
@@ -164,16 +171,16 @@ def _change_steps(db: Database, product: str):
     """(moment, changes) of each page version that changed what the page asks, newest first; a
     page's first version on the day the catalog first saw the product is the baseline, not a change."""
     steps = db.execute(
-        "select version, lag(version) over (partition by page order by valid_from, version) "
-        "as previous, valid_from from version_spans where product = ? "
-        "order by valid_from desc, version desc", [product]).fetchall()
+        "select page_version, lag(page_version) over (partition by page_id order by first_seen, "
+        "page_version) as previous, first_seen from version_spans where product = ? "
+        "order by first_seen desc, page_version desc", [product]).fetchall()
     baseline = _baseline_day(db, product)
-    for version, previous, seen in steps:
-        if previous is None and seen[:10] == baseline:
-            continue
-        changes = diff_versions(load_version(db, previous) if previous else None, load_version(db, version))
-        if changes:
-            yield seen, changes
+    steps = [(version, seen) for version, previous, seen in steps
+             if not (previous is None and seen[:10] == baseline)]
+    stored = stored_changes(db, [version for version, _ in steps])
+    for version, seen in steps:
+        if stored[version]:
+            yield seen, stored[version]
 
 
 def change_events(db: Database, product: str, limit: int = 10) -> list[dict]:
@@ -200,7 +207,7 @@ def change_events(db: Database, product: str, limit: int = 10) -> list[dict]:
 def _baseline_day(db: Database, product: str) -> str | None:
     """The day the catalog first saw the product: its pages' first versions that day are the
     starting point, not a change (pages that appear later are)."""
-    row = db.execute("select min(substr(valid_from, 1, 10)) from version_spans where product = ?",
+    row = db.execute("select min(substr(first_seen, 1, 10)) from version_spans where product = ?",
                      [product]).fetchone()
     return row[0] if row else None
 
@@ -223,39 +230,40 @@ def page_id_for(db: Database, url: str) -> int:
 def page_history(db: Database, url: str, since: str | None = None) -> Comparison:
     """Every consecutive pair of versions of one page; its first version is the baseline."""
     page_id = page_id_for(db, url)
-    versions = [row[0] for row in db.execute(
-        "select id from page_versions where page = ? order by _first_seen, id", [page_id])]
+    steps = [after for before, after, seen in db.execute(
+        "select lag(id) over (order by _first_seen, id), id, _first_seen from page_versions where page = ? "
+        "order by _first_seen, id", [page_id]) if before is not None and not (since and seen < since)]
     result = Comparison()
-    for before, after in zip(versions, versions[1:], strict=False):
-        if since and db.execute("select _first_seen < ? from page_versions where id = ?",
-                                [since, after]).fetchone()[0]:
-            continue
+    stored = stored_changes(db, steps)
+    for version in steps:
         result.pages_compared += 1
-        _add(db, result, before, after)
+        _count(result, stored[version])
     return result
 
 
 def changes_since(db: Database, since: str, product: str | None = None, run_id: int | None = None) -> Comparison:
     """Every version first seen on or after `since` (a date or timestamp), or written by one run,
     against the version before it on its page (view `version_spans`)."""
-    where, params = ["valid_from >= ?"], [since]
+    where, params = ["first_seen >= ?"], [since]
     if product:
         where.append("product = ?")
         params.append(product)
     if run_id is not None:
         where.append("run = ?")
         params.append(run_id)
-    sql = ("select version, previous, url, valid_from, build from (select *, lag(version) over "
-           "(partition by page order by valid_from, version) as previous from version_spans) "
-           f"where {' and '.join(where)} order by product, valid_from, version")
+    sql = ("select page_version, previous, page, first_seen, build from (select *, lag(page_version) "
+           "over (partition by page_id order by first_seen, page_version) as previous from version_spans) "
+           f"where {' and '.join(where)} order by product, first_seen, page_version")
     result = Comparison()
-    for version_id, previous, url, seen, build in db.execute(sql, params).fetchall():
+    rows = db.execute(sql, params).fetchall()
+    stored = stored_changes(db, [row[0] for row in rows if row[1] is not None])
+    for version_id, previous, url, seen, build in rows:
         if previous is None:
             count = db.execute("select permission_count from page_versions where id = ?", [version_id]).fetchone()[0]
             result.new_pages.append((url, seen, build, count))
             continue
         result.pages_compared += 1
-        _add(db, result, previous, version_id)
+        _count(result, stored[version_id])
     return result
 
 

@@ -37,7 +37,7 @@ def operations_at(db: Database, product: str, point: Point, include_trust: bool 
     versions = versions_at(db, product, point, by_family=point.by == "build")
     marks = ",".join("?" * len(versions))
     rows = [dict(row) for row in db.query(
-        "select i.operation_id as id, i.family as page, i.url, i.page_title, i.section, i.title, i.key, "
+        "select i.operation_id as id, i.family as page, i.page as url, i.page_title, i.section, i.title, i.key, "
         "i.kind, o.description, o.principals from operation_identity i "
         f"join operations o on o.id = i.operation_id where i.page_version in ({marks}) "
         + ("" if include_trust else "and i.kind != 'trust-policy' ")

@@ -6,6 +6,7 @@ from sqlite_utils import Database
 
 from catalog.analysis.policy import permission_pages
 from catalog.model import CONTENT_LOST_LIKE
+from catalog.storage.views import FIRST_BUILD_NEEDING
 
 
 def builds_in_order(db: Database, product: str) -> list[str]:
@@ -13,20 +14,10 @@ def builds_in_order(db: Database, product: str) -> list[str]:
         "select build from releases where product = ? order by sort_key", [product])]
 
 
-def first_required(db: Database, permission: str, provider: str = "aws") -> list[dict]:
-    """Per page, the first build and date at which a permission was required."""
-    sql = """
-    with firsts as (
-        select product, page, min(build_key) as build_key, min(_first_seen) as first_seen
-        from required_grants
-        where provider = ? and lower(permission) = lower(?)
-        group by product, page
-    )
-    select f.page, f.first_seen, f.build_key, r.build
-    from firsts f left join releases r on r.product = f.product and r.sort_key = f.build_key
-    order by f.page
-    """
-    return [dict(row) for row in db.query(sql, [provider, permission])]
+def first_required(db: Database, permission: str) -> list[dict]:
+    """Per page family, the first build at which one of its operations required a permission, the
+    operations that did and when the catalog first saw that (the canned query `first_build_needing`)."""
+    return [dict(row) for row in db.query(FIRST_BUILD_NEEDING, {"permission": permission})]
 
 
 def operations_as_of(db: Database, page_url: str, when: str) -> list[dict]:

@@ -68,7 +68,7 @@ def home(db: Database) -> list[dict]:
     for product in products:
         product["pages"] = permission_pages(db, product["code"])  # as `veeam-perms stats` counts them
         change = last_change(db, product["code"])
-        product["last_change"] = change.observed if change else None
+        product["last_change"] = change.first_seen if change else None
     return products
 
 
@@ -136,8 +136,8 @@ def current_warnings(db: Database, code: str) -> list[dict]:
 def _sizes(db: Database, ids: list[int]) -> dict[int, int]:
     marks = ",".join("?" * len(ids))
     return {row[0]: row[1] for row in db.execute(
-        f"select operation_id, count(*) from operation_requirements where operation_id in ({marks}) "
-        "group by operation_id", ids)}
+        "select operation_id, count(distinct permission_id) from operation_requirements "
+        f"where operation_id in ({marks}) group by operation_id", ids)}
 
 
 def _timeline(db: Database, code: str, builds: list[str]) -> list[dict]:
@@ -174,7 +174,7 @@ def operation_page(db: Database, operation_id: int) -> dict | None:
         "select block, message from warnings where page_version = ? order by id", [operation["page_version"]])]
     current = None if operation["is_current"] else db.execute(
         "select i.operation_id from operation_identity i join pages p on p.current_version = i.page_version "
-        "where i.page = ? and i.key = ?", [operation["page"], operation["key"]]).fetchone()
+        "where i.page_id = ? and i.key = ?", [operation["page_id"], operation["key"]]).fetchone()
     documents = questions.operation_documents(db, operation_id)
     return {**operation, "permissions": permissions, "history": history, "warnings": warnings,
             "current_id": current[0] if current else None,
@@ -191,7 +191,7 @@ def permission_page(db: Database, permission_id: int) -> dict | None:
         "select i.operation_id, i.title as operation, i.key, i.section, i.kind, i.product, i.family as page, "
         "i.page_title, i.build, i.first_seen as _first_seen, p.current_version = i.page_version "
         "as is_current from grants g join operation_identity i on i.operation_id = g.operation "
-        "join pages p on p.id = i.page where g.permission = ? "
+        "join pages p on p.id = i.page_id where g.permission = ? "
         "group by i.operation_id order by is_current desc, i.product, page, i.first_seen", [permission_id])]
     return {**rows[0], "uses": uses, "current_uses": sum(1 for u in uses if u["is_current"])}
 
@@ -227,7 +227,7 @@ def search(db: Database, text: str, page: int = 1) -> dict:
             "select i.operation_id as id, i.title as label, i.product || ' · ' || i.page_title || "
             "coalesce(' › ' || nullif(i.section, ''), '') as detail, null as risk, null as operations, "
             "i.product, i.page_title, i.section, o.description, i.kind "
-            "from operation_identity i join pages p on p.id = i.page join operations o on o.id = i.operation_id "
+            "from operation_identity i join pages p on p.id = i.page_id join operations o on o.id = i.operation_id "
             "where p.current_version = i.page_version and i.operation_id in "
             "(select rowid from operations_fts where operations_fts match ?) "
             "order by i.product, i.family, i.position", [match])]
@@ -267,6 +267,6 @@ def changes_page(db: Database, code: str, from_text: str | None, to_text: str | 
     counts = {verb: sum(r["change"] == verb for r in rows) for verb in ("added", "removed", "changed", "renamed")}
     return {**product, **answer, "builds": product_builds(db, code), "page_number": page, "pages": pages,
             "groups": groups, "counts": counts, "kinds": sorted({r["kind"] for r in rows}),
-            "dates": sorted({(r["observed"] or "")[:10] for r in rows} - {""}),
+            "dates": sorted({(r["first_seen"] or "")[:10] for r in rows} - {""}),
             "default": not from_text and not to_text and not url, "url": url,
             "events": change_events(db, code)}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlite_utils import Database
 
@@ -18,6 +18,9 @@ class Required:
     risk: str | None
     optional: bool
     where: tuple[str, ...]  # "page: operation" places that require it
+    still: tuple[str, ...] = ()
+    """For a permission to revoke: the places at the new point that still require it (other
+    operations of the product: revoke it from this operation's role, not from the account)."""
 
 
 @dataclass
@@ -31,18 +34,20 @@ class UpgradeDelta:
     keep: int = 0
 
     def as_json(self) -> dict:
-        def rows(items):
+        def rows(items, revoking=False):
             return [{"permission": r.name, "provider": r.provider, "risk": r.risk,
-                     "optional": r.optional, "required_by": list(r.where)} for r in items]
+                     "optional": r.optional, "required_by": list(r.where),
+                     **({"still_required_by": list(r.still)} if revoking else {})} for r in items]
         return {"product": self.product, "from": self.from_build, "to": self.to_build,
                 "operations": list(self.operations), "add": rows(self.add),
-                "revoke": rows(self.revoke), "unchanged": self.keep}
+                "revoke": rows(self.revoke, revoking=True), "unchanged": self.keep}
 
     def rows(self) -> list[dict]:
         """Grant rows then may-revoke rows, each flat (the canned query `upgrade_delta`)."""
         record = self.as_json()
-        return [{"action": action, **{k: v for k, v in row.items() if k != "required_by"},
-                 "required_by": "; ".join(row["required_by"])}
+        return [{"action": action, **{k: v for k, v in row.items() if not k.endswith("required_by")},
+                 "required_by": "; ".join(row["required_by"]),
+                 "still_required_by": "; ".join(row.get("still_required_by", []))}
                 for action, key in (("grant", "add"), ("revoke", "revoke")) for row in record[key]]
 
 
@@ -102,6 +107,15 @@ def _merge(items: list[Required]) -> list[Required]:
     return list(merged.values())
 
 
+def _still_required(revoke: list[Required], everywhere: dict) -> list[Required]:
+    """Each permission to revoke with the places at the new point that still require it."""
+    places: dict[tuple[str, str], set[str]] = {}
+    for (_, _, provider, _), item in everywhere.items():
+        places.setdefault((provider, item.name.lower()), set()).update(item.where)
+    return [replace(item, still=tuple(sorted(places.get((item.provider, item.name.lower()), ()))))
+            for item in revoke]
+
+
 def upgrade_delta(db: Database, product: str, from_text: str, to_text: str,
                   operations: tuple[str, ...] = ()) -> UpgradeDelta:
     """Grant (risky first), may revoke, and how many (operation, permission) pairs stay.
@@ -114,6 +128,7 @@ def upgrade_delta(db: Database, product: str, from_text: str, to_text: str,
     before = required_at(db, product, old, by_family, operations,
                          renamed_operations(db, product, old, new, by_family))
     after = required_at(db, product, new, by_family, operations)
+    everywhere = required_at(db, product, new, by_family, ()) if operations else after
     if operations and not (before or after):
         raise CompareError(f"no operation of {product} at {old.by} {old.label} or {new.by} {new.label} matches "
                            f"{', '.join(map(repr, operations))}")
@@ -124,8 +139,19 @@ def upgrade_delta(db: Database, product: str, from_text: str, to_text: str,
     return UpgradeDelta(
         product, old.label, new.label, operations,
         add=sorted(_merge([after[k] for k in after.keys() - before.keys()]), key=risk_first),
-        revoke=sorted(_merge([before[k] for k in before.keys() - after.keys()]), key=risk_first),
+        revoke=sorted(_still_required(_merge([before[k] for k in before.keys() - after.keys()]), everywhere),
+                      key=risk_first),
         keep=len(after.keys() & before.keys()))
+
+
+SHOWN_PLACES = 3  # "for ..." lines per permission in the text; the rest is counted
+
+
+def _places(prefix: str, places: tuple[str, ...]) -> list[str]:
+    lines = [f"      {prefix} {place}" for place in places[:SHOWN_PLACES]]
+    if len(places) > SHOWN_PLACES:
+        lines.append(f"      and {len(places) - SHOWN_PLACES} more")
+    return lines
 
 
 def format_upgrade(delta: UpgradeDelta) -> str:
@@ -135,9 +161,15 @@ def format_upgrade(delta: UpgradeDelta) -> str:
     for item in delta.add:
         risk = f"  [risk: {item.risk}]" if item.risk else ""
         lines.append(f"  {'!' if item.risk else '+'} {item.name}{risk}{' (optional)' * item.optional}")
-        lines.extend(f"      for {place}" for place in item.where[:3])
+        lines += _places("for", item.where)
     lines.append(f"May revoke ({len(delta.revoke)}):")
-    lines.extend(f"  - {item.name}" for item in delta.revoke)
+    for item in delta.revoke:
+        if item.still:
+            others = f"{len(item.still)} other operation{'s' * (len(item.still) > 1)}"
+            lines.append(f"  - {item.name}  (still required at {delta.to_build} by {others})")
+            lines += _places("still for", item.still)
+        else:
+            lines.append(f"  - {item.name}")
     lines.append(f"Unchanged (per operation): {delta.keep}")
     return "\n".join(lines)
 

@@ -11,7 +11,8 @@ from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
 from catalog.model import base_key, unique_key
-from catalog.storage.views import create_views
+from catalog.storage.changes import CHANGE_COLUMNS, save_changes
+from catalog.storage.views import BUILD_VERSION_COLUMNS, create_views, save_build_versions
 
 migrations = Migrations("veeam-perms")
 
@@ -234,6 +235,45 @@ def m22_page_titles(db: Database) -> None:
         where (title is null or title = slug or title = '') and exists (
             select 1 from page_versions v where v.page = pages.id and v.title != pages.slug and v.title != '')""")
     create_views(db)
+
+
+@migrations()
+def m22_questions_in_sql(db: Database) -> None:
+    """SQL a person can query without reading the source (issue 22).
+
+    - `grants.name`: the name as the page spelled it (`permissions.name` is only the first
+      spelling seen). Grants stored before this keep the catalog's name: their spelling was not kept.
+    - `page_versions.permission_count` counts what the page asks to grant, as
+      `operation_requirements` does (a trust policy's `sts:AssumeRole` grants nothing).
+    - `requirement_changes` becomes a table: the rows `veeam-perms diff` computes for each step
+      along each page (renames paired), written by the catalog writer from now on.
+    - `build_versions` becomes a table too (same rule), so joins to it use indexes.
+    - the views get one name per concept (`catalog.storage.views`).
+    """
+    db["grants"].add_column("name", str)
+    db.execute("update grants set name = (select name from permissions where id = grants.permission)")
+    db.execute("update pages set family = canonical_url where family is null")
+    db.execute(f"update page_versions set permission_count = ({REQUIRED_COUNT})")
+    db.execute("drop view if exists requirement_changes")
+    db["requirement_changes"].create(CHANGE_COLUMNS, pk="id", foreign_keys=[
+        ("page_id", "pages", "id"), ("page_version", "page_versions", "id")])
+    db["requirement_changes"].create_index(["page_id"])
+    db["requirement_changes"].create_index(["page_version"])
+    db["requirement_changes"].create_index(["product", "first_seen"])
+    db.execute("drop view if exists build_versions")
+    db["build_versions"].create(BUILD_VERSION_COLUMNS, pk=("product", "build", "family"),
+                                foreign_keys=[("page_version", "page_versions", "id")])
+    db["build_versions"].create_index(["page_version"])
+    create_views(db)
+    save_changes(db)
+    save_build_versions(db, [row[0] for row in db.execute("select distinct product from pages")])
+
+
+# How many distinct permissions a page version asks to grant (the store's count since m22).
+REQUIRED_COUNT = """
+select count(distinct g.permission) from operations o join grants g on g.operation = o.id
+where o.page_version = page_versions.id and o.kind != 'trust-policy'
+  and g.effect = 'Allow' and g.not_action = 0"""
 
 
 def migrate(db: Database) -> None:

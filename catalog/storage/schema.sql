@@ -1,5 +1,7 @@
 CREATE UNIQUE INDEX "idx__sqlite_migrations_migration_set_name"
     ON "_sqlite_migrations" ("migration_set", "name");
+CREATE INDEX "idx_build_versions_page_version"
+    ON "build_versions" ("page_version");
 CREATE INDEX "idx_fetches_url_id"
     ON "fetches" ("url", "id");
 CREATE INDEX "idx_grants_operation"
@@ -24,6 +26,12 @@ CREATE UNIQUE INDEX "idx_permissions_provider_name_key"
     ON "permissions" ("provider", "name_key");
 CREATE UNIQUE INDEX "idx_releases_product_build"
     ON "releases" ("product", "build");
+CREATE INDEX "idx_requirement_changes_page_id"
+    ON "requirement_changes" ("page_id");
+CREATE INDEX "idx_requirement_changes_page_version"
+    ON "requirement_changes" ("page_version");
+CREATE INDEX "idx_requirement_changes_product_first_seen"
+    ON "requirement_changes" ("product", "first_seen");
 CREATE INDEX "idx_source_heads_head"
     ON "source_heads" ("head");
 CREATE INDEX "idx_warnings_page_version"
@@ -43,6 +51,14 @@ CREATE TABLE "anomalies" (
    "reason" TEXT,
    "held_hash" TEXT,
    "accepted" INTEGER
+);
+CREATE TABLE "build_versions" (
+   "product" TEXT,
+   "build" TEXT,
+   "build_key" TEXT,
+   "family" TEXT,
+   "page_version" INTEGER REFERENCES "page_versions"("id"),
+   PRIMARY KEY ("product", "build", "family")
 );
 CREATE TABLE "fetches" (
    "id" INTEGER PRIMARY KEY,
@@ -72,7 +88,7 @@ CREATE TABLE "grants" (
    "m365_api" TEXT,
    "m365_type" TEXT,
    "optional" INTEGER
-);
+, "name" TEXT);
 CREATE TABLE "mentions" (
    "id" INTEGER PRIMARY KEY,
    "page_version" INTEGER REFERENCES "page_versions"("id"),
@@ -168,6 +184,29 @@ CREATE TABLE "releases" (
    "sort_key" TEXT,
    "_first_seen" TEXT
 );
+CREATE TABLE "requirement_changes" (
+   "id" INTEGER PRIMARY KEY,
+   "product" TEXT,
+   "page" TEXT,
+   "operation" TEXT,
+   "change" TEXT,
+   "permission" TEXT,
+   "from" TEXT,
+   "to" TEXT,
+   "kind" TEXT,
+   "provider" TEXT,
+   "risk" TEXT,
+   "from_build" TEXT,
+   "to_build" TEXT,
+   "first_seen" TEXT,
+   "operation_change" TEXT,
+   "key" TEXT,
+   "section" TEXT,
+   "family" TEXT,
+   "page_id" INTEGER REFERENCES "pages"("id"),
+   "page_version" INTEGER REFERENCES "page_versions"("id"),
+   "previous_version" INTEGER
+);
 CREATE TABLE "runs" (
    "id" INTEGER PRIMARY KEY,
    "source" TEXT,
@@ -238,22 +277,10 @@ CREATE TRIGGER "permissions_au" AFTER UPDATE ON "permissions" BEGIN
   INSERT INTO "permissions_fts" ("permissions_fts", rowid, "name", "description") VALUES('delete', old.rowid, old."name", old."description");
   INSERT INTO "permissions_fts" (rowid, "name", "description") VALUES (new.rowid, new."name", new."description");
 END;
-CREATE VIEW "build_versions" AS 
-select * from (
-  select r.product, r.build, r.sort_key as build_key, f.family, (
-      select v.id from page_versions v
-      join releases r2 on r2.id = v.release
-      join pages p on p.id = v.page
-      where coalesce(p.family, p.canonical_url) = f.family and r2.sort_key <= r.sort_key
-      order by r2.sort_key desc, v._first_seen desc, v.id desc limit 1) as version
-  from releases r
-  join (select distinct product, coalesce(family, canonical_url) as family from pages) f
-    on f.product = r.product
-) where version is not null;
 CREATE VIEW "current_grants" AS 
 select p.product, p.canonical_url as page, v.build, o.title as operation, o.kind, o.identity,
-       perm.provider, perm.name as permission, perm.access_level, perm.risk, g.effect, g.placement,
-       g.optional, v.last_updated, v._first_seen as version_first_seen
+       perm.provider, perm.name as permission, g.name as spelling, perm.access_level, perm.risk,
+       g.effect, g.placement, g.optional, v.last_updated, v._first_seen as first_seen
 from pages p
 join page_versions v on v.id = p.current_version
 join operations o on o.page_version = v.id
@@ -264,19 +291,21 @@ CREATE VIEW "current_operations" AS
 select p.product, p.canonical_url as page, p.title as page_title, v.build, v.last_updated,
        o.id as operation_id, o.key, o.title as operation, o.kind, o.identity, o.section,
        o.description,
-       (select count(distinct g.permission) from grants g where g.operation = o.id) as permissions
+       (select count(distinct g.permission) from grants g where g.operation = o.id
+          and g.effect = 'Allow' and g.not_action = 0 and o.kind != 'trust-policy') as permissions
 from pages p
 join page_versions v on v.id = p.current_version
 join operations o on o.page_version = v.id
 where p._removed_at is null;
 CREATE VIEW "operation_history" AS 
-select i.operation_id, i.product, i.family, i.key, i.title, i.build, i.build_key, i.first_seen,
-       (select count(distinct g.permission) from grants g where g.operation = i.operation_id)
-         as permissions
+select i.operation_id, i.product, i.family, i.page, i.key, i.title, i.kind, i.build, i.build_key,
+       i.first_seen,
+       (select count(distinct g.permission) from grants g where g.operation = i.operation_id
+          and g.effect = 'Allow' and g.not_action = 0 and i.kind != 'trust-policy') as permissions
 from operation_identity i;
 CREATE VIEW "operation_identity" AS 
-select o.id as operation_id, o.key as key, o.page_version, v.page, p.product,
-       coalesce(p.family, p.canonical_url) as family, p.canonical_url as url,
+select o.id as operation_id, o.key, o.page_version, v.page as page_id, p.product,
+       coalesce(p.family, p.canonical_url) as family, p.canonical_url as page,
        coalesce(nullif(nullif(v.title, ''), p.slug), nullif(nullif(p.title, ''), p.slug),
     (select f.title from pages f where coalesce(f.family, f.canonical_url) = coalesce(p.family, p.canonical_url)
      and f.title != f.slug and f.title != '' order by f.id desc limit 1),
@@ -287,18 +316,19 @@ join page_versions v on v.id = o.page_version
 join pages p on p.id = v.page
 left join releases r on r.id = v.release;
 CREATE VIEW "operation_requirements" AS 
-select i.operation_id, i.key, i.product, i.family, i.url, i.page_version, i.title, i.section,
-       i.build, i.first_seen, perm.id as permission_id, perm.provider, perm.name as permission, perm.name_key,
-       perm.risk, min(g.optional) as optional
+select i.operation_id, i.key, i.product, i.family, i.page, i.page_version, i.title, i.section,
+       i.kind, i.build, i.build_key, i.first_seen, g.id as grant_id, perm.id as permission_id,
+       perm.provider, perm.name as permission, perm.name_key, g.name as spelling, perm.risk,
+       g.optional, g.sid, g.placement, g.resources, g.conditions, g.m365_api, g.m365_type
 from operation_identity i
 join grants g on g.operation = i.operation_id
 join permissions perm on perm.id = g.permission
-where i.kind != 'trust-policy' and g.effect = 'Allow' and g.not_action = 0
-group by i.operation_id, perm.id;
+where i.kind != 'trust-policy' and g.effect = 'Allow' and g.not_action = 0;
 CREATE VIEW "required_grants" AS 
 select p.product, p.canonical_url as page, v.id as page_version, v.build, r.sort_key as build_key,
-       v._first_seen, v._last_seen, o.id as operation_id, o.title as operation, o.title_key,
-       perm.id as permission_id, perm.provider, perm.name as permission, g.effect, g.optional
+       v._first_seen as first_seen, v._last_seen as last_seen, o.id as operation_id,
+       o.title as operation, o.title_key, perm.id as permission_id, perm.provider,
+       perm.name as permission, g.name as spelling, g.effect, g.optional
 from grants g
 join operations o on o.id = g.operation
 join page_versions v on v.id = o.page_version
@@ -306,28 +336,11 @@ join pages p on p.id = v.page
 join permissions perm on perm.id = g.permission
 left join releases r on r.id = v.release
 where o.kind != 'trust-policy';
-CREATE VIEW "requirement_changes" AS 
-with steps as (
-  select version, page, product, url, build, valid_from,
-         lag(version) over w as previous, lag(build) over w as previous_build
-  from version_spans window w as (partition by page order by valid_from, version)
-)
-select s.product, s.url as page, 'added' as change, q.title as operation, q.provider,
-       q.permission, q.risk, s.previous_build as from_build, s.build as to_build,
-       s.valid_from as observed
-from steps s join operation_requirements q on q.page_version = s.version
-where not exists (select 1 from operation_requirements o where o.page_version = s.previous
-                  and o.key = q.key and o.provider = q.provider and o.name_key = q.name_key)
-union all
-select s.product, s.url, 'removed', q.title, q.provider, q.permission, q.risk, s.previous_build,
-       s.build, s.valid_from
-from steps s join operation_requirements q on q.page_version = s.previous
-where not exists (select 1 from operation_requirements o where o.page_version = s.version
-                  and o.key = q.key and o.provider = q.provider and o.name_key = q.name_key);
 CREATE VIEW "version_spans" AS 
-select v.id as version, v.page, p.product, coalesce(p.family, p.canonical_url) as family,
-       p.canonical_url as url, v.build, r.sort_key as build_key, v.run, v._first_seen as valid_from,
-       lead(v._first_seen) over (partition by v.page order by v._first_seen, v.id) as valid_to
+select v.id as page_version, v.page as page_id, p.product,
+       coalesce(p.family, p.canonical_url) as family, p.canonical_url as page, v.build,
+       r.sort_key as build_key, v.run, v._first_seen as first_seen,
+       lead(v._first_seen) over (partition by v.page order by v._first_seen, v.id) as replaced_at
 from page_versions v
 join pages p on p.id = v.page
 left join releases r on r.id = v.release;

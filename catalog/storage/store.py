@@ -18,10 +18,12 @@ from dataclasses import dataclass
 from sqlite_utils import Database
 
 from catalog.model import Page
+from catalog.storage.changes import save_changes
 from catalog.storage.enrich import enrich
 from catalog.storage.keys import build_sort_key, title_key
 from catalog.storage.rows import insert as _insert
 from catalog.storage.rows import insert_many as _insert_many
+from catalog.storage.views import save_build_versions
 from catalog.urls import parse_url, require_helpcenter_url, version_sort_key
 
 
@@ -81,6 +83,7 @@ class CatalogWriter:
         self.run_id: int | None = None
         self._permission_ids: dict[tuple[str, str], int] = {}
         self._release_ids: dict[tuple[str, str], int] = {}
+        self._new_versions: set[int] = set()
 
     @contextmanager
     def run(self, steps: bool = False):
@@ -95,6 +98,7 @@ class CatalogWriter:
             with self.db.atomic():
                 self._open_run(started)
                 yield self
+                self._save_changes()
                 self._close_run()
             return
         with self.db.atomic():
@@ -108,6 +112,7 @@ class CatalogWriter:
                     "counts": json.dumps(dict(sorted(self.counts.items())))})
             raise
         with self.db.atomic():
+            self._save_changes()
             self._close_run()
 
     @contextmanager
@@ -115,6 +120,18 @@ class CatalogWriter:
         """One committed part of a run opened with `run(steps=True)`."""
         with self.db.atomic():
             yield self
+            self._save_changes()
+
+    def _save_changes(self) -> None:
+        """The stored answers of the pages that got a version (their change rows, their product's
+    build_versions), in the same transaction as the versions."""
+        if not self._new_versions:
+            return
+        save_changes(self.db, self._new_versions)
+        save_build_versions(self.db, [row[0] for row in self.db.execute(
+            "select distinct p.product from page_versions v join pages p on p.id = v.page "
+            "where v.id in (select value from json_each(?))", [json.dumps(sorted(self._new_versions))])])
+        self._new_versions.clear()
 
     def _open_run(self, started: str) -> None:
         self.run_id = self.db["runs"].insert({
@@ -237,7 +254,9 @@ class CatalogWriter:
 
     def _insert_version(self, page: Page, page_id: int, digest: str, seen: Observation) -> None:
         release = self._release_id(page.product, page.build, page.version_label, seen.observed_at)
-        distinct = {(p.provider, p.normalized) for op in page.operations for p in op.permissions}
+        # what the page asks to grant, as view `operation_requirements` counts it
+        distinct = {(p.provider, p.normalized) for op in page.operations if op.kind != "trust-policy"
+                    for p in op.permissions if p.effect == "Allow" and not p.not_action}
         version_id = _insert(self.db, "page_versions", {
             "page": page_id, "content_hash": digest, "build": page.build,
             "build_source": page.build_source, "release": release,
@@ -256,7 +275,7 @@ class CatalogWriter:
                 grants.append({
                     "operation": operation_id,
                     "permission": self._permission_id(p.provider, p.name, p.normalized),
-                    "effect": p.effect, "sid": p.sid,
+                    "name": p.name, "effect": p.effect, "sid": p.sid,
                     "resources": json.dumps(p.resources) if p.resources else None,
                     "conditions": p.conditions, "not_action": int(p.not_action),
                     "placement": p.placement, "m365_api": p.m365_api, "m365_type": p.m365_type,
@@ -270,6 +289,7 @@ class CatalogWriter:
                                             "message": w.message} for w in page.warnings])
         self.db.execute("update pages set current_version = ?, title = coalesce(?, title) where id = ?",
                         [version_id, own_title(page), page_id])
+        self._new_versions.add(version_id)
         self.counts["new_versions"] += 1
 
     def touch_page(self, url: str, observed_at: str) -> bool:

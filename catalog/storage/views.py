@@ -1,23 +1,30 @@
-"""The catalog's questions as SQL views, defined once (issue 15).
+"""The catalog's questions as SQL views, defined once (issues 15 and 22).
 
-`catalog.analysis.questions` reads through these views, so the CLI, the website, the canned
-queries and the README's SQL share one rule for each of:
+`catalog.analysis` reads through these views, so the CLI, the website, the canned queries and
+the README's SQL share one rule for each of:
 
 - which operation is "the same operation" in two versions of a page (`operation_identity`);
 - which page version applies at a build (`build_versions`) or at a moment (`version_spans`);
-- what an operation requires (`operation_requirements`) and its history (`operation_history`).
+- what an operation requires (`operation_requirements`) and its history (`operation_history`);
+- the first build at which a page family required a permission (`FIRST_BUILD_NEEDING`).
 
-Storage may not import the analysis layer, so the SQL text lives here and the migration
-`m15_question_views` creates the views from it.
+Two answers are stored rather than views, rewritten by the writer in the transaction that adds a
+page version: `requirement_changes` (the rename pairing is Python, `catalog.storage.changes`) and
+`build_versions` (as a view, SQLite planned its joins badly).
+
+One name per concept in every view (documented for people in datasette/metadata.yml):
+`page` is a page's URL and `page_id` its row id; `family` is the page across release URLs;
+`page_version` is a page version's id; `first_seen` is when the catalog first saw that version
+(the tables' `_first_seen`); `title` is an operation's title (`operation` in change rows, as in
+`veeam-perms diff --format json`).
+
+Storage may not import the analysis layer, so the SQL text lives here; migration m22 creates
+these views (older migrations built the frozen set of `views_legacy`).
 """
 
 from __future__ import annotations
 
-# The identity of an operation within a page: `operations.key` (issue 13: section path + short
-# title, ordinal only on repeats). Before migration m13 adds the column, the views are built on
-# the section and title key instead (m15 runs first on a new catalog).
-OPERATION_KEY = "o.key"
-LEGACY_OPERATION_KEY = "lower(coalesce(o.section, '')) || ' | ' || o.title_key"
+from catalog.storage.views_legacy import create_legacy_views
 
 # A page's title, for every surface that shows one: the version's own title; else the title the
 # page was given later (older dump pages carry their file slug as title and no heading, and a
@@ -29,8 +36,8 @@ PAGE_TITLE = """coalesce(nullif(nullif(v.title, ''), p.slug), nullif(nullif(p.ti
     upper(substr(p.slug, 1, 1)) || replace(substr(p.slug, 2), '_', ' '))"""
 
 OPERATION_IDENTITY = f"""
-select o.id as operation_id, {{operation_key}} as key, o.page_version, v.page, p.product,
-       coalesce(p.family, p.canonical_url) as family, p.canonical_url as url,
+select o.id as operation_id, o.key, o.page_version, v.page as page_id, p.product,
+       coalesce(p.family, p.canonical_url) as family, p.canonical_url as page,
        {PAGE_TITLE} as page_title, o.section, o.title, o.title_key, o.kind,
        o.identity, o.position, v.build, r.sort_key as build_key, v._first_seen as first_seen
 from operations o
@@ -41,90 +48,140 @@ left join releases r on r.id = v.release
 
 # Each page version is in force from its first sighting until the page's next version.
 VERSION_SPANS = """
-select v.id as version, v.page, p.product, coalesce(p.family, p.canonical_url) as family,
-       p.canonical_url as url, v.build, r.sort_key as build_key, v.run, v._first_seen as valid_from,
-       lead(v._first_seen) over (partition by v.page order by v._first_seen, v.id) as valid_to
+select v.id as page_version, v.page as page_id, p.product,
+       coalesce(p.family, p.canonical_url) as family, p.canonical_url as page, v.build,
+       r.sort_key as build_key, v.run, v._first_seen as first_seen,
+       lead(v._first_seen) over (partition by v.page order by v._first_seen, v.id) as replaced_at
 from page_versions v
 join pages p on p.id = v.page
 left join releases r on r.id = v.release
 """
 
 # At a build, each page family (the page across release URLs) is read in its newest version
-# stating that build or an older one; a later correction within the build wins.
+# stating that build or an older one; a later correction within the build wins. Stored as the
+# table `build_versions` (rewritten per product whenever a page of it gets a version): as a view,
+# SQLite's planner ran its correlated lookup once per grant of the catalog when joined to
+# operation_requirements (10-22 s for "what does build B require").
 BUILD_VERSIONS = """
-select * from (
-  select r.product, r.build, r.sort_key as build_key, f.family, (
-      select v.id from page_versions v
+select r.product, r.build, r.sort_key as build_key, f.family, (
+      select v.id from pages p2
+      join page_versions v on v.page = p2.id
       join releases r2 on r2.id = v.release
-      join pages p on p.id = v.page
-      where coalesce(p.family, p.canonical_url) = f.family and r2.sort_key <= r.sort_key
-      order by r2.sort_key desc, v._first_seen desc, v.id desc limit 1) as version
-  from releases r
-  join (select distinct product, coalesce(family, canonical_url) as family from pages) f
-    on f.product = r.product
-) where version is not null
+      where p2.family = f.family and r2.sort_key <= r.sort_key
+      order by r2.sort_key desc, v._first_seen desc, v.id desc limit 1) as page_version
+from releases r
+join (select distinct product, family from pages where product = :product) f on f.product = r.product
+where r.product = :product and page_version is not null
 """
+BUILD_VERSION_COLUMNS = {"product": str, "build": str, "build_key": str, "family": str, "page_version": int}
 
-# What an operation asks an administrator to grant: Allow entries, not NotAction, not trust.
+# What an operation asks an administrator to grant, one row per grant (a permission a page lists
+# in two statements is two rows): Allow entries, not NotAction, never a trust policy (a trust
+# policy says who may assume a role, it grants nothing). `spelling` is the name as this page
+# wrote it; `permission` is the catalog's one name for it (the first spelling seen).
 OPERATION_REQUIREMENTS = """
-select i.operation_id, i.key, i.product, i.family, i.url, i.page_version, i.title, i.section,
-       i.build, i.first_seen, perm.id as permission_id, perm.provider, perm.name as permission, perm.name_key,
-       perm.risk, min(g.optional) as optional
+select i.operation_id, i.key, i.product, i.family, i.page, i.page_version, i.title, i.section,
+       i.kind, i.build, i.build_key, i.first_seen, g.id as grant_id, perm.id as permission_id,
+       perm.provider, perm.name as permission, perm.name_key, g.name as spelling, perm.risk,
+       g.optional, g.sid, g.placement, g.resources, g.conditions, g.m365_api, g.m365_type
 from operation_identity i
 join grants g on g.operation = i.operation_id
 join permissions perm on perm.id = g.permission
 where i.kind != 'trust-policy' and g.effect = 'Allow' and g.not_action = 0
-group by i.operation_id, perm.id
 """
 
-# One operation through the versions of its page family, with the size of its permission set;
-# in time order, sort by (build_key, first_seen): archive URLs of old releases may be read later.
+# One operation through the versions of its page family, with how many distinct permissions it
+# requires (as operation_requirements counts them); in time order, sort by (build_key,
+# first_seen): archive URLs of old releases may be read later.
 OPERATION_HISTORY = """
-select i.operation_id, i.product, i.family, i.key, i.title, i.build, i.build_key, i.first_seen,
-       (select count(distinct g.permission) from grants g where g.operation = i.operation_id)
-         as permissions
+select i.operation_id, i.product, i.family, i.page, i.key, i.title, i.kind, i.build, i.build_key,
+       i.first_seen,
+       (select count(distinct g.permission) from grants g where g.operation = i.operation_id
+          and g.effect = 'Allow' and g.not_action = 0 and i.kind != 'trust-policy') as permissions
 from operation_identity i
 """
+
+# The first build at which each page family required a permission, and the operations that did
+# (the canned query `first_build_needing`, `catalog.analysis.queries.first_required`). Every
+# version stating a build counts, so a permission a later correction within the same build
+# removed still has that build as its first.
+FIRST_BUILD_NEEDING = """
+with hits as materialized (
+  select q.product, q.family, q.build, q.build_key, q.title as operation, q.first_seen
+  from permissions perm join operation_requirements q on q.permission_id = perm.id
+  where lower(perm.name) = lower(:permission) and q.build_key is not null)
+select product, build as first_build, family, operation, min(first_seen) as first_seen from hits h
+where build_key = (select min(build_key) from hits h2 where h2.family = h.family)
+group by product, family, operation
+order by product, family, operation
+""".strip()
 
 VIEWS = {
     "operation_identity": OPERATION_IDENTITY,
     "version_spans": VERSION_SPANS,
-    "build_versions": BUILD_VERSIONS,
     "operation_requirements": OPERATION_REQUIREMENTS,
     "operation_history": OPERATION_HISTORY,
 }
 
-# Step by step along each page: what each version requires that the one before did not
-# (added) and the reverse (removed), per operation identity. The first version of a page adds all.
-REQUIREMENT_CHANGES = """
-with steps as (
-  select version, page, product, url, build, valid_from,
-         lag(version) over w as previous, lag(build) over w as previous_build
-  from version_spans window w as (partition by page order by valid_from, version)
-)
-select s.product, s.url as page, 'added' as change, q.title as operation, q.provider,
-       q.permission, q.risk, s.previous_build as from_build, s.build as to_build,
-       s.valid_from as observed
-from steps s join operation_requirements q on q.page_version = s.version
-where not exists (select 1 from operation_requirements o where o.page_version = s.previous
-                  and o.key = q.key and o.provider = q.provider and o.name_key = q.name_key)
-union all
-select s.product, s.url, 'removed', q.title, q.provider, q.permission, q.risk, s.previous_build,
-       s.build, s.valid_from
-from steps s join operation_requirements q on q.page_version = s.previous
-where not exists (select 1 from operation_requirements o where o.page_version = s.version
-                  and o.key = q.key and o.provider = q.provider and o.name_key = q.name_key)
+# The views of m003, with the names above (`first_seen`, `last_seen`, `page`).
+CURRENT_GRANTS = """
+select p.product, p.canonical_url as page, v.build, o.title as operation, o.kind, o.identity,
+       perm.provider, perm.name as permission, g.name as spelling, perm.access_level, perm.risk,
+       g.effect, g.placement, g.optional, v.last_updated, v._first_seen as first_seen
+from pages p
+join page_versions v on v.id = p.current_version
+join operations o on o.page_version = v.id
+join grants g on g.operation = o.id
+join permissions perm on perm.id = g.permission
+where p._removed_at is null
 """
 
-VIEWS["requirement_changes"] = REQUIREMENT_CHANGES
+CURRENT_OPERATIONS = """
+select p.product, p.canonical_url as page, p.title as page_title, v.build, v.last_updated,
+       o.id as operation_id, o.key, o.title as operation, o.kind, o.identity, o.section,
+       o.description,
+       (select count(distinct g.permission) from grants g where g.operation = o.id
+          and g.effect = 'Allow' and g.not_action = 0 and o.kind != 'trust-policy') as permissions
+from pages p
+join page_versions v on v.id = p.current_version
+join operations o on o.page_version = v.id
+where p._removed_at is null
+"""
+
+REQUIRED_GRANTS = """
+select p.product, p.canonical_url as page, v.id as page_version, v.build, r.sort_key as build_key,
+       v._first_seen as first_seen, v._last_seen as last_seen, o.id as operation_id,
+       o.title as operation, o.title_key, perm.id as permission_id, perm.provider,
+       perm.name as permission, g.name as spelling, g.effect, g.optional
+from grants g
+join operations o on o.id = g.operation
+join page_versions v on v.id = o.page_version
+join pages p on p.id = v.page
+join permissions perm on perm.id = g.permission
+left join releases r on r.id = v.release
+where o.kind != 'trust-policy'
+"""
+
+OLDER_VIEWS = {"current_grants": CURRENT_GRANTS, "current_operations": CURRENT_OPERATIONS,
+               "required_grants": REQUIRED_GRANTS}
+
+
+def save_build_versions(db, products) -> None:
+    """Rewrite the stored `build_versions` rows of the products (the writer calls this with the
+    products whose pages got a version, in the same transaction)."""
+    names = ", ".join(f"[{name}]" for name in BUILD_VERSION_COLUMNS)
+    for product in sorted(set(products) - {None}):
+        db.execute("delete from build_versions where product = ?", [product])
+        db.execute(f"insert into build_versions ({names}) {BUILD_VERSIONS}", {"product": product})
 
 
 def create_views(db) -> None:
-    """(Re)create every question view from the definitions above. A later migration that changes
-    a definition (for example `OPERATION_KEY` becoming `o.key`) calls this again."""
-    for name in VIEWS:  # all dropped first: a view is checked against the views it reads when created
+    """(Re)create every question view. Before migration m22 has made `requirement_changes` a
+    table, the frozen issue-15 set is built (old migrations call this too)."""
+    if "requirement_changes" not in db.table_names():
+        create_legacy_views(db)
+        return
+    for name in (*VIEWS, *OLDER_VIEWS):  # all dropped first: views read each other
         db.execute(f"drop view if exists [{name}]")
-    has_key = "key" in {column.name for column in db["operations"].columns}
-    key = OPERATION_KEY if has_key else LEGACY_OPERATION_KEY
-    for name, sql in VIEWS.items():
-        db.create_view(name, sql.replace("{operation_key}", key))
+    for name, sql in {**VIEWS, **OLDER_VIEWS}.items():
+        db.create_view(name, sql)
