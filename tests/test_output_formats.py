@@ -100,9 +100,9 @@ def test_every_piece_of_a_change_is_literal_in_markdown():
     hostile = "x\n# heading <img src=//e/t.png> @team ![x](//e/p.png) [click](javascript:1) &#64;ops `tick"
     change = Change(page="https://helpcenter.veeam.com/docs/vbr/userguide/a_(x).html", operation=hostile,
                     change="changed", permission="ec2:`Run`", from_=hostile, to=hostile, kind="build",
-                    from_build=hostile, to_build="13.0", observed=hostile, section=hostile, key="k")
+                    from_build=hostile, to_build="13.0", first_seen=hostile, section=hostile, key="k")
     renamed = Change(page=change.page, operation=hostile, change="renamed", permission=None, from_=hostile,
-                     to="b`c", kind="build", from_build="1", to_build="2", observed="2026-01-01", key="r")
+                     to="b`c", kind="build", from_build="1", to_build="2", first_seen="2026-01-01", key="r")
     markdown = format_markdown([change, renamed], "T", {"vbr": hostile},
                                [(change.page, "2026-01-01", hostile, 3)])
     literal(markdown)

@@ -91,7 +91,8 @@ def rows(db_path):
     for table in tables:
         columns = [c[1] for c in conn.execute(f"pragma table_info('{table}')")
                    if c[1] not in ("started", "finished", "_seen", "applied_at")]
-        found[table] = conn.execute(f"select {', '.join(columns)} from '{table}' order by rowid").fetchall()
+        if columns:
+            found[table] = conn.execute(f"select {', '.join(f'[{c}]' for c in columns)} from [{table}] order by rowid").fetchall()
     conn.close()
     return found
 

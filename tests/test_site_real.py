@@ -36,7 +36,7 @@ async def test_vbaws_shows_all_71_operations_with_the_17_trust_policies_and_thei
     db = Database(real_catalog)
     in_force = db.execute(
         "select count(*), sum(o.kind = 'trust-policy') from build_versions b join operations o "
-        "on o.page_version = b.version where b.product = 'vbaws' and b.build = '10.0.0.232'").fetchone()
+        "on o.page_version = b.page_version where b.product = 'vbaws' and b.build = '10.0.0.232'").fetchone()
     data = (await client.get("/products/vbaws.json")).json()
     assert (data["operation_count"], data["trust_count"]) == tuple(in_force) == (71, 17)
     trust = [op for page in data["pages"] for section in page["sections"] for op in section["operations"]
@@ -57,7 +57,7 @@ async def test_every_surface_shows_the_title_a_newer_dump_states(client, real_ca
                           "where p.slug = 'vm_permissions'").fetchall()
     assert versions == [("vm_permissions",)]
     assert {row[0] for row in db.execute(
-        "select page_title from operation_identity where url like '%vbazure/guide/vm_permissions.html'")} == {
+        "select page_title from operation_identity where page like '%vbazure/guide/vm_permissions.html'")} == {
         "Azure VM Permissions"}
     product = (await client.get("/products/vbazure")).text
     assert "<strong>Azure VM Permissions</strong>" in product and "Vm permissions" not in product
@@ -70,7 +70,7 @@ async def test_every_surface_shows_the_title_a_newer_dump_states(client, real_ca
                                  "where v.title != p.slug"):
         stated.setdefault(url, set()).add(title)
     assert len(stated) >= 20
-    for url, title in db.execute("select distinct url, page_title from operation_identity"):
+    for url, title in db.execute("select distinct page, page_title from operation_identity"):
         if url in stated:
             assert title in stated[url], (url, title)
 
