@@ -92,7 +92,8 @@ def rows(db_path):
         columns = [c[1] for c in conn.execute(f"pragma table_info('{table}')")
                    if c[1] not in ("started", "finished", "_seen", "applied_at")]
         if columns:
-            found[table] = conn.execute(f"select {', '.join(f'[{c}]' for c in columns)} from [{table}] order by rowid").fetchall()
+            listed = ", ".join(f"[{column}]" for column in columns)
+            found[table] = conn.execute(f"select {listed} from [{table}] order by rowid").fetchall()
     conn.close()
     return found
 
