@@ -15,7 +15,7 @@ with the same effect, resources and conditions is no change.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 
 from sqlite_utils import Database
 
@@ -43,9 +43,12 @@ class Change:
     section: str | None = None
 
     def as_json(self) -> dict:
-        record = asdict(self)
-        record["from"] = record.pop("from_")
-        return record
+        # Every field is a string or None: a shallow read is the record (`asdict` deep-copies, and
+        # cost the scrape's writer ~1 ms a page).
+        return {("from" if name == "from_" else name): getattr(self, name) for name in _CHANGE_FIELDS}
+
+
+_CHANGE_FIELDS = tuple(item.name for item in fields(Change))
 
 
 @dataclass

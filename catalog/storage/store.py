@@ -84,6 +84,7 @@ class CatalogWriter:
         self._permission_ids: dict[tuple[str, str], int] = {}
         self._release_ids: dict[tuple[str, str], int] = {}
         self._new_versions: set[int] = set()
+        self._new_builds: set[str] = set()  # products that got a release in this step
 
     @contextmanager
     def run(self, steps: bool = False):
@@ -128,10 +129,17 @@ class CatalogWriter:
         if not self._new_versions:
             return
         save_changes(self.db, self._new_versions)
-        save_build_versions(self.db, [row[0] for row in self.db.execute(
-            "select distinct p.product from page_versions v join pages p on p.id = v.page "
-            "where v.id in (select value from json_each(?))", [json.dumps(sorted(self._new_versions))])])
+        families: dict[str, set[str]] = {}
+        for product, family in self.db.execute(
+                "select distinct p.product, p.family from page_versions v join pages p on p.id = v.page "
+                "where v.id in (select value from json_each(?))", [json.dumps(sorted(self._new_versions))]):
+            families.setdefault(product, set()).add(family)
+        # A new build gives every family of its product a row; otherwise only the new versions'
+        # families changed (rewriting a product each batch made a long scrape quadratic).
+        save_build_versions(self.db, families, {product: found for product, found in families.items()
+                                                if product not in self._new_builds})
         self._new_versions.clear()
+        self._new_builds.clear()
 
     def _open_run(self, started: str) -> None:
         self.run_id = self.db["runs"].insert({
@@ -181,6 +189,7 @@ class CatalogWriter:
             if row:
                 self._release_ids[key] = row[0]
             else:
+                self._new_builds.add(product)
                 self._release_ids[key] = self.db["releases"].insert({
                     "product": product, "build": build, "label": label,
                     "label_key": label_key(label) if label else None,

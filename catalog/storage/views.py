@@ -24,6 +24,8 @@ these views (older migrations built the frozen set of `views_legacy`).
 
 from __future__ import annotations
 
+import json
+
 from catalog.storage.views_legacy import create_legacy_views
 
 # A page's title, for every surface that shows one: the version's own title; else the title the
@@ -59,10 +61,11 @@ left join releases r on r.id = v.release
 
 # At a build, each page family (the page across release URLs) is read in its newest version
 # stating that build or an older one; a later correction within the build wins. Stored as the
-# table `build_versions` (rewritten per product whenever a page of it gets a version): as a view,
+# table `build_versions` (rewritten for the families that got a version, or the whole product when it
+# got a new build): as a view,
 # SQLite's planner ran its correlated lookup once per grant of the catalog when joined to
 # operation_requirements (10-22 s for "what does build B require").
-BUILD_VERSIONS = """
+_BUILD_VERSIONS = """
 select r.product, r.build, r.sort_key as build_key, f.family, (
       select v.id from pages p2
       join page_versions v on v.page = p2.id
@@ -70,9 +73,12 @@ select r.product, r.build, r.sort_key as build_key, f.family, (
       where p2.family = f.family and r2.sort_key <= r.sort_key
       order by r2.sort_key desc, v._first_seen desc, v.id desc limit 1) as page_version
 from releases r
-join (select distinct product, family from pages where product = :product) f on f.product = r.product
+join (select distinct product, family from pages where product = :product{families}) f on f.product = r.product
 where r.product = :product and page_version is not null
 """
+BUILD_VERSIONS = _BUILD_VERSIONS.format(families="")
+BUILD_VERSIONS_OF_FAMILIES = _BUILD_VERSIONS.format(
+    families=" and family in (select value from json_each(:families))")
 BUILD_VERSION_COLUMNS = {"product": str, "build": str, "build_key": str, "family": str, "page_version": int}
 
 # What an operation asks an administrator to grant, one row per grant (a permission a page lists
@@ -166,13 +172,23 @@ OLDER_VIEWS = {"current_grants": CURRENT_GRANTS, "current_operations": CURRENT_O
                "required_grants": REQUIRED_GRANTS}
 
 
-def save_build_versions(db, products) -> None:
+def save_build_versions(db, products, families: dict[str, set[str]] | None = None) -> None:
     """Rewrite the stored `build_versions` rows of the products (the writer calls this with the
-    products whose pages got a version, in the same transaction)."""
+    products whose pages got a version, in the same transaction). With `families` (product ->
+    page families), only those families' rows of a product are rewritten: a version changes only
+    its own family's rows, unless it brought a new build, which every family gets a row at."""
     names = ", ".join(f"[{name}]" for name in BUILD_VERSION_COLUMNS)
     for product in sorted(set(products) - {None}):
-        db.execute("delete from build_versions where product = ?", [product])
-        db.execute(f"insert into build_versions ({names}) {BUILD_VERSIONS}", {"product": product})
+        chosen = (families or {}).get(product)
+        if chosen is None:
+            db.execute("delete from build_versions where product = ?", [product])
+            db.execute(f"insert into build_versions ({names}) {BUILD_VERSIONS}", {"product": product})
+            continue
+        only = json.dumps(sorted(chosen))
+        db.execute("delete from build_versions where product = ? and family in (select value from json_each(?))",
+                   [product, only])
+        db.execute(f"insert into build_versions ({names}) {BUILD_VERSIONS_OF_FAMILIES}",
+                   {"product": product, "families": only})
 
 
 def create_views(db) -> None:
