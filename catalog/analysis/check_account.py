@@ -83,12 +83,13 @@ def _principal(source: Source, record: dict, kind: str, name_key: str, grant: Aw
 def account_principals(source: Source) -> list[Principal]:
     data, where = source.value, source.where
     resolve = _Resolver(data, where)
-    principals, groups = [], {}
+    groups, group_principals = {}, []
     for group in _records(data, "GroupDetailList", where):
         name, missing = str(group.get("GroupName") or "?"), []
         documents = resolve.inline(group, "GroupPolicyList", f"group {name}") + resolve.attached(group, missing)
         groups[name] = (documents, missing)
-        principals.append(_principal(source, group, "group", "GroupName", AwsGrant(documents), list(missing)))
+        group_principals.append(_principal(source, group, "group", "GroupName", AwsGrant(documents), list(missing)))
+    principals = []
     for role in _records(data, "RoleDetailList", where):
         name, missing = str(role.get("RoleName") or "?"), []
         documents = resolve.inline(role, "RolePolicyList", f"role {name}") + resolve.attached(role, missing)
@@ -103,6 +104,7 @@ def account_principals(source: Source) -> list[Principal]:
             missing += group_missing
         grant = AwsGrant(documents, resolve.boundary(user, missing))
         principals.append(_principal(source, user, "user", "UserName", grant, missing))
+    principals += group_principals  # roles, then users, then groups
     if not principals:
         raise PolicyError(f"{where}: an account export without roles, users or groups")
     return principals

@@ -86,7 +86,7 @@ def judge_azure(grant: AzureGrant, needed: dict[str, str | None], where: str) ->
                         result.risky_granted_not_needed.append(pattern)
                 if is_wildcard(pattern):
                     result.over_grant.append(not_expanded_entry(
-                        pattern, f"{where} ({family})", "no offline list of Azure operations; not expanded",
+                        pattern, f"{where} ({family})", "no offline list of Azure operations",
                         len(covered)))
     result.granted_not_needed = sorted(set(result.granted_not_needed), key=str.lower)
     result.risky_granted_not_needed = sorted(set(result.risky_granted_not_needed), key=str.lower)

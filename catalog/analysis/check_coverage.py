@@ -105,7 +105,8 @@ def needs_for(db: Database, product: str, build: str | None, builds: str | None,
 
 def add_coverage(db: Database, product: str, checked: list[Checked], operations: tuple[str, ...]) -> None:
     """For each principal covered up to a point short of the last: what the next point adds,
-    exactly as `veeam-perms upgrade --from <covered> --to <next>` says it (its `add` rows)."""
+    exactly as `veeam-perms upgrade --from <covered> --to <next>` says it (its `add` rows of the
+    principal's provider: an AWS role is not told about Azure actions)."""
     deltas: dict[tuple[str, str], list[dict]] = {}
     for item in checked:
         if item.covers_through is None or item.next_point is None:
@@ -113,4 +114,4 @@ def add_coverage(db: Database, product: str, checked: list[Checked], operations:
         pair = (item.covers_through, item.next_point)
         if pair not in deltas:
             deltas[pair] = upgrade_delta(db, product, *pair, operations).as_json()["add"]
-        item.next_adds = deltas[pair]
+        item.next_adds = [row for row in deltas[pair] if row["provider"] == item.principal.provider]

@@ -113,8 +113,9 @@ def format_report(product: str, checked: list[Checked], with_builds: bool) -> st
     blocks = []
     for item in checked:
         lines = [f"== {_where(item)} at {item.last.point}"]
-        body = _verdict_lines(item) if item.last.status in ("enough", "not enough") else []
-        body += [f"Not evaluated: {reason}" for reason in item.principal.not_evaluated]
+        evaluated = item.last.status in ("enough", "not enough")
+        body = _verdict_lines(item) if evaluated else []
+        body += [f"Not evaluated: {reason}" for reason in item.principal.not_evaluated if evaluated]
         body += [f"Note: {note}" for note in dict.fromkeys(item.principal.notes + item.last.notes)]
         if with_builds and any(v.status in ("enough", "not enough") for v in item.verdicts):
             body += _coverage_lines(item)

@@ -70,18 +70,28 @@ def _references(plan: dict) -> dict[str, list[str]]:
     return found
 
 
+def _has_unknown(marks) -> bool:
+    """`after_unknown` marks an unknown value `true`, at any depth of lists and objects."""
+    if isinstance(marks, dict):
+        return any(_has_unknown(value) for value in marks.values())
+    if isinstance(marks, list):
+        return any(_has_unknown(value) for value in marks)
+    return marks is True
+
+
 class _Plan:
     def __init__(self, source: Source):
         self.source, self.plan = source, source.value
         self.rendered, self.references = _rendered_documents(self.plan), _references(self.plan)
 
-    def policy_text(self, address: str, after: dict, unknown: dict, attribute: str = "policy") -> str | None:
-        if isinstance(after.get(attribute), str) and not unknown.get(attribute):
-            return after[attribute]
+    def policy_text(self, address: str, after: dict, unknown: dict) -> tuple[str, str] | None:
+        """The policy JSON and what it is called, from the plan or from a data source it references."""
+        if isinstance(after.get("policy"), str) and not _has_unknown(unknown.get("policy")):
+            return after["policy"], f"{address}.policy"
         for ref in self.references.get(_INDEX.sub("", address), []):
             document = self.rendered.get(ref.removesuffix(".json"))
             if document is not None:
-                return document
+                return document, ref.removesuffix(".json")
         return None
 
     def principal(self, change: dict) -> Principal:
@@ -101,20 +111,19 @@ class _Plan:
     def grant(self, address: str, kind: str, after: dict, unknown: dict, principal: Principal):
         where = self.source.where
         if kind in POLICY_TYPES:
-            text = self.policy_text(address, after, unknown)
-            if text is None:
+            found = self.policy_text(address, after, unknown)
+            if found is None:
                 raise _Unknown("policy is known only after apply, and no rendered aws_iam_policy_document "
                                "it references is in the plan")
-            return AwsGrant([parse_document(text, where, f"{address}.policy")])
+            return AwsGrant([parse_document(found[0], where, found[1])])
         if kind == "aws_iam_role":
             return self.role(address, after, unknown, principal)
         if kind == "azurerm_role_definition":
-            if unknown.get("permissions") is True or any(
-                    isinstance(block, dict) and any(block.values()) for block in as_list(unknown.get("permissions"))):
+            if _has_unknown(unknown.get("permissions")):
                 raise _Unknown("permissions are known only after apply")
             return azure_grant({"permissions": after.get("permissions") or []}, where, address)
         permissions = after.get("permissions")
-        if unknown.get("permissions") or not isinstance(permissions, list):
+        if _has_unknown(unknown.get("permissions")) or not isinstance(permissions, list):
             raise _Unknown("permissions are known only after apply")
         return GcpGrant(Patterns([p for p in permissions if isinstance(p, str)], case_insensitive=False))
 
@@ -124,12 +133,12 @@ class _Plan:
         for index, block in enumerate(as_list(after.get("inline_policy"))):
             block_unknown = unknown_blocks[index] if index < len(unknown_blocks) else {}
             if isinstance(block, dict) and isinstance(block.get("policy"), str) and \
-                    not (isinstance(block_unknown, dict) and block_unknown.get("policy")):
+                    not (isinstance(block_unknown, dict) and _has_unknown(block_unknown.get("policy"))):
                 documents.append(parse_document(block["policy"], self.source.where,
                                                 f"{address} inline policy {block.get('name') or index + 1}"))
             else:
                 principal.not_evaluated.append(f"inline_policy {index + 1} is known only after apply")
-        if after.get("managed_policy_arns") or unknown.get("managed_policy_arns"):
+        if after.get("managed_policy_arns") or _has_unknown(unknown.get("managed_policy_arns")):
             principal.not_evaluated.append("managed_policy_arns: attached managed policies are not in the plan")
         if not documents and principal.not_evaluated:
             raise _Unknown("")
