@@ -36,7 +36,7 @@ def _version() -> str:
 
 
 @click.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, allow_dash=True))
+@click.argument("files", nargs=-1, required=True, type=click.Path(allow_dash=True))
 @db_option()
 @click.option("--product", callback=product_code, required=True, help="Product code, e.g. vbaws.")
 @click.option("--operation", "operations", multiple=True, required=True,
