@@ -73,12 +73,13 @@ def test_sarif_validates_against_the_sarif_2_1_0_schema(plugin_db, tmp_path):
     assert {r["level"] for r in errors} == {"error"}
     stale = next(r for r in errors if "VeeamPluginStaleVersion lacks iam:PassRole" in r["message"]["text"])
     assert stale["locations"][0]["physicalLocation"] == {
-        "artifactLocation": {"uri": (INPUTS / "account.json").as_uri()}, "region": {"startLine": 102, "startColumn": 13}}
+        "artifactLocation": {"uri": (INPUTS / "account.json").as_uri()},
+        "region": {"startLine": 102, "startColumn": 13}}
     notes = [r["message"]["text"] for r in results if r["ruleId"] == "not-evaluated"]
-    assert notes == ["aws_iam_policy.plugin_logs: policy is known only after apply, and no rendered "
-                     "aws_iam_policy_document it references is in the plan.",
-                     "arn:aws:iam::111122223333:user/veeam-installer: attached policy "
-                     "arn:aws:iam::aws:policy/ReadOnlyAccess is not in the export."]
+    assert notes == ["arn:aws:iam::111122223333:user/veeam-installer: attached policy "
+                     "arn:aws:iam::aws:policy/ReadOnlyAccess is not in the export.",
+                     "aws_iam_policy.plugin_logs: policy is known only after apply, and no rendered "
+                     "aws_iam_policy_document it references is in the plan."]
     # the validator does reject what the schema forbids
     results[0]["level"] = "fatal"
     path.write_text(json.dumps(sarif))
