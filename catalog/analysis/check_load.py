@@ -18,7 +18,7 @@ MAX_INPUT_BYTES = 10 * 1024 * 1024  # an account export of a large AWS account; 
 MAX_YAML_BYTES = 4 * 1024 * 1024  # Google Cloud roles are a few kB; libyaml reads 4 MB in about a second
 MAX_CONTAINERS = 1_000_000  # objects and lists in one file: about 100 MB of Python objects at most
 MAX_ENTRIES = 100_000  # action / permission strings over all inputs of one call
-MAX_INNER_WILDCARDS = 2_000  # patterns such as `ec2:*Snapshot*` that need a regular expression each
+MAX_INNER_WILDCARDS = 500  # patterns such as `ec2:*Snapshot*`: each costs a regular-expression match
 # IAM policies and role definitions nest about six levels; Terraform plans of nested modules
 # about twenty. Anything far deeper is not an input of ours, and would exhaust the parser's recursion.
 MAX_DEPTH = 32
