@@ -17,7 +17,8 @@ from catalog.analysis.check_inputs import Principal, principals_of
 from catalog.analysis.check_load import MAX_ENTRIES, MAX_INNER_WILDCARDS, PolicyError, load
 from catalog.analysis.check_match import Judgement
 
-__all__ = ["PolicyError", "Need", "Needs", "Verdict", "Checked", "read_principals", "judge", "judge_all"]
+__all__ = ["PolicyError", "Need", "Needs", "Verdict", "Checked", "read_principals", "judge", "judge_all",
+           "judge_inputs"]
 
 PROVIDER_WORDS = {"aws": ("an AWS policy", "AWS actions"), "azure": ("an Azure role", "Azure actions"),
                   "gcp": ("a Google Cloud role", "Google Cloud permissions")}
@@ -149,3 +150,41 @@ def judge_all(principals: list[Principal], points: list[Needs], include_optional
         if item.covers_through is not None and item.covers_through != points_seen[-1]:
             item.next_point = points_seen[points_seen.index(item.covers_through) + 1]
     return checked
+
+
+def judge_inputs(inputs: list[tuple[str, bytes]], points: list[Needs], include_optional: bool = False,
+                 shape: str | None = None, max_entries: int = MAX_ENTRIES) -> list[Checked]:
+    """Read and judge in one call (the website runs it in a worker process). The principals come
+    back without their grants: the verdicts hold the answer, the parsed policies are not needed."""
+    checked = judge_all(read_principals(inputs, shape, max_entries), points, include_optional)
+    for item in checked:
+        item.principal.grant = None
+    return checked
+
+
+def judge_pasted(encoded: bytes, where: str, points: list[Needs], include_optional: bool, max_chars: int,
+                 max_entries: int) -> tuple[str, list[Checked] | None, str | None]:
+    """A pasted input as a browser posts it (a percent-encoded form value), decoded and judged in the
+    website's worker process: (the text, the verdicts or None, the error or None)."""
+    from urllib.parse import unquote_plus
+
+    text = unquote_plus(encoded.decode("utf-8", errors="replace"))
+    if len(text) > max_chars:
+        return "", None, f"The input is longer than {max_chars:,} characters."
+    try:
+        return text, judge_inputs([(where, text.encode())], points, include_optional, None, max_entries), None
+    except PolicyError as error:
+        return text, None, str(error)
+
+
+WORKER_MEMORY_BYTES = 1 << 30
+
+
+def limit_worker() -> None:
+    """In the website's check worker: a memory ceiling (a check under the caps uses about 150 MB)
+    and a lower priority than the pages being served."""
+    import os
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (WORKER_MEMORY_BYTES, WORKER_MEMORY_BYTES))
+    os.nice(5)

@@ -98,8 +98,9 @@ def _document_value(value, where: str, label: str) -> dict:
 
 def parse_document(value, where: str, label: str) -> Document:
     document = _document_value(value, where, label)
-    statements = as_list(get(document, "Statement"))
-    if not statements or not all(isinstance(s, dict) for s in statements):
+    statements = get(document, "Statement")
+    statements = [statements] if isinstance(statements, dict) else statements  # an empty list grants nothing
+    if not isinstance(statements, list) or not all(isinstance(s, dict) for s in statements):
         raise PolicyError(f"{where}: {label}: an AWS policy needs a Statement object or list of objects")
     parsed = []
     for raw in statements:

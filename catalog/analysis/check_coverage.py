@@ -103,15 +103,27 @@ def needs_for(db: Database, product: str, build: str | None, builds: str | None,
     return found
 
 
+def coverage_pairs(checked: list[Checked]) -> set[tuple[str, str]]:
+    """(last point covered, the point after it) of every principal covered short of the last point."""
+    return {(item.covers_through, item.next_point) for item in checked
+            if item.covers_through is not None and item.next_point is not None}
+
+
+def next_adds_for(db: Database, product: str, old: str, new: str, operations: tuple[str, ...]) -> list[dict]:
+    """What `veeam-perms upgrade --from old --to new` says to grant (its `add` rows)."""
+    return upgrade_delta(db, product, old, new, operations).as_json()["add"]
+
+
+def apply_next_adds(checked: list[Checked], deltas: dict[tuple[str, str], list[dict]]) -> None:
+    """Each principal is told what the next point adds for its provider: an AWS role is not told
+    about Azure actions."""
+    for item in checked:
+        pair = (item.covers_through, item.next_point)
+        if pair in deltas:
+            item.next_adds = [row for row in deltas[pair] if row["provider"] == item.principal.provider]
+
+
 def add_coverage(db: Database, product: str, checked: list[Checked], operations: tuple[str, ...]) -> None:
     """For each principal covered up to a point short of the last: what the next point adds,
-    exactly as `veeam-perms upgrade --from <covered> --to <next>` says it (its `add` rows of the
-    principal's provider: an AWS role is not told about Azure actions)."""
-    deltas: dict[tuple[str, str], list[dict]] = {}
-    for item in checked:
-        if item.covers_through is None or item.next_point is None:
-            continue
-        pair = (item.covers_through, item.next_point)
-        if pair not in deltas:
-            deltas[pair] = upgrade_delta(db, product, *pair, operations).as_json()["add"]
-        item.next_adds = [row for row in deltas[pair] if row["provider"] == item.principal.provider]
+    exactly as `veeam-perms upgrade --from <covered> --to <next>` says it."""
+    apply_next_adds(checked, {pair: next_adds_for(db, product, *pair, operations) for pair in coverage_pairs(checked)})
