@@ -106,7 +106,7 @@ def test_text_is_one_block_per_principal_missing_first_risky_marked(plugin_db):
     assert stale[0] == ("== arn:aws:iam::111122223333:role/VeeamPluginStaleVersion (aws role, "
                         f"{INPUTS / 'account.json'}:102:13) at 13.0.1.2067")
     assert stale[1:3] == ["  Missing (1):", "    ! iam:PassRole  [risky]  (not granted)"]
-    assert stale[-1] == "NOT ENOUGH: 1 required permissions are missing."
+    assert stale[-1] == "NOT ENOUGH: 1 required permission is missing."
 
 
 @pytest.mark.parametrize("actions, status", [(NEEDED_AWS, 0), (NEEDED_AWS[1:], 1)])

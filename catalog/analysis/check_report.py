@@ -103,7 +103,8 @@ def _closing(item: Checked) -> str:
     if verdict.status == "enough":
         return "OK: nothing required is missing."
     if verdict.status == "not enough":
-        return f"NOT ENOUGH: {len(verdict.missing)} required permissions are missing."
+        count = len(verdict.missing)
+        return f"NOT ENOUGH: {count} required permission{' is' if count == 1 else 's are'} missing."
     if verdict.status == "not evaluated":
         return "NOT EVALUATED: " + "; ".join(item.principal.not_evaluated or ["nothing could be read"])
     return "NOT APPLICABLE: " + "; ".join(verdict.notes)
