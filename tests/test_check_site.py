@@ -148,3 +148,24 @@ def test_ten_parallel_large_checks_leave_a_static_page_answering(plugin_db):
     assert len(latencies) >= 5, (latencies, burst)
     # every answer well under 200 ms while the burst lasted; one slow scheduling slot is forgiven
     assert statistics.median(latencies) < 0.2 and sorted(latencies)[-2] < 0.2, (latencies, burst)
+
+
+async def test_the_page_and_the_cli_give_the_same_verdicts(client, plugin_db):
+    """One question, one answer: every principal's verdict and missing count, on the page and in `check --json`."""
+    import re
+
+    from click.testing import CliRunner
+
+    from pipeline.cli.main import cli
+
+    files = [INPUTS / name for name in ("account.json", "plan.json", "azure_roles.json", "gcp_role.yaml")]
+    for path in files:
+        response = await post_check(client, policy=path.read_text(), builds="all")
+        page = {name: verdict.strip() for name, verdict in
+                re.findall(r"<h3>(.*?) <small>.*?</small>:\s*(.*?)</h3>", response.text, re.S)}
+        result = CliRunner().invoke(cli, ["check", str(path), "--db", str(plugin_db), "--product", "vbr",
+                                          "--operation", OPERATION, "--builds", "all", "--json"])
+        words = {"enough": "Enough: nothing missing", "not evaluated": "Not evaluated"}
+        cli_answer = {p["principal"]: words.get(p["verdict"], f"Not enough: {len(p['missing'])} missing")
+                      for p in json.loads(result.stdout)["principals"]}
+        assert page == cli_answer, path.name
