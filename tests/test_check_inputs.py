@@ -224,3 +224,38 @@ def test_a_missing_file_and_a_directory_are_one_line(plugin_db, tmp_path):
                          (tmp_path, "is a directory; give the files to check")):
         result = run("check", path, "--db", plugin_db, "--product", "vbr", "--operation", OPERATION)
         assert (result.exit_code, result.output) == (2, f"Error: {path}: {reason}\n")
+
+
+def test_terraform_modules_roles_with_inline_policies_and_count_indexes(plugin_db, tmp_path):
+    """A module's resources (indexed by count) whose policy comes from the module's own data source,
+    and an aws_iam_role whose inline policies are partly known."""
+    document = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": NEEDED_AWS, "Resource": "*"}]})
+    role_after = {"name": "veeam", "inline_policy": [{"name": "known", "policy": document}, {"name": "later"}],
+                  "managed_policy_arns": ["arn:aws:iam::aws:policy/ReadOnlyAccess"]}
+    plan = {
+        "format_version": "1.2",
+        "resource_changes": [
+            {"address": "module.backup[0].aws_iam_policy.this[1]", "module_address": "module.backup[0]",
+             "mode": "managed", "type": "aws_iam_policy", "name": "this", "index": 1,
+             "change": {"actions": ["create"], "after": {"name": "p"}, "after_unknown": {"policy": True}}},
+            {"address": "aws_iam_role.veeam", "mode": "managed", "type": "aws_iam_role", "name": "veeam",
+             "change": {"actions": ["update"], "after": role_after,
+                        "after_unknown": {"inline_policy": [{"policy": False}, {"policy": True}]}}}],
+        "prior_state": {"values": {"root_module": {"child_modules": [{"address": "module.backup[0]", "resources": [
+            {"address": "module.backup[0].data.aws_iam_policy_document.this", "mode": "data",
+             "type": "aws_iam_policy_document", "values": {"json": document}}]}]}}},
+        "configuration": {"root_module": {"module_calls": {"backup": {"module": {"resources": [
+            {"address": "aws_iam_policy.this", "type": "aws_iam_policy",
+             "expressions": {"policy": {"references": ["data.aws_iam_policy_document.this.json",
+                                                       "data.aws_iam_policy_document.this"]}}}]}}}}},
+    }
+    path = tmp_path / "modules.json"
+    path.write_text(json.dumps(plan, indent=1))
+    status, principals = check_json(plugin_db, path)
+    assert status == 0
+    assert verdicts(principals) == [("module.backup[0].aws_iam_policy.this[1]", "aws_iam_policy", "enough", []),
+                                    ("aws_iam_role.veeam", "aws_iam_role", "enough", [])]
+    assert principals[1]["not_evaluated"] == [
+        "inline_policy 2 is known only after apply",
+        "managed_policy_arns: attached managed policies are not in the plan"]

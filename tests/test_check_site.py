@@ -174,3 +174,28 @@ async def test_the_page_and_the_cli_give_the_same_verdicts(client, plugin_db):
         cli_answer = {p["principal"]: words.get(p["verdict"], f"Not enough: {len(p['missing'])} missing")
                       for p in json.loads(result.stdout)["principals"]}
         assert page == cli_answer, path.name
+
+
+async def test_an_input_over_the_size_limit_is_refused(client):
+    policy = json.dumps({"Statement": [{"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "*",
+                                        "Sid": "x" * 210_000}]})
+    response = await post_check(client, policy=policy)
+    assert response.status_code == 400
+    assert "The input is longer than 200,000 characters." in response.text
+
+
+async def test_a_check_past_its_time_is_stopped_and_the_next_one_runs(client, monkeypatch):
+    from datasette.plugins import pm
+
+    forms = pm.get_plugin("veeam_site_forms.py")
+    policy = (INPUTS / "gcp_role.yaml").read_text()
+    monkeypatch.setattr(forms, "CHECK_SECONDS", 0.000_001)
+    response = await post_check(client, policy=policy)
+    assert response.status_code == 503
+    assert "The check took too long or too much memory and was stopped." in response.text
+    monkeypatch.setattr(forms, "MAX_CHECKS_WAITING", 0)
+    response = await post_check(client, policy=policy)
+    assert (response.status_code, "Too many checks at once; try again in a moment." in response.text) == (503, True)
+    monkeypatch.undo()
+    response = await post_check(client, policy=policy)
+    assert response.status_code == 200 and "compute.snapshots.setLabels" in response.text

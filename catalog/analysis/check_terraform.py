@@ -57,7 +57,7 @@ def _rendered_documents(plan: dict) -> dict[str, str]:
 
 
 def _references(plan: dict) -> dict[str, list[str]]:
-    """Resource address (indexes dropped) -> the full addresses its `policy` expression references."""
+    """Resource address (indexes dropped) -> what its `policy` expression references, relative to its module."""
     found = {}
     root = (plan.get("configuration") or {}).get("root_module") or {}
     for prefix, module in _modules(root):
@@ -66,7 +66,7 @@ def _references(plan: dict) -> dict[str, list[str]]:
                 continue
             refs = ((resource.get("expressions") or {}).get("policy") or {}).get("references") or []
             address = f"{prefix + '.' if prefix else ''}{resource.get('address')}"
-            found[address] = [f"{prefix + '.' if prefix else ''}{ref}" for ref in refs if isinstance(ref, str)]
+            found[address] = [ref for ref in refs if isinstance(ref, str)]
     return found
 
 
@@ -83,15 +83,19 @@ class _Plan:
     def __init__(self, source: Source):
         self.source, self.plan = source, source.value
         self.rendered, self.references = _rendered_documents(self.plan), _references(self.plan)
+        self.unindexed = {_INDEX.sub("", address): text for address, text in self.rendered.items()}
 
-    def policy_text(self, address: str, after: dict, unknown: dict) -> tuple[str, str] | None:
-        """The policy JSON and what it is called, from the plan or from a data source it references."""
+    def policy_text(self, address: str, module: str, after: dict, unknown: dict) -> tuple[str, str] | None:
+        """The policy JSON and what it is called, from the plan or from a data source it references
+        (in the same module instance, else in any instance of that module)."""
         if isinstance(after.get("policy"), str) and not _has_unknown(unknown.get("policy")):
             return after["policy"], f"{address}.policy"
         for ref in self.references.get(_INDEX.sub("", address), []):
-            document = self.rendered.get(ref.removesuffix(".json"))
+            source = f"{module}.{ref}" if module else ref
+            source = source.removesuffix(".json")
+            document = self.rendered.get(source) or self.unindexed.get(_INDEX.sub("", source))
             if document is not None:
-                return document, ref.removesuffix(".json")
+                return document, source
         return None
 
     def principal(self, change: dict) -> Principal:
@@ -102,16 +106,17 @@ class _Plan:
         principal = Principal(address, kind, provider, self.source.where, None,
                               self.source.find("address", address) or (1, 1))
         try:
-            principal.grant = self.grant(address, kind, after, unknown, principal)
+            principal.grant = self.grant(address, str(change.get("module_address") or ""), kind, after, unknown,
+                                         principal)
         except _Unknown as reason:
             if str(reason):  # empty when the reasons are already listed
                 principal.not_evaluated.append(str(reason))
         return principal
 
-    def grant(self, address: str, kind: str, after: dict, unknown: dict, principal: Principal):
+    def grant(self, address: str, module: str, kind: str, after: dict, unknown: dict, principal: Principal):
         where = self.source.where
         if kind in POLICY_TYPES:
-            found = self.policy_text(address, after, unknown)
+            found = self.policy_text(address, module, after, unknown)
             if found is None:
                 raise _Unknown("policy is known only after apply, and no rendered aws_iam_policy_document "
                                "it references is in the plan")
