@@ -185,15 +185,14 @@ async def test_an_input_over_the_size_limit_is_refused(client):
 
 
 async def test_a_check_past_its_time_is_stopped_and_the_next_one_runs(client, monkeypatch):
-    from datasette.plugins import pm
+    from catalog.analysis import check
 
-    forms = pm.get_plugin("veeam_site_forms.py")
     policy = (INPUTS / "gcp_role.yaml").read_text()
-    monkeypatch.setattr(forms, "CHECK_SECONDS", 0.000_001)
+    monkeypatch.setattr(check, "WORKER_SECONDS", 0.000_001)
     response = await post_check(client, policy=policy)
     assert response.status_code == 503
     assert "The check took too long or too much memory and was stopped." in response.text
-    monkeypatch.setattr(forms, "MAX_CHECKS_WAITING", 0)
+    monkeypatch.setattr(check, "WORKER_QUEUE", 0)
     response = await post_check(client, policy=policy)
     assert (response.status_code, "Too many checks at once; try again in a moment." in response.text) == (503, True)
     monkeypatch.undo()

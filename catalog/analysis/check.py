@@ -177,7 +177,11 @@ def judge_pasted(encoded: bytes, where: str, points: list[Needs], include_option
         return text, None, str(error)
 
 
+# The website's check worker: its memory ceiling, how long one check may take (one under the caps
+# takes about a second) and how many may be queued or running at once.
 WORKER_MEMORY_BYTES = 1 << 30
+WORKER_SECONDS = 30.0
+WORKER_QUEUE = 16
 
 
 def limit_worker() -> None:

@@ -50,8 +50,6 @@ async def feed(datasette, request):
 
 MAX_POLICY_CHARS = 200_000
 MAX_SITE_ENTRIES = 20_000  # action and permission entries of one pasted input
-CHECK_SECONDS = 30  # a check under the caps takes about a second; past this the worker is replaced
-MAX_CHECKS_WAITING = 16  # checks queued or running at once; more get "busy, try again"
 SHOWN_ON_PAGE = 100  # names listed per section; the page says how many more
 MAX_FIELD_BYTES = 4096  # every field but the pasted input (product, builds, operations)
 
@@ -82,15 +80,17 @@ def _replace_worker() -> None:
 
 
 async def _judge_off_loop(*args):
+    """The worker's answer; past `check.WORKER_SECONDS` the worker is replaced, and beyond
+    `check.WORKER_QUEUE` checks at once the request is turned away."""
+    from catalog.analysis import check
+
     global _checks_in_flight
-    if _checks_in_flight >= MAX_CHECKS_WAITING:
+    if _checks_in_flight >= check.WORKER_QUEUE:
         raise _Refused("Too many checks at once; try again in a moment.", 503)
     _checks_in_flight += 1
     try:
-        from catalog.analysis.check import judge_pasted
-
-        future = asyncio.get_running_loop().run_in_executor(_worker_pool(), judge_pasted, *args)
-        return await asyncio.wait_for(future, CHECK_SECONDS)
+        future = asyncio.get_running_loop().run_in_executor(_worker_pool(), check.judge_pasted, *args)
+        return await asyncio.wait_for(future, check.WORKER_SECONDS)
     except (TimeoutError, BrokenProcessPool) as error:
         _replace_worker()
         raise _Refused("The check took too long or too much memory and was stopped.", 503) from error
