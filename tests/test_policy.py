@@ -94,7 +94,7 @@ def test_a_policy_missing_pass_role_reports_exactly_that(seed_db, tmp_path):
     path = policy_file(tmp_path, document["Statement"])
     result = run("check", path, "--db", seed_db, "--product", "vbaws", "--operation", DEPLOY, "--json")
     assert result.exit_code == 1
-    report = json.loads(result.stdout)
+    report = json.loads(result.stdout)["principals"][0]
     assert report["missing"] == ["iam:PassRole"]
     assert "iam:PassRole" in report["risky_required"]
 
@@ -113,13 +113,13 @@ def test_deny_overrides_allow(seed_db, tmp_path):
     document = full_grant(seed_db, tmp_path, [{"Effect": "Deny", "Action": "iam:Pass*", "Resource": "*"}])
     path = policy_file(tmp_path, document["Statement"])
     result = run("check", path, "--db", seed_db, "--product", "vbaws", "--operation", DEPLOY, "--json")
-    assert result.exit_code == 1 and json.loads(result.stdout)["missing"] == ["iam:PassRole"]
+    assert result.exit_code == 1 and json.loads(result.stdout)["principals"][0]["missing"] == ["iam:PassRole"]
 
 
 def test_not_action_is_honoured(seed_db, tmp_path):
     path = policy_file(tmp_path, [{"Effect": "Allow", "NotAction": ["s3:*", "iam:PassRole"], "Resource": "*"}])
     result = run("check", path, "--db", seed_db, "--product", "vbaws", "--operation", DEPLOY, "--json")
-    report = json.loads(result.stdout)
+    report = json.loads(result.stdout)["principals"][0]
     assert result.exit_code == 1
     assert "iam:PassRole" in report["missing"] and "s3:CreateBucket" in report["missing"]
     assert "ec2:RunInstances" not in report["missing"]
@@ -141,17 +141,17 @@ def test_malformed_json_is_exit_2_naming_file_and_position(seed_db, tmp_path):
 
 
 def test_azure_role_is_checked_with_data_actions_apart(tmp_path):
-    from catalog.analysis.check import check_azure
+    from catalog.analysis.check_cloud import judge_azure
+    from catalog.analysis.check_inputs import azure_grant
 
     role = {"properties": {"permissions": [{"actions": ["Microsoft.Compute/*/read"],
                                             "notActions": ["Microsoft.Compute/disks/read"],
                                             "dataActions": []}]}}
-    required = {("actions", "Microsoft.Compute/snapshots/read"): None,
-                ("actions", "Microsoft.Compute/disks/read"): None,
-                ("dataActions", "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read"): None}
-    result = check_azure(role, required, "role.json")
-    assert result.missing == ["Microsoft.Compute/disks/read",
-                              "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read (dataActions)"]
+    required = {"Microsoft.Compute/snapshots/read": "actions", "Microsoft.Compute/disks/read": "actions",
+                "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read": "dataActions"}
+    result = judge_azure(azure_grant(role["properties"], "role.json", "the role"), required, "role.json")
+    assert result.missing == {"Microsoft.Compute/disks/read": "excluded by notActions",
+                              "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read": "not granted"}
 
 
 @pytest.mark.parametrize("text", ["[" * 150_000, json.dumps({"Statement": [{
@@ -162,7 +162,7 @@ def test_a_deeply_nested_policy_is_bad_input_not_missing(seed_db, tmp_path, text
     path.write_text(text)
     result = run("check", path, "--db", seed_db, "--product", "vbaws", "--operation", DEPLOY)
     assert (result.exit_code, result.output) == (
-        2, f"Error: {path}: nested deeper than 32 levels; not an IAM policy or Azure role definition\n")
+        2, f"Error: {path}: nested deeper than 32 levels; not a policy, role definition, account export or plan\n")
 
 
 def test_product_codes_are_case_insensitive(seed_db):

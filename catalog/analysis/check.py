@@ -1,204 +1,194 @@
-"""Is an existing AWS policy or Azure role enough for what Veeam documents?
+"""Is what an administrator holds enough for what Veeam documents, and from which build on not?
 
-AWS evaluation follows IAM's logic for identity policies as far as actions go: an action
-is granted when an Allow statement covers it (by `Action` pattern or by not matching
-`NotAction`) and no Deny statement covers it. Resources and conditions are not evaluated;
-statements that narrow them are reported so the reader can judge.
+The inputs (`check_inputs`: AWS policies, account exports, Terraform plans, Azure and Google
+Cloud roles) become principals; each principal is judged against what the chosen operations
+need at one or more points of the catalog (`Needs`, from `check_coverage`, which asks
+`upgrade.required_at`, the project's one answer to "what applies at a build"). Judging is pure:
+no catalog, no I/O, so the website runs it in a worker process.
 """
 
 from __future__ import annotations
 
-import fnmatch
-import json
 from dataclasses import dataclass, field
 
+from catalog.analysis.check_aws import AwsGrant, judge_aws
+from catalog.analysis.check_cloud import AzureGrant, judge_azure, judge_gcp
+from catalog.analysis.check_inputs import Principal, principals_of
+from catalog.analysis.check_load import MAX_ENTRIES, MAX_INNER_WILDCARDS, PolicyError, load
+from catalog.analysis.check_match import Judgement
 
-class PolicyError(ValueError):
-    """Bad input: the message names the file and, for JSON, the line and column."""
+__all__ = ["PolicyError", "Need", "Needs", "Verdict", "Checked", "read_principals", "judge", "judge_all",
+           "judge_inputs"]
+
+PROVIDER_WORDS = {"aws": ("an AWS policy", "AWS actions"), "azure": ("an Azure role", "Azure actions"),
+                  "gcp": ("a Google Cloud role", "Google Cloud permissions")}
+
+
+@dataclass(frozen=True)
+class Need:
+    provider: str
+    name: str
+    risk: str | None
+    optional: bool
+    placement: str | None = None  # Azure: actions | dataActions, None when the catalog does not say
 
 
 @dataclass
-class CheckResult:
-    kind: str  # aws | azure
+class Needs:
+    """What the chosen operations need at one point (a build, or a date for a product without builds)."""
+
+    point: str
+    by: str  # build | date
+    items: list[Need] = field(default_factory=list)
+
+    def of(self, provider: str) -> list[Need]:
+        return [need for need in self.items if need.provider == provider]
+
+
+@dataclass
+class Verdict:
+    point: str
+    status: str  # enough | not enough | not evaluated | not applicable
     missing: list[str] = field(default_factory=list)
+    why_missing: dict[str, str] = field(default_factory=dict)
+    optional_missing: list[str] = field(default_factory=list)
     granted_not_needed: list[str] = field(default_factory=list)
+    over_grant: list[dict] = field(default_factory=list)
     risky_required: list[str] = field(default_factory=list)
     risky_granted_not_needed: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
-    def as_json(self) -> dict:
-        return self.__dict__.copy()
+
+@dataclass
+class Checked:
+    """One principal across the requested points, oldest first; coverage is filled in later."""
+
+    principal: Principal
+    verdicts: list[Verdict]
+    covers_through: str | None = None
+    next_point: str | None = None
+    next_adds: list[dict] | None = None
+
+    @property
+    def last(self) -> Verdict:
+        return self.verdicts[-1]
+
+    @property
+    def failed(self) -> bool:
+        return any(v.status == "not enough" for v in self.verdicts)
 
 
-# IAM policies and Azure role definitions nest about six levels (Statement, Condition, operator,
-# key, values); anything far deeper is not a policy, and would exhaust the parser's recursion.
-MAX_POLICY_DEPTH = 32
+def read_principals(inputs: list[tuple[str, bytes]], shape: str | None = None,
+                    max_entries: int = MAX_ENTRIES) -> list[Principal]:
+    """Every principal of every input, in order; bounded in permission entries before judging."""
+    principals = []
+    for where, data in inputs:
+        principals += principals_of(load(data, where), shape)
+    # a managed policy attached to many principals is one document: counted once
+    parts = {id(part): part for p in principals if p.grant is not None for part in p.grant.parts()}
+    lists = [patterns for part in parts.values() for patterns in part.pattern_lists()]
+    entries, inner = sum(len(p.written) for p in lists), sum(len(p.globs) for p in lists)
+    where = ", ".join(name for name, _ in inputs)
+    if entries > max_entries:
+        raise PolicyError(f"{where}: {entries:,} action and permission entries; one check reads at most "
+                          f"{max_entries:,}")
+    if inner > MAX_INNER_WILDCARDS:
+        raise PolicyError(f"{where}: {inner:,} patterns with an inner wildcard or '?'; one check reads at most "
+                          f"{MAX_INNER_WILDCARDS:,}")
+    return principals
 
 
-def _depth(value) -> int:
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        deepest = max(deepest, depth)
-        if isinstance(item, dict):
-            stack.extend((child, depth + 1) for child in item.values())
-        elif isinstance(item, list):
-            stack.extend((child, depth + 1) for child in item)
-    return deepest
+def _judgement(principal: Principal, needed: list[Need]) -> Judgement:
+    grant = principal.grant
+    if isinstance(grant, AwsGrant):
+        return judge_aws(grant, [need.name for need in needed])
+    if isinstance(grant, AzureGrant):
+        return judge_azure(grant, {need.name: need.placement for need in needed}, principal.name)
+    return judge_gcp(grant, [need.name for need in needed], principal.name)
 
 
-def load_policy(text: str, where: str) -> dict:
-    too_deep = PolicyError(f"{where}: nested deeper than {MAX_POLICY_DEPTH} levels; "
-                           "not an IAM policy or Azure role definition")
+def judge(principal: Principal, needs: Needs, include_optional: bool = False) -> Verdict:
+    """One principal at one point. Needing nothing of its provider at this point is enough."""
+    needed = needs.of(principal.provider)
+    if principal.grant is None:
+        return Verdict(needs.point, "not evaluated")
+    if not needed:
+        words = PROVIDER_WORDS[principal.provider][1]
+        return Verdict(needs.point, "enough", notes=[f"the chosen operations need no {words} at {needs.point}"])
+    found = _judgement(principal, needed)
+    optional = {need.name for need in needed if need.optional}
+    missing = [name for name in found.missing if include_optional or name not in optional]
+    return Verdict(
+        needs.point, "not enough" if missing else "enough", missing,
+        {name: found.missing[name] for name in missing},
+        [] if include_optional else [name for name in found.missing if name in optional],
+        found.granted_not_needed, found.over_grant,
+        sorted({need.name for need in needed if need.risk and (include_optional or not need.optional)},
+               key=str.lower),
+        found.risky_granted_not_needed, list(dict.fromkeys(found.notes)))
+
+
+def judge_all(principals: list[Principal], points: list[Needs], include_optional: bool = False) -> list[Checked]:
+    """Every principal at every point. A principal of a provider the operations never need is
+    reported as not applicable; when that is true of every principal, the input is refused."""
+    providers = {need.provider for needs in points for need in needs.items}
+    checked = [Checked(p, [judge(p, needs, include_optional) if p.provider in providers else Verdict(
+        needs.point, "not applicable", notes=[f"the chosen operations need no {PROVIDER_WORDS[p.provider][1]}"])
+        for needs in points]) for p in principals]
+    if checked and all(all(v.status == "not applicable" for v in c.verdicts) for c in checked):
+        first = checked[0].principal
+        what, needs = PROVIDER_WORDS[first.provider]
+        if len(checked) == 1 and first.kind in ("aws policy", "azure role definition", "gcp custom role"):
+            raise PolicyError(f"{first.source}: {what}, but the chosen operations need no {needs}")
+        providers = sorted({c.principal.provider for c in checked})
+        raise PolicyError(f"{', '.join(dict.fromkeys(c.principal.source for c in checked))}: the chosen operations "
+                          f"need none of the {' or '.join(PROVIDER_WORDS[p][1] for p in providers)} these inputs grant")
+    for item in checked:
+        covered = [v.point for v in item.verdicts if v.status == "enough"]
+        item.covers_through = covered[-1] if covered else None
+        points_seen = [v.point for v in item.verdicts]
+        if item.covers_through is not None and item.covers_through != points_seen[-1]:
+            item.next_point = points_seen[points_seen.index(item.covers_through) + 1]
+    return checked
+
+
+def judge_inputs(inputs: list[tuple[str, bytes]], points: list[Needs], include_optional: bool = False,
+                 shape: str | None = None, max_entries: int = MAX_ENTRIES) -> list[Checked]:
+    """Read and judge in one call (the website runs it in a worker process). The principals come
+    back without their grants: the verdicts hold the answer, the parsed policies are not needed."""
+    checked = judge_all(read_principals(inputs, shape, max_entries), points, include_optional)
+    for item in checked:
+        item.principal.grant = None
+    return checked
+
+
+def judge_pasted(encoded: bytes, where: str, points: list[Needs], include_optional: bool, max_chars: int,
+                 max_entries: int) -> tuple[str, list[Checked] | None, str | None]:
+    """A pasted input as a browser posts it (a percent-encoded form value), decoded and judged in the
+    website's worker process: (the text, the verdicts or None, the error or None)."""
+    from urllib.parse import unquote_plus
+
+    text = unquote_plus(encoded.decode("utf-8", errors="replace"))
+    if len(text) > max_chars:
+        return "", None, f"The input is longer than {max_chars:,} characters."
     try:
-        value = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise PolicyError(f"{where}: not valid JSON at line {error.lineno}, column {error.colno}: "
-                          f"{error.msg}") from error
-    except RecursionError as error:
-        raise too_deep from error
-    if _depth(value) > MAX_POLICY_DEPTH:
-        raise too_deep
-    if not isinstance(value, dict):
-        raise PolicyError(f"{where}: expected a JSON object (an IAM policy or an Azure role definition)")
-    return value
+        return text, judge_inputs([(where, text.encode())], points, include_optional, None, max_entries), None
+    except PolicyError as error:
+        return text, None, str(error)
 
 
-def _list(value) -> list:
-    return value if isinstance(value, list) else [] if value is None else [value]
+# The website's check worker: its memory ceiling, how long one check may take (one under the caps
+# takes about a second) and how many may be queued or running at once.
+WORKER_MEMORY_BYTES = 1 << 30
+WORKER_SECONDS = 30.0
+WORKER_QUEUE = 16
 
 
-def _get(mapping: dict, *keys: str):
-    lowered = {str(k).lower(): v for k, v in mapping.items()}
-    for key in keys:
-        if key.lower() in lowered:
-            return lowered[key.lower()]
-    return None
+def limit_worker() -> None:
+    """In the website's check worker: a memory ceiling (a check under the caps uses about 150 MB)
+    and a lower priority than the pages being served."""
+    import os
+    import resource
 
-
-def _matches(pattern: str, action: str) -> bool:
-    return fnmatch.fnmatchcase(action.lower(), pattern.lower())
-
-
-def _statement_covers(statement: dict, action: str) -> bool:
-    actions, not_actions = _get(statement, "Action"), _get(statement, "NotAction")
-    if actions is not None:
-        return any(_matches(p, action) for p in _list(actions) if isinstance(p, str))
-    if not_actions is not None:
-        return not any(_matches(p, action) for p in _list(not_actions) if isinstance(p, str))
-    return False
-
-
-def check_aws(policy: dict, required: dict[str, str | None], where: str) -> CheckResult:
-    """`required`: action name -> risk label (or None)."""
-    statements = _list(_get(policy, "Statement"))
-    if not statements or not all(isinstance(s, dict) for s in statements):
-        raise PolicyError(f"{where}: an AWS policy needs a Statement object or list of objects")
-    result = CheckResult("aws")
-    allows = [s for s in statements if str(_get(s, "Effect") or "").lower() == "allow"]
-    denies = [s for s in statements if str(_get(s, "Effect") or "").lower() == "deny"]
-    for action in sorted(required, key=str.lower):
-        granted = any(_statement_covers(s, action) for s in allows)
-        if not granted or any(_statement_covers(s, action) for s in denies):
-            result.missing.append(action)
-    for statement in allows:
-        for pattern in _list(_get(statement, "Action")):
-            if isinstance(pattern, str) and not any(_matches(pattern, a) for a in required):
-                result.granted_not_needed.append(pattern)
-        if _get(statement, "NotAction") is not None:
-            result.notes.append("an Allow with NotAction grants every other action, far more than needed")
-        if _get(statement, "Resource") not in ("*", ["*"]) or _get(statement, "Condition"):
-            result.notes.append(f"statement {_get(statement, 'Sid') or '(no Sid)'} narrows resources or "
-                                "conditions; only actions were checked")
-    result.risky_required = sorted(a for a, risk in required.items() if risk)
-    return _risky_extras(result)
-
-
-def _risky_extras(result: CheckResult) -> CheckResult:
-    from catalog.storage.enrich import RISKY_AWS
-
-    result.risky_granted_not_needed = sorted(p for p in result.granted_not_needed
-                                             if p.lower() in RISKY_AWS or p.endswith("*"))
-    result.granted_not_needed = sorted(set(result.granted_not_needed), key=str.lower)
-    return result
-
-
-def _azure_blocks(role: dict) -> list[dict]:
-    inner = _get(role, "properties")
-    if isinstance(inner, dict):
-        role = inner
-    permissions = _get(role, "permissions")
-    if isinstance(permissions, list):
-        return [p for p in permissions if isinstance(p, dict)]
-    return [role]
-
-
-def check_azure(role: dict, required: dict[tuple[str, str], str | None], where: str) -> CheckResult:
-    """`required`: (placement family "actions"|"dataActions", name) -> risk label."""
-    blocks = _azure_blocks(role)
-    grants = {"actions": [], "dataActions": []}
-    denies = {"actions": [], "dataActions": []}
-    for block in blocks:
-        grants["actions"] += _list(_get(block, "actions", "Actions"))
-        grants["dataActions"] += _list(_get(block, "dataActions", "DataActions"))
-        denies["actions"] += _list(_get(block, "notActions", "NotActions"))
-        denies["dataActions"] += _list(_get(block, "notDataActions", "NotDataActions"))
-    if not any(grants.values()):
-        raise PolicyError(f"{where}: an Azure role needs actions or dataActions")
-    result = CheckResult("azure")
-    for (family, name) in sorted(required, key=lambda k: (k[0], k[1].lower())):
-        allowed = any(_matches(p, name) for p in grants[family]) and \
-            not any(_matches(p, name) for p in denies[family])
-        if not allowed:
-            result.missing.append(name if family == "actions" else f"{name} (dataActions)")
-    for family, patterns in grants.items():
-        for pattern in patterns:
-            if not any(_matches(pattern, n) for f, n in required if f == family):
-                result.granted_not_needed.append(pattern)
-    result.risky_required = sorted(n for (_, n), risk in required.items() if risk)
-    result.granted_not_needed = sorted(set(result.granted_not_needed), key=str.lower)
-    result.risky_granted_not_needed = [p for p in result.granted_not_needed if "*" in p or
-                                       p.lower().startswith("microsoft.authorization/")]
-    return result
-
-
-def detect_kind(document: dict) -> str:
-    if _get(document, "Statement") is not None:
-        return "aws"
-    if any(_get(block, "actions", "Actions", "dataActions", "DataActions") is not None
-           for block in _azure_blocks(document)):
-        return "azure"
-    return "unknown"
-
-
-def format_result(result: CheckResult) -> str:
-    lines = [f"Missing ({len(result.missing)}):", *(f"  - {n}" for n in result.missing),
-             f"Granted but not needed ({len(result.granted_not_needed)}):",
-             *(f"  + {n}" for n in result.granted_not_needed),
-             f"Risky permissions required ({len(result.risky_required)}):",
-             *(f"  ! {n}" for n in result.risky_required)]
-    if result.risky_granted_not_needed:
-        lines += ["Risky grants that are not needed:", *(f"  !! {n}" for n in result.risky_granted_not_needed)]
-    lines += [f"Note: {note}" for note in dict.fromkeys(result.notes)]
-    lines.append("OK: nothing required is missing." if not result.missing else
-                 f"NOT ENOUGH: {len(result.missing)} required permissions are missing.")
-    return "\n".join(lines)
-
-
-def check_text(text: str, where: str, selection) -> CheckResult:
-    """Parse a policy text and check it against a `catalog.policy.Selection`."""
-    document = load_policy(text, where)
-    kind = detect_kind(document)
-    if kind == "aws":
-        required = {row["name"]: row["risk"] for row in selection.rows if row["provider"] == "aws"}
-        if not required:
-            raise PolicyError(f"{where}: an AWS policy, but the chosen operations need no AWS actions")
-        return check_aws(document, required, where)
-    if kind == "azure":
-        required = {("dataActions" if row["placement"] == "dataActions" else "actions", row["name"]): row["risk"]
-                    for row in selection.rows if row["provider"] == "azure"
-                    and row["placement"] in (None, "actions", "dataActions")}
-        if not required:
-            raise PolicyError(f"{where}: an Azure role, but the chosen operations need no Azure actions")
-        return check_azure(document, required, where)
-    raise PolicyError(f"{where}: neither an AWS policy (Statement) nor an Azure role definition (actions)")
+    resource.setrlimit(resource.RLIMIT_AS, (WORKER_MEMORY_BYTES, WORKER_MEMORY_BYTES))
+    os.nice(5)

@@ -1,5 +1,5 @@
-"""The site's Atom feeds and its policy check form, on the helpers of the site plugin (veeam_site.py):
-its bounded answer cache and its page rendering.
+"""The site's Atom feeds and its check form (judged in a worker process), on the helpers of the site
+plugin (veeam_site.py): its bounded answer cache and its page rendering.
 
 Datasette loads every file in plugins/ as a separate module that is not importable by name, so the
 helpers are reached through Datasette's plugin manager, where the site plugin is registered.
@@ -7,7 +7,12 @@ helpers are reached through Datasette's plugin manager, where the site plugin is
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from urllib.parse import unquote_plus
 
 from catalog.analysis import site_data
 from catalog.analysis.compare import CompareError
@@ -44,33 +49,125 @@ async def feed(datasette, request):
 
 
 MAX_POLICY_CHARS = 200_000
+MAX_SITE_ENTRIES = 20_000  # action and permission entries of one pasted input
+SHOWN_ON_PAGE = 100  # names listed per section; the page says how many more
+MAX_FIELD_BYTES = 4096  # every field but the pasted input (product, builds, operations)
+
+# Checks run in one worker process, never on the event loop: a 15,000-action policy costs the
+# worker a second of CPU while the site keeps answering. Created on the first check.
+_pool: ProcessPoolExecutor | None = None
+_checks_in_flight = 0
+
+
+def _worker_pool() -> ProcessPoolExecutor:
+    global _pool
+    if _pool is None:
+        from catalog.analysis.check import limit_worker
+
+        _pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                                    initializer=limit_worker)
+    return _pool
+
+
+def _replace_worker() -> None:
+    """A worker past its time or memory is ended; the next check starts a new one."""
+    global _pool
+    pool, _pool = _pool, None
+    if pool is not None:
+        for process in list(getattr(pool, "_processes", {}).values()):
+            process.kill()
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+async def _judge_off_loop(*args):
+    """The worker's answer; past `check.WORKER_SECONDS` the worker is replaced, and beyond
+    `check.WORKER_QUEUE` checks at once the request is turned away."""
+    from catalog.analysis import check
+
+    global _checks_in_flight
+    if _checks_in_flight >= check.WORKER_QUEUE:
+        raise _Refused("Too many checks at once; try again in a moment.", 503)
+    _checks_in_flight += 1
+    try:
+        future = asyncio.get_running_loop().run_in_executor(_worker_pool(), check.judge_pasted, *args)
+        return await asyncio.wait_for(future, check.WORKER_SECONDS)
+    except (TimeoutError, BrokenProcessPool) as error:
+        _replace_worker()
+        raise _Refused("The check took too long or too much memory and was stopped.", 503) from error
+    finally:
+        _checks_in_flight -= 1
+
+
+class _Refused(Exception):
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.status = status
+
+
+def _split_form(request, body: bytes) -> tuple[dict, bytes]:
+    """The small fields decoded; the pasted input left percent-encoded for the worker (decoding
+    200 kB of escapes costs the event loop tens of milliseconds)."""
+    content_type = request.headers.get("content-type", "")
+    if not content_type.startswith("application/x-www-form-urlencoded"):
+        raise _Refused("Send the form as application/x-www-form-urlencoded.")
+    form, pasted = {}, b""
+    for part in body.split(b"&"):
+        name, _, value = part.partition(b"=")
+        key = unquote_plus(name[:100].decode())
+        if key == "policy":
+            pasted = value
+        elif len(value) > MAX_FIELD_BYTES:
+            raise _Refused(f"The field {key[:40]!r} is longer than {MAX_FIELD_BYTES:,} bytes.")
+        else:
+            form[key] = unquote_plus(value.decode())
+    if len(pasted) > 3 * MAX_POLICY_CHARS:  # each character is at most three bytes when encoded
+        raise _Refused(f"The input is longer than {MAX_POLICY_CHARS:,} characters.")
+    return form, pasted
+
+
+async def _check_answer(datasette, form: dict, pasted: bytes) -> dict:
+    """Needs and next-build additions from the catalog (cached), verdicts from the worker."""
+    from catalog.analysis.check_coverage import apply_next_adds, coverage_pairs, needs_for, next_adds_for
+
+    operations = operation_texts(form.get("operation"))
+    if not operations:
+        raise _Refused("Name at least one operation (part of its title).")
+    product, builds = form.get("product", ""), (form.get("builds") or "").strip()[:100] or None
+    build = None if builds else (form.get("build") or "").strip()[:100] or None
+    points = await _site()._run(datasette, needs_for, product, build, builds, operations)
+    form["policy"], checked, error = await _judge_off_loop(
+        pasted, "the pasted policy", points, form.get("include_optional") == "on", MAX_POLICY_CHARS,
+        MAX_SITE_ENTRIES)
+    if error:
+        raise _Refused(error)
+    deltas = {pair: await _site()._run(datasette, next_adds_for, product, *pair, operations)
+              for pair in coverage_pairs(checked)}
+    apply_next_adds(checked, deltas)
+    return {"checked": checked, "points": [needs.point for needs in points], "builds": bool(builds),
+            "failed": any(item.failed for item in checked), "shown": SHOWN_ON_PAGE}
 
 
 async def check(datasette, request):
-    """Paste a policy, get what is missing; nothing is stored."""
-    from catalog.analysis.check import PolicyError, check_text
-    from catalog.analysis.policy import select_permissions
-
+    """Paste what is granted, get a verdict per principal (and per build); nothing is stored."""
     products = await _site()._run(datasette, site_data.home)
-    form = dict(await request.post_vars()) if request.method == "POST" else {}
-    context = {"products": products, "form": form, "result": None, "error": None}
+    context = {"products": products, "form": {}, "result": None, "error": None}
+    status = 200
     if request.method == "POST":
-        text = form.get("policy", "")
-        operations = operation_texts(form.get("operation"))
-        if len(text) > MAX_POLICY_CHARS:
-            context["error"] = f"The policy is longer than {MAX_POLICY_CHARS:,} characters."
-        elif not operations:
-            context["error"] = "Name at least one operation (part of its title)."
-        else:
-            try:
-                selection = await _site()._run(datasette, select_permissions, form.get("product", ""),
-                                       form.get("build") or None, operations)
-                context["result"] = check_text(text, "the pasted policy", selection)
-                context["selection"] = selection
-            except (PolicyError, CompareError) as error:
-                context["error"] = str(error)
-    status = 400 if context["error"] else 200
+        try:
+            context["form"], pasted = _split_form(request, await request.post_body())
+            context["result"] = await _check_answer(datasette, context["form"], pasted)
+        except CompareError as error:
+            context["error"], status = str(error), 400
+        except _Refused as error:
+            context["error"], status = str(error), error.status
     return await _site()._render(datasette, request, "veeam_check.html", context, status=status)
+
+
+@hookimpl
+def skip_csrf(datasette, scope):
+    """/check stores nothing and changes nothing, so a forged cross-site POST gains nothing; without
+    the CSRF check its 200 kB body is not parsed a second time on the event loop."""
+    return scope.get("type") == "http" and scope.get("path") == "/check"
 
 
 @hookimpl

@@ -58,10 +58,11 @@ def parse(paths, as_json, show_all, parse_workers):
 def _register() -> None:
     from pipeline.cli.canary_commands import canary, issue
     from pipeline.cli.catalog_commands import export, ingest, migrate, products, stats
+    from pipeline.cli.check_commands import check
     from pipeline.cli.corpus_commands import corpus
     from pipeline.cli.diff_commands import changelog, diff, upgrade
     from pipeline.cli.github_commands import propose, release_command, restore
-    from pipeline.cli.policy_commands import check, policy
+    from pipeline.cli.policy_commands import policy
     from pipeline.cli.scrape_commands import reparse, scrape, update
     from pipeline.cli.site_commands import demo, publish, serve
 

@@ -1,13 +1,10 @@
-"""Admin commands: policy (what to grant) and check (is an existing policy enough)."""
+"""Admin commands: policy (what to grant); `check` (is what is granted enough) is in check_commands."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import click
 
-from pipeline.cli.common import Exit, UserError, db_option, leave, open_existing, product_code
+from pipeline.cli.common import UserError, db_option, open_existing, product_code
 
 # What each --format prints, by provider; M365 permissions have no policy format.
 FORMAT_PROVIDERS = {"aws": ("aws",), "azure": ("azure",), "gcp": ("gcp",), "terraform": ("aws", "azure", "gcp")}
@@ -92,41 +89,3 @@ def policy(db_path, product, build, operations, fmt, include_optional):
     click.echo(documents[fmt], nl=fmt in ("aws", "azure"))
     click.echo(f"{len(selection.operations)} operations at {selection.build}: "
                + "; ".join(title for _, title in selection.operations), err=True)
-
-
-@click.command()
-@click.argument("policy_file", type=click.Path(dir_okay=False))
-@db_option()
-@click.option("--product", callback=product_code, required=True, help="Product code, e.g. vbaws.")
-@click.option("--build", help="A build of the product (default: the latest).")
-@click.option("--operation", "operations", multiple=True, required=True,
-              help="Operations whose \"Section › Title\" contains this text (repeatable).")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def check(policy_file, db_path, product, build, operations, as_json):
-    """Check an AWS IAM policy or Azure role definition against what the operations need.
-
-    Exit status 0 when nothing is missing, 1 when something is, 2 on bad input.
-
-    Example: veeam-perms check my-policy.json --product vbaws --operation "deploy a new backup appliance"
-    """
-    from catalog.analysis.check import PolicyError, check_text, format_result
-    from catalog.analysis.compare import CompareError
-    from catalog.analysis.policy import select_permissions
-
-    try:
-        text = Path(policy_file).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        click.echo(f"Error: {policy_file}: cannot read ({error})", err=True)
-        leave(Exit.USAGE)
-    db = open_existing(db_path)
-    try:
-        selection = select_permissions(db, product, build, operations)
-        result = check_text(text, policy_file, selection)
-    except PolicyError as error:
-        click.echo(f"Error: {error}", err=True)
-        leave(Exit.USAGE)
-    except CompareError as error:
-        click.echo(f"Error: {capped_titles(str(error), operation_count(db, product, build))}", err=True)
-        leave(Exit.USAGE)
-    click.echo(json.dumps(result.as_json(), indent=2) if as_json else format_result(result))
-    leave(Exit.FAILED if result.missing else Exit.OK)

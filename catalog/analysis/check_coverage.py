@@ -1,0 +1,129 @@
+"""The catalog's side of `check`: what the operations need at each requested point, and what the
+first point beyond a principal's coverage adds.
+
+Nothing here decides what applies at a build: `upgrade.required_at` (through `compare.versions_at`
+and the `operation_requirements` view) is asked for each point, and `upgrade.upgrade_delta` for
+what a build adds, so `check --builds` and `veeam-perms upgrade` cannot disagree. Points are
+builds; a product whose pages state no build is read by date (the days its permissions changed),
+as `diff` reads it.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+
+from catalog.analysis.check import Checked, Need, Needs
+from catalog.analysis.compare import CompareError, Point, _change_days, _end_of_day, product_builds, resolve
+from catalog.analysis.upgrade import required_at, upgrade_delta
+
+
+def _pick(choices: list[str], text: str, first: bool) -> str:
+    """A range end: exact, `latest`, `previous`, or a build prefix (`13.0` = every 13.0.x.y)."""
+    if text == "latest":
+        return choices[-1]
+    if text == "previous" and len(choices) > 1:
+        return choices[-2]
+    if text in choices:
+        return text
+    prefixed = [choice for choice in choices if choice.startswith(text.rstrip(".") + ".")]
+    if prefixed:
+        return prefixed[0] if first else prefixed[-1]
+    raise CompareError(f"{text!r} names no build or date here; choose from: {', '.join(choices)}")
+
+
+def requested_points(db: Database, product: str, build: str | None, builds: str | None) -> list[Point]:
+    """The points to check, oldest first: one (`--build`, default latest) or a range (`--builds`:
+    `all`, `A..B`, or one build)."""
+    if builds is None:
+        return [resolve(db, product, build or "latest")]
+    labels = product_builds(db, product)
+    by = "build"
+    if not labels:
+        resolve(db, product, "latest")  # a product with no pages at all is refused here, naming the others
+        labels, by = _change_days(db, product), "date"
+    start, _, end = builds.partition("..")
+    if builds == "all":
+        chosen = labels
+    elif _:
+        low, high = labels.index(_pick(labels, start or labels[0], True)), labels.index(_pick(labels, end or "latest",
+                                                                                                 False))
+        if low > high:
+            raise CompareError(f"--builds {builds}: {labels[low]} comes after {labels[high]}")
+        chosen = labels[low:high + 1]
+    else:
+        chosen = [_pick(labels, start, False)]
+    return [Point(by, label if by == "build" else _end_of_day(label)) for label in chosen]
+
+
+def _placements(db: Database, names: list[str]) -> dict[str, str]:
+    """Azure name (lower) -> actions | dataActions, where every page that places it agrees."""
+    if not names:
+        return {}
+    marks = ",".join("?" * len(names))
+    found: dict[str, set[str]] = {}
+    for name_key, placement in db.execute(
+            "select distinct perm.name_key, g.placement from grants g join permissions perm on perm.id = g.permission "
+            "where perm.provider = 'azure' and g.placement in ('actions', 'dataActions') "
+            f"and perm.name_key in ({marks})",
+            names):
+        found.setdefault(name_key, set()).add(placement)
+    return {name: places.pop() for name, places in found.items() if len(places) == 1}
+
+
+def needs_at(db: Database, product: str, point: Point, operations: tuple[str, ...]) -> Needs:
+    """What the operations need at `point`, one entry per permission (optional only when every
+    operation needing it marks it optional); Microsoft 365 permissions are left out (no input
+    format grants them)."""
+    merged: dict[tuple[str, str], Need] = {}
+    for (_, _, provider, name_key), item in required_at(db, product, point, point.by == "build", operations).items():
+        if provider not in ("aws", "azure", "gcp"):
+            continue
+        seen = merged.get((provider, name_key))
+        merged[(provider, name_key)] = Need(provider, seen.name if seen else item.name,
+                                            (seen.risk if seen else None) or item.risk,
+                                            item.optional and (seen.optional if seen else True))
+    placements = _placements(db, [key for provider, key in merged if provider == "azure"])
+    items = [Need(n.provider, n.name, n.risk, n.optional, placements.get(key) if provider == "azure" else None)
+             for (provider, key), n in sorted(merged.items())]
+    return Needs(point.label, point.by, items)
+
+
+def needs_for(db: Database, product: str, build: str | None, builds: str | None,
+              operations: tuple[str, ...]) -> list[Needs]:
+    """Needs at every requested point; an operation text that names nothing is refused with the
+    titles that exist (the message `veeam-perms policy` gives)."""
+    from catalog.analysis.policy import select_permissions
+
+    points = requested_points(db, product, build, builds)
+    found = [needs_at(db, product, point, operations) for point in points]
+    if not any(needs.items for needs in found):
+        select_permissions(db, product, points[-1].label, operations)  # raises, naming the titles
+        raise CompareError(f"the operations matching {', '.join(map(repr, operations))} need no AWS, Azure or "
+                           f"Google Cloud permissions at {points[-1].by} {points[-1].label}")
+    return found
+
+
+def coverage_pairs(checked: list[Checked]) -> set[tuple[str, str]]:
+    """(last point covered, the point after it) of every principal covered short of the last point."""
+    return {(item.covers_through, item.next_point) for item in checked
+            if item.covers_through is not None and item.next_point is not None}
+
+
+def next_adds_for(db: Database, product: str, old: str, new: str, operations: tuple[str, ...]) -> list[dict]:
+    """What `veeam-perms upgrade --from old --to new` says to grant (its `add` rows)."""
+    return upgrade_delta(db, product, old, new, operations).as_json()["add"]
+
+
+def apply_next_adds(checked: list[Checked], deltas: dict[tuple[str, str], list[dict]]) -> None:
+    """Each principal is told what the next point adds for its provider: an AWS role is not told
+    about Azure actions."""
+    for item in checked:
+        pair = (item.covers_through, item.next_point)
+        if pair in deltas:
+            item.next_adds = [row for row in deltas[pair] if row["provider"] == item.principal.provider]
+
+
+def add_coverage(db: Database, product: str, checked: list[Checked], operations: tuple[str, ...]) -> None:
+    """For each principal covered up to a point short of the last: what the next point adds,
+    exactly as `veeam-perms upgrade --from <covered> --to <next>` says it."""
+    apply_next_adds(checked, {pair: next_adds_for(db, product, *pair, operations) for pair in coverage_pairs(checked)})
