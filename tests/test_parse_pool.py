@@ -62,7 +62,7 @@ def test_a_page_past_its_cpu_time_fails_naming_it_and_the_others_are_parsed(pool
 
 def test_a_page_past_its_memory_fails_naming_it(pool):
     outcomes = list(map_in_order(pool, exhaust, [("big.md", 3 * 1024), ("small.md", 1)]))
-    assert outcomes == [(False, "big.md: parsing needed over 1,024 MB of memory; not stored"),
+    assert outcomes == [(False, "big.md: parsing needed over 768 MB of memory; not stored"),
                         (True, 1024 * 1024)]
 
 

@@ -190,3 +190,41 @@ def test_the_cli_lists_what_a_stopped_run_left_and_exits_1(tmp_path):
     assert len(listed) == min(left, 20) and 0 < left < 30
     if left > 20:
         assert f"not fetched: ... and {left - 20} more" in lines
+
+
+def versions(db_path) -> int:
+    return Database(db_path).execute("select count(*) from page_versions").fetchone()[0]
+
+
+def test_the_time_budget_bounds_the_parsing_of_hostile_pages_too(tmp_path):
+    # 16 pages of 4 MB that each take a parser 10-20 s: the run ends at its budget, workers killed.
+    urls = [f"/docs/vbaws/guide/hostile_{i}_permissions.html" for i in range(16)]
+    config = FetchConfig(per_host_per_second=100, concurrency=4)
+    with HostileServer() as server:
+        config.base_url = server.base_url
+        start = time.monotonic()
+        report = scrape(tmp_path / "c.db", urls=urls, config=config, options=ScrapeOptions(time_budget=5.0))
+        seconds = time.monotonic() - start
+    assert seconds < 15, seconds
+    assert report.stopped == "time budget of 5 s used"
+    assert report.fetched == 0 and versions(tmp_path / "c.db") == 0
+    assert len(report.left) + len(report.failed) == 16
+    assert {reason for _, reason in report.failed} <= {
+        f"https://helpcenter.veeam.com{url}: parsing took over 5 s of CPU time; not stored" for url in urls}
+
+
+def test_a_page_past_its_cpu_bound_is_a_failure_never_a_version(tmp_path, monkeypatch):
+    monkeypatch.setattr("pipeline.jobs.parse_pool.PAGE_CPU_SECONDS", 1.0)  # the forked workers inherit it
+    urls = ["/docs/vbaws/guide/hostile_permissions.html", "/docs/vbaws/guide/ok_permissions.html"]
+    config = FetchConfig(per_host_per_second=100, concurrency=2)
+    with HostileServer() as server:
+        config.base_url = server.base_url
+        report = scrape(tmp_path / "c.db", urls=urls, config=config, options=ScrapeOptions(time_budget=None))
+    assert report.failed == [("https://helpcenter.veeam.com/docs/vbaws/guide/hostile_permissions.html",
+                              "https://helpcenter.veeam.com/docs/vbaws/guide/hostile_permissions.html: parsing "
+                              "took over 1 s of CPU time; not stored")]
+    assert report.fetched == 1
+    db = Database(tmp_path / "c.db")
+    assert db.execute("select outcome, reason like '%CPU time%' from fetches where url like '%hostile%'").fetchall() \
+        == [("failed", 1)]
+    assert db.execute("select count(*) from pages where canonical_url like '%hostile%'").fetchone()[0] == 0

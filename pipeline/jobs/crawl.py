@@ -14,7 +14,7 @@ from pipeline.fetch.client import Fetcher, FetchResult
 from pipeline.fetch.discover import ProductConfig, helpcenter_url, in_scope, is_markdown, markdown_twin
 from pipeline.fetch.sitemap import SitemapError, parse_sitemap, sitemap_paths
 from pipeline.jobs.parse_pool import ParsePool
-from pipeline.jobs.scrape_batch import BatchWriter, NotAPage, Parser
+from pipeline.jobs.scrape_batch import BatchWriter, NotAPage, Parser, ParseStopped
 from pipeline.parse.sources import PageError
 
 CONFIRM_DAYS = 7
@@ -132,6 +132,9 @@ class Crawl:
             page, links, packed = await self.parser.parse(result.body or b"",
                                                result.headers.get("content-type", ""), kind, public,
                                                result.final_url or url, crawling)
+        except ParseStopped:  # the run's budget ran out first: the page is left for the next run
+            self.report.left.append(public)
+            return []
         except PageError as error:  # an unparsable body is kept for diagnosis, a bot check is not
             self.batch.fetched(dataclasses.replace(record, outcome="failed", reason=str(error),
                                                    body=None if isinstance(error, NotAPage) else record.body))

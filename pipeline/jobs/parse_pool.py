@@ -25,8 +25,10 @@ from functools import partial
 
 from pipeline.parse.sources import PageError
 
-PAGE_CPU_SECONDS = 10.0  # real pages parse in under 0.2 s; a hostile 4 MB page took 20-60 s
-PAGE_MEMORY_BYTES = 1024 * 1024 * 1024  # real pages need a few MB; a hostile one took 700 MB
+# The largest real page (vbr used_ports, rendered as helpcenter HTML) parses in 0.18 s and a few MB;
+# a hostile 4 MB page of <b> tags took 11-20 s and 520-680 MB.
+PAGE_CPU_SECONDS = 5.0
+PAGE_MEMORY_BYTES = 768 * 1024 * 1024
 SCRAPE_NICENESS = 19  # the scrape's parsing can wait; the fetch loop's responses cannot
 MAX_WORKERS = 4
 PR_SET_PDEATHSIG = 1

@@ -162,8 +162,14 @@ async def _run(db, batch: BatchWriter, config: FetchConfig, report: ScrapeReport
     job = Crawl(db, batch, fetcher, report, pool, remembered_sources(db, since), progress)
     budget = None
     if options.time_budget is not None:
-        budget = asyncio.get_running_loop().call_later(
-            options.time_budget, fetcher.stop, f"time budget of {_duration(options.time_budget)} used")
+        reason = f"time budget of {_duration(options.time_budget)} used"
+
+        def budget_used() -> None:
+            # The whole run's budget: nothing more is asked, and nothing waits for a parse.
+            fetcher.stop(reason)
+            job.parser.stop()
+
+        budget = asyncio.get_running_loop().call_later(options.time_budget, budget_used)
     try:
         if urls:
             await job.fetch_list(urls)

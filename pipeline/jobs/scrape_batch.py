@@ -49,6 +49,10 @@ class NotAPage(PageError):
     """A bot-check, shell or non-HTML answer: failed like a fetch, and its body is not kept."""
 
 
+class ParseStopped(Exception):
+    """The run's time budget ran out before this page was parsed: it is left, not failed."""
+
+
 class Parsed(NamedTuple):
     page: Page
     links: list[str]
@@ -104,14 +108,33 @@ class Parser:
         self.workers = pool.workers if pool is not None else 1
         self._pending: list[tuple[tuple, asyncio.Future]] = []
         self._in_flight = 0
+        self._sent: list[asyncio.Future] = []
+        self.stopped = False
+
+    def stop(self) -> None:
+        """The run's time budget is used: no page waits for a parse any longer. Pages queued or
+        half parsed end with `ParseStopped` (they are left for the next run), the workers are
+        killed (a hostile page would otherwise keep one for its whole CPU bound)."""
+        self.stopped = True
+        waiting = [future for _, future in self._pending] + self._sent
+        self._pending = []
+        for future in waiting:
+            if not future.done():
+                future.set_exception(ParseStopped("the time budget was used before it was parsed"))
+        if self.pool is not None:
+            self.pool.kill()
 
     async def links(self, blob: bytes, kind: str, page_url: str) -> list[str]:
         """`stored_links` off the event loop (inline without a pool)."""
+        if self.stopped:
+            return []  # nothing more is visited once the budget is used
         if self.pool is None:
             return stored_links(blob, kind, page_url)
         return await asyncio.wrap_future(self.pool.submit(stored_links, blob, kind, page_url))
 
     async def parse(self, *args) -> Parsed:
+        if self.stopped:
+            raise ParseStopped("the time budget was used before it was parsed")
         if self.pool is None:
             return parse_bounded(*args)
         future = asyncio.get_running_loop().create_future()
@@ -125,11 +148,15 @@ class Parser:
         if not batch:
             return
         self._in_flight += 1
+        self._sent += [future for _, future in batch]
         done = asyncio.wrap_future(self.pool.submit(parse_many, [args for args, _ in batch]))
         done.add_done_callback(lambda finished: self._finished(finished, batch))
 
     def _finished(self, finished: asyncio.Future, batch: list[tuple[tuple, asyncio.Future]]) -> None:
         self._in_flight -= 1
+        self._sent = [future for future in self._sent if not future.done()]
+        if self.stopped:
+            return  # every waiting page was told, and the pool is gone
         if not finished.cancelled() and isinstance(finished.exception(), BrokenProcessPool):
             # A worker died (the kernel's OOM killer): its pages fail, the others go on.
             self.pool.restart()

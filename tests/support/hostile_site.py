@@ -16,6 +16,10 @@ GIB = 1024 ** 3
 PAGE = ("<html><head><title>Permissions</title></head><body><h1>Permissions</h1><p>"
         + "Documentation text about the permissions a role needs. " * 20 + "</p></body></html>").encode()
 ROBOTS_HEAD = b"User-agent: *\nDisallow: /private/\n"
+# Valid HTML that costs the parser seconds and hundreds of MB: every tag opens another level.
+HOSTILE_PAGE = (b"<html><head><title>Permissions</title></head><body><h1>Permissions</h1><p>"
+                + b"Documentation text about the permissions a role needs. " * 20 + b"</p>"
+                + b"<b>" * (4 * 1024 * 1024 // 3) + b"</body></html>")
 
 
 def gzip_bomb(decoded_bytes: int, block: int = 1024 * 1024):
@@ -45,7 +49,8 @@ def endless_robots(total: int, block: int = 64 * 1024):
 class HostileServer:
     """`robots`: normal | huge (1 GiB) | bomb (gzip to 1 GiB) | 503 | 404.
 
-    Paths: /ok.html, /drip.html (one byte every `drip_every` s), /bomb.html (gzip bomb),
+    Paths: /ok.html, /drip.html (one byte every `drip_every` s), /bomb.html (gzip bomb), any path with
+    `hostile` in it (a 4 MB page of unclosed <b> tags: seconds of parsing and hundreds of MB),
     any path with `storm` in it (429 with Retry-After: 3600), /private/<any> (robots-disallowed).
     """
 
@@ -89,6 +94,9 @@ class HostileServer:
         elif path == "/bomb.html":
             self.stream(handler, path, gzip_bomb(GIB), {"Content-Type": "text/html",
                                                         "Content-Encoding": "gzip"}, chunked=True)
+        elif "hostile" in path:
+            self.stream(handler, path, [HOSTILE_PAGE], {"Content-Type": "text/html; charset=utf-8",
+                                                        "Content-Length": str(len(HOSTILE_PAGE))})
         elif "storm" in path:
             self.stream(handler, path, [b"slow down"], {"Retry-After": "3600", "Content-Length": "9"},
                         status=429)
