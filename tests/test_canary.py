@@ -198,3 +198,27 @@ def test_issue_opens_one_or_comments_on_the_open_one(fake_gh, tmp_path, monkeypa
     assert fake_gh.read_text().splitlines() == [
         "issue list --label scrape-canary --state open --json number --jq .[0].number // empty",
         call.format(body=body)]
+
+
+def test_hostile_live_pages_cost_the_canary_its_budget_not_more(tmp_path):
+    import time
+
+    from pipeline.fetch.client import FetchConfig
+    from pipeline.jobs.canary import BUDGET_USED, CanaryPage, run_canary
+    from tests.support.hostile_site import HostileServer
+
+    dumps = tmp_path / "dumps"
+    (dumps / "vbaws" / "docs").mkdir(parents=True)
+    (dumps / "vbaws" / "docs" / "iam_permissions.md").write_text("---\ntitle: t\n---\n\n# T\n")
+    pages = [CanaryPage(f"/docs/vbaws/guide/hostile_{n}_permissions.html", "vbaws/docs/iam_permissions.md",
+                        markdown=False) for n in range(6)]
+    with HostileServer() as server:
+        start = time.monotonic()
+        report = run_canary(dumps, tmp_path / "raw", FetchConfig(base_url=server.base_url, per_host_per_second=100),
+                            pages, time_budget=3.0)
+        seconds = time.monotonic() - start
+    assert seconds < 12, seconds  # six pages of 10-20 s of parsing each, against a 3-second budget
+    assert report.disagrees and [row.status for row in report.rows] == ["failed"] * 6
+    assert {note for row in report.rows for note in row.differences} <= {
+        BUDGET_USED, *(f"https://helpcenter.veeam.com{page.path}: parsing took over 5 s of CPU time; not stored"
+                       for page in pages)}

@@ -21,7 +21,10 @@ from pipeline.cli.common import Exit, leave, read_text_option, write_text_option
               help="A canary list in the shape of the packaged pipeline/fetch/canary.toml.")
 @click.option("--report", "report_file", type=click.Path(dir_okay=False),
               help="Also write the table to this file (the body of an issue).")
-def canary(dumps_dir, raw_dir, base_url, list_file, report_file):
+@click.option("--time-budget", default=15.0, show_default=True, type=click.FloatRange(0.01, 24 * 60),
+              help="Minutes the run may take, fetching and parsing included; what it leaves fails "
+                   "(the scheduled canary job times out at 20).")
+def canary(dumps_dir, raw_dir, base_url, list_file, report_file, time_budget):
     """Fetch a fixed list of permission pages live and compare them with the public dumps.
 
     Each page's .html (and its Veeam Markdown .md twin, where one is served) must give the
@@ -38,7 +41,8 @@ def canary(dumps_dir, raw_dir, base_url, list_file, report_file):
         pages = None
         if list_file:
             pages = load_canary_list(read_text_option(list_file, "--list"), where=list_file)
-        report = run_canary(Path(dumps_dir), Path(raw_dir), FetchConfig(base_url=base_url), pages)
+        report = run_canary(Path(dumps_dir), Path(raw_dir), FetchConfig(base_url=base_url), pages,
+                            time_budget=time_budget * 60)
     except CanaryError as error:
         click.echo(f"Error: {error}", err=True)
         leave(Exit.USAGE)

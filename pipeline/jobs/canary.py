@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,9 +22,12 @@ from catalog.storage.keys import title_key
 from catalog.urls import PUBLIC_BASE
 from pipeline.fetch.client import FetchConfig, Fetcher, FetchResult
 from pipeline.fetch.discover import helpcenter_url, is_markdown, markdown_twin, read_config
+from pipeline.jobs.parse_pool import BudgetUsed, map_in_order, start_pool
 from pipeline.parse.sources import PageError, decode_page, parse_page_text, read_page_bytes
 
 MAX_PAGES = 200
+DEFAULT_TIME_BUDGET = 15 * 60.0  # seconds; the scheduled canary job times out at 20 minutes
+BUDGET_USED = "not compared: the canary's time budget was used first"
 
 
 class CanaryError(ValueError):
@@ -145,58 +149,66 @@ def require_inside_dumps(dumps: Path, dump: str) -> None:
                           "link); the canary reads only files inside it")
 
 
-def _dump_facts(dumps: Path, page: CanaryPage) -> tuple[Facts | None, str | None]:
+def _dump_bytes(dumps: Path, page: CanaryPage) -> tuple[bytes | None, str | None]:
     path = dumps / page.dump
     if not path.is_file():
         return None, f"dump file {page.dump} is missing under {dumps}"
     try:
-        return Facts.of(parse_page_text(decode_page(read_page_bytes(path), str(path)), "markdown-dump",
-                                        path=str(path))), None
+        return read_page_bytes(path), None
     except (OSError, PageError) as error:
         return None, str(error)
 
 
-def _compare(page: CanaryPage, source: str, result: FetchResult, dump: tuple[Facts | None, str | None],
-             raw_dir: Path, config: FetchConfig) -> Row:
-    path = page.markdown_path if source == "md" else page.path
-    row = Row(path, source, "failed")
-    public = helpcenter_url(config.base_url + page.path, config.base_url, PUBLIC_BASE)
+def facts_of(where: str, data: bytes, kind: str, url: str | None) -> Facts:
+    """A page's bytes -> what must agree; runs in a parse worker, under the page bounds."""
+    return Facts.of(parse_page_text(decode_page(data, where), kind, url=url, path=None if url else where))
+
+
+def _served(page: CanaryPage, source: str, result: FetchResult, public: str) -> str | None:
+    """Why the fetched source cannot be compared ("no twin" or a failed fetch), else None."""
     served = result.outcome == "ok" and is_markdown(result.body or b"", public)
     if source == "md" and (result.status in (404, 410) or (result.outcome == "ok" and not served)):
-        row.status = "no twin"
-        row.differences = ["no Markdown served at this path"]
-        return row
+        return "no twin"
     if result.outcome != "ok" or result.body is None:
-        row.differences = [f"fetch failed: {result.reason}"]
-        return row
-    write_inside(raw_dir, _raw_name(path), result.body)  # never through a link planted in the raw folder
-    dump_facts, problem = dump
-    if dump_facts is None:
-        row.differences = [problem or "dump unreadable"]
-        return row
-    try:
-        live = parse_page_text(decode_page(result.body, public), "html" if source == "html" else "markdown",
-                               url=public)
-    except PageError as error:
-        row.differences = [str(error)]
-        return row
-    row.live, row.dump = Facts.of(live), dump_facts
-    row.differences = differences(row.live, dump_facts)
-    row.status = "DISAGREE" if row.differences else "agree"
+        return f"fetch failed: {result.reason}"
+    return None
+
+
+def _row(page: CanaryPage, source: str, result: FetchResult, public: str, dump: Facts | str,
+         live: Facts | str | None) -> Row:
+    row = Row(page.markdown_path if source == "md" else page.path, source, "failed")
+    refused = _served(page, source, result, public)
+    if refused == "no twin":
+        row.status, row.differences = "no twin", ["no Markdown served at this path"]
+    elif refused or isinstance(dump, str) or isinstance(live, str) or live is None:
+        row.differences = [refused or (dump if isinstance(dump, str) else live) or "not compared"]
+    else:
+        row.live, row.dump = live, dump
+        row.differences = differences(live, dump)
+        row.status = "DISAGREE" if row.differences else "agree"
     return row
 
 
-async def _fetch_all(config: FetchConfig, paths: list[str]) -> list[FetchResult]:
+async def _fetch_all(config: FetchConfig, paths: list[str], deadline: float | None) -> list[FetchResult]:
     fetcher = Fetcher(config)
+    stop = None
+    if deadline is not None:
+        stop = asyncio.get_running_loop().call_later(max(0.0, deadline - time.monotonic()), fetcher.stop,
+                                                     BUDGET_USED)
     try:
         return list(await asyncio.gather(*(fetcher.fetch(path) for path in paths)))
     finally:
+        if stop is not None:
+            stop.cancel()
         await fetcher.aclose()
 
 
-def run_canary(dumps: Path, raw_dir: Path, config: FetchConfig,
-               pages: list[CanaryPage] | None = None) -> CanaryReport:
-    """Fetch every listed page (and its .md twin), keep the raw bodies, compare with the dumps."""
+def run_canary(dumps: Path, raw_dir: Path, config: FetchConfig, pages: list[CanaryPage] | None = None,
+               time_budget: float | None = DEFAULT_TIME_BUDGET) -> CanaryReport:
+    """Fetch every listed page (and its .md twin), keep the raw bodies, compare with the dumps.
+
+    Every page, live or dump, is parsed in a parse worker under the page bounds; the run's
+    `time_budget` (seconds) covers fetching and parsing: what it leaves is a failed row."""
     pages = pages if pages is not None else load_canary_list()
     if not dumps.is_dir():
         raise CanaryError(f"{dumps}: no dumps folder here; clone the dumps into it first")
@@ -206,16 +218,49 @@ def run_canary(dumps: Path, raw_dir: Path, config: FetchConfig,
         raw_dir.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise CanaryError(f"{raw_dir}: cannot create the raw folder ({error.strerror})") from error
-    paths = [path for page in pages
-             for path in ([page.path, page.markdown_path] if page.markdown else [page.path])]
-    results = dict(zip(paths, asyncio.run(_fetch_all(config, paths)), strict=True))
-    rows = []
+    deadline = time.monotonic() + time_budget if time_budget is not None else None
+    sources = [(page, source) for page in pages for source in (("html", "md") if page.markdown else ("html",))]
+    paths = [page.markdown_path if source == "md" else page.path for page, source in sources]
+    results = dict(zip(paths, asyncio.run(_fetch_all(config, paths, deadline)), strict=True))
+    jobs, dumps_read = {}, {}
     try:
-        for page in pages:
-            dump = _dump_facts(dumps, page)
-            rows.append(_compare(page, "html", results[page.path], dump, raw_dir, config))
-            if page.markdown:
-                rows.append(_compare(page, "md", results[page.markdown_path], dump, raw_dir, config))
+        for page, source in sources:
+            result = results[page.markdown_path if source == "md" else page.path]
+            public = helpcenter_url(config.base_url + page.path, config.base_url, PUBLIC_BASE)
+            if page.dump not in dumps_read:
+                data, problem = dumps_read[page.dump] = _dump_bytes(dumps, page)
+                if data is not None:
+                    jobs[("dump", page.dump)] = (str(dumps / page.dump), data, "markdown-dump", None)
+            if _served(page, source, result, public) is None:
+                path = page.markdown_path if source == "md" else page.path
+                # never through a link planted in the raw folder
+                write_inside(raw_dir, _raw_name(path), result.body)
+                jobs[(source, page.path)] = (public, result.body, "html" if source == "html" else "markdown", public)
     except OutsideTarget as error:
         raise CanaryError(str(error)) from error
+    facts = _parse_all(jobs, deadline)
+    rows = []
+    for page, source in sources:
+        result = results[page.markdown_path if source == "md" else page.path]
+        public = helpcenter_url(config.base_url + page.path, config.base_url, PUBLIC_BASE)
+        dump = facts.get(("dump", page.dump)) or dumps_read[page.dump][1] or "dump unreadable"
+        rows.append(_row(page, source, result, public, dump, facts.get((source, page.path))))
     return CanaryReport(rows)
+
+
+def _parse_all(jobs: dict[tuple[str, str], tuple], deadline: float | None) -> dict[tuple[str, str], Facts | str]:
+    """Each job's Facts or its error, parsed in the workers; what the budget leaves says so."""
+    keys = list(jobs)
+    found: dict[tuple[str, str], Facts | str] = {key: BUDGET_USED for key in keys}
+    pool = start_pool(None)
+    try:
+        for key, (_, value) in zip(keys, map_in_order(pool, facts_of, [jobs[key] for key in keys], chunk=4,
+                                                        deadline=deadline), strict=False):
+            found[key] = value
+    except BudgetUsed:
+        if pool is not None:
+            pool.kill()
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=False)
+    return found

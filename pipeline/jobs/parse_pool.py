@@ -16,6 +16,7 @@ import os
 import resource
 import signal
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -36,6 +37,10 @@ PR_SET_PDEATHSIG = 1
 
 class PageOverLimit(PageError):
     """A page whose parse went past its CPU-time or memory bound."""
+
+
+class BudgetUsed(Exception):
+    """The caller's deadline passed while pages were still being parsed."""
 
 
 class _CpuTimeUsed(BaseException):
@@ -190,22 +195,26 @@ def run_chunk(function: Callable, items: list[tuple]) -> list[Outcome]:
 
 
 def map_in_order(pool: ParsePool | None, function: Callable, items: Iterable[tuple], chunk: int = 32,
-                 ahead: int | None = None) -> Iterator[Outcome]:
+                 ahead: int | None = None, deadline: float | None = None) -> Iterator[Outcome]:
     """`run_bounded(function, item)` for each item, in the items' order (see `map_chunks_in_order`)."""
-    return map_chunks_in_order(pool, partial(run_chunk, function), items, chunk, ahead)
+    return map_chunks_in_order(pool, partial(run_chunk, function), items, chunk, ahead, deadline)
 
 
 def map_chunks_in_order(pool: ParsePool | None, chunk_function: Callable, items: Iterable[tuple],
-                        chunk: int = 32, ahead: int | None = None) -> Iterator[Outcome]:
+                        chunk: int = 32, ahead: int | None = None,
+                        deadline: float | None = None) -> Iterator[Outcome]:
     """`chunk_function(items)` over chunks of the items, one outcome per item in the items' order,
     with `ahead` chunks in flight. `chunk_function` and the items must be picklable (module-level
     functions, partials of them, plain values); `item[0]` names the page. Without a pool the work
     runs inline. A chunk whose worker died is run again one page at a time, so only the page that
-    killed its worker fails.
+    killed its worker fails. Past `deadline` (time.monotonic()) it raises BudgetUsed; the caller
+    kills the pool (`ParsePool.kill`) when it must not wait for the chunks in flight.
     """
     iterator = iter(items)
     if pool is None:
         while batch := [item for _, item in zip(range(chunk), iterator, strict=False)]:
+            if deadline is not None and time.monotonic() > deadline:
+                raise BudgetUsed
             yield from chunk_function(batch)
         return
     ahead = ahead or 2 * pool.workers
@@ -220,7 +229,9 @@ def map_chunks_in_order(pool: ParsePool | None, chunk_function: Callable, items:
             return
         batch, future = pending.popleft()
         try:
-            yield from future.result()
+            yield from future.result(timeout=None if deadline is None else max(0.0, deadline - time.monotonic()))
+        except TimeoutError:
+            raise BudgetUsed from None
         except BrokenProcessPool:
             yield from _after_a_dead_worker(pool, chunk_function, batch, pending)
 
