@@ -2,37 +2,62 @@
 
 from __future__ import annotations
 
+from collections import deque
 from pathlib import Path
 
 from catalog.storage.database import open_catalog
 from catalog.storage.snapshots import MAX_SNAPSHOT_BYTES, FetchRecord, iter_snapshot_kinds, save_fetch
 from catalog.storage.store import CatalogWriter, Observation
+from pipeline.jobs.parse_pool import map_in_order, start_pool
 from pipeline.jobs.scrape_batch import PARSE_KINDS
 from pipeline.parse.sources import PageError, decode_page, parse_page_text
 
 
-def reparse(source_db: str | Path, target_db: str | Path) -> str:
+def parse_snapshot(url: str, body: bytes | None, kind: str, digest: str):
+    """A stored body -> its Page; runs in a parse worker under the page bounds (the catalog given
+    to reparse comes from outside)."""
+    if body is None:
+        raise PageError(f"{url}: stored snapshot {digest} is corrupt or inflates past {MAX_SNAPSHOT_BYTES:,} bytes")
+    # a snapshot is Veeam's Markdown (`md`) or the helpcenter page (`html`)
+    return parse_page_text(decode_page(body, url), PARSE_KINDS[kind], url=url)
+
+
+def reparse(source_db: str | Path, target_db: str | Path, workers: int | None = None) -> str:
     if not Path(source_db).exists():
         raise FileNotFoundError(f"{source_db}: no catalog here")
     if Path(target_db).exists():
         raise FileExistsError(f"{target_db} exists; reparse builds a new catalog, name a new file")
+    pool = start_pool(workers)  # before any catalog is open: workers must not inherit its files
+    try:
+        return _reparse(source_db, target_db, pool)
+    finally:
+        if pool is not None:
+            pool.shutdown()
+
+
+def _reparse(source_db: str | Path, target_db: str | Path, pool) -> str:
     source, target = open_catalog(source_db), open_catalog(target_db)
     writer = CatalogWriter(target, "reparse", str(source_db))
     failures = []
+    read: deque = deque()
+
+    def snapshots():
+        for snapshot in iter_snapshot_kinds(source):
+            read.append(snapshot)
+            url, _, digest, body, kind = snapshot
+            yield url, body, kind, digest
+
     with writer.run():
-        for url, fetched_at, digest, body, kind in iter_snapshot_kinds(source):
-            if body is None:
-                failures.append(f"{url}: stored snapshot {digest} is corrupt or inflates past "
-                                f"{MAX_SNAPSHOT_BYTES:,} bytes")
+        # Few pages per round trip: a stored body may inflate to 24 MB.
+        for ok, value in map_in_order(pool, parse_snapshot, snapshots(), chunk=4):
+            url, fetched_at, digest, body, kind = read.popleft()
+            if body is not None:
+                save_fetch(target, writer.run_id, FetchRecord(url, url, "ok", 200, None, 1, {}, fetched_at,
+                                                              body, kind))
+            if not ok:
+                failures.append(value)
                 continue
-            save_fetch(target, writer.run_id, FetchRecord(url, url, "ok", 200, None, 1, {}, fetched_at,
-                                                          body, kind))
-            try:  # a snapshot is Veeam's Markdown (`md`) or the helpcenter page (`html`)
-                page = parse_page_text(decode_page(body, url), PARSE_KINDS[kind], url=url)
-            except PageError as error:
-                failures.append(str(error))
-                continue
-            writer.save_page(page, Observation(fetched_at, "live", digest, url))
+            writer.save_page(value, Observation(fetched_at, "live", digest, url))
     source.close()
     target.close()
     counts = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in sorted(writer.counts.items()))
