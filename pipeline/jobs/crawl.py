@@ -14,7 +14,8 @@ from pipeline.fetch.client import Fetcher, FetchResult
 from pipeline.fetch.discover import ProductConfig, helpcenter_url, in_scope, is_markdown, markdown_twin
 from pipeline.fetch.sitemap import SitemapError, parse_sitemap, sitemap_paths
 from pipeline.jobs.parse_pool import ParsePool
-from pipeline.jobs.scrape_batch import BatchWriter, NotAPage, Parser, ParseStopped
+from pipeline.jobs.scrape_batch import TWIN_FACTS, BatchWriter, NotAPage, Parser, ParseStopped
+from pipeline.parse.page import with_twin_facts
 from pipeline.parse.sources import PageError
 
 CONFIRM_DAYS = 7
@@ -140,11 +141,38 @@ class Crawl:
                                                    body=None if isinstance(error, NotAPage) else record.body))
             self.report.failed.append((public, str(error)))
             return []
+        if page.source_kind == "veeam-markdown":
+            try:
+                page = await self._dated_by_twin(page, url, public)
+            except (PageError, ParseStopped) as error:  # undated, the page would make a version of its own
+                if isinstance(error, ParseStopped):
+                    self.report.left.append(public)
+                    return []
+                self.batch.fetched(dataclasses.replace(record, outcome="failed", reason=str(error)))
+                self.report.failed.append((public, str(error)))
+                return []
         self.batch.fetched(dataclasses.replace(record, packed=packed), page)
         self.report.fetched += 1
         if page.operations:
             self.report.permission_pages += 1
         return links
+
+    async def _dated_by_twin(self, page, url: str, public: str):
+        """A page read from Veeam's Markdown, with the build and date its HTML twin states
+        (`with_twin_facts`). The twin is fetched in full (it is asked only when the `.md` changed)
+        and kept as a snapshot of kind `html-facts`: reparse reads it to date the `.md` the same way."""
+        result = await self.fetcher.fetch(url, check_page=False)
+        if result.outcome == "failed" and result.status in (404, 410):
+            return page  # no twin: the page keeps its own values
+        if result.outcome != "ok":
+            raise PageError(f"{public}: its HTML twin, which dates and builds it, could not be read "
+                            f"({result.reason or result.outcome}); asked again next run")
+        twin, _, packed = await self.parser.parse(result.body or b"", result.headers.get("content-type", ""),
+                                                  "html", public, result.final_url or url, False)
+        self.batch.fetched(FetchRecord(public, result.final_url or result.url, "ok", result.status, None,
+                                       result.attempts, result.headers, result.fetched_at, result.body,
+                                       TWIN_FACTS, None, packed))
+        return with_twin_facts(page, twin)
 
     async def _last_links(self, public: str, url: str) -> list[str]:
         """An unchanged page's links are read from its last stored body, in a parse worker."""

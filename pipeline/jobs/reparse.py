@@ -9,7 +9,8 @@ from catalog.storage.database import open_catalog
 from catalog.storage.snapshots import MAX_SNAPSHOT_BYTES, FetchRecord, iter_snapshot_kinds, save_fetch
 from catalog.storage.store import CatalogWriter, Observation
 from pipeline.jobs.parse_pool import map_in_order, start_pool
-from pipeline.jobs.scrape_batch import PARSE_KINDS
+from pipeline.jobs.scrape_batch import PARSE_KINDS, TWIN_FACTS
+from pipeline.parse.page import with_twin_facts
 from pipeline.parse.sources import PageError, decode_page, parse_page_text
 
 
@@ -39,6 +40,7 @@ def _reparse(source_db: str | Path, target_db: str | Path, pool) -> str:
     source, target = open_catalog(source_db), open_catalog(target_db)
     writer = CatalogWriter(target, "reparse", str(source_db))
     failures = []
+    twins: dict[str, object] = {}
     read: deque = deque()
 
     def snapshots():
@@ -57,6 +59,11 @@ def _reparse(source_db: str | Path, target_db: str | Path, pool) -> str:
             if not ok:
                 failures.append(value)
                 continue
+            if kind == TWIN_FACTS:  # the HTML twin that dated the `.md` fetched after it
+                twins[url] = value
+                continue
+            if url in twins:
+                value = with_twin_facts(value, twins[url])
             writer.save_page(value, Observation(fetched_at, "live", digest, url))
     source.close()
     target.close()

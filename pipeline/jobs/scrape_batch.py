@@ -20,8 +20,10 @@ from pipeline.fetch.discover import extract_links, extract_markdown_links
 from pipeline.jobs.parse_pool import ParsePool, page_bounds
 from pipeline.parse.sources import PageError, decode_page, parse_page_text, require_page_url
 
-# `markdown` tells Veeam's own Markdown from a dump by its front matter (parse.sources).
-PARSE_KINDS = {"md": "markdown", "html": "html"}
+# `markdown` tells Veeam's own Markdown from a dump by its front matter (parse.sources). An
+# `html-facts` snapshot is a page's HTML twin fetched for the build and date its `.md` lacks.
+TWIN_FACTS = "html-facts"
+PARSE_KINDS = {"md": "markdown", "html": "html", TWIN_FACTS: "html"}
 
 
 def decode_body(body: bytes, content_type: str, where: str) -> str:

@@ -130,6 +130,22 @@ def parse_html_page(text: str, url: str | None = None, path: str | None = None) 
     return build_page(parse_html_blocks(text), "html", url=url, path=path)
 
 
+def with_twin_facts(page: Page, twin: Page) -> Page:
+    """A page read from Veeam's Markdown, dated and built by its helpcenter HTML twin.
+
+    Veeam's `.md` carries no "applies to build" footer, and its `dateModified` is an export stamp
+    that all pages share. The HTML states both, so the page keeps what the HTML says (its own
+    values only where the HTML says nothing): read from either source, a page is the same
+    version, since the build is part of what makes a version.
+    """
+    if page.source_kind != "veeam-markdown":
+        return page
+    return page.model_copy(update={
+        "build": twin.build or page.build,
+        "build_source": twin.build_source if twin.build else page.build_source,
+        "last_updated": twin.last_updated or page.last_updated})
+
+
 @dataclass(frozen=True)
 class CrossCheck:
     """A "Full list" operation compared with the union of its sibling collapsible lists."""
