@@ -16,7 +16,11 @@ PRODUCT_ALIASES = {"backup": "vbr", "vbgcp": "vbgc", "vb365": "vbo365", "vac": "
 # A product code as the helpcenter spells it in URLs (`vbaws`, `vbo365`, `agentforwindows`):
 # also the name of a folder or file (`<product>.atom`), so never `..` or a path.
 PRODUCT_CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-_DROPPED_QUERY = frozenset({"ck", "ad"})
+# Parameters that track or highlight, never select content: a link carrying them names the same
+# page (`?zoom_highlight=dedupe-friendly&ver=13` is release 13 of the page, highlighted).
+_DROPPED_QUERY = frozenset({"ck", "ad", "zoom_highlight", "gclid", "fbclid", "msclkid", "mc_cid", "mc_eid",
+                            "_ga", "_gl"})
+_DROPPED_PREFIXES = ("utm_",)
 _PAGE = r"(?P<guide>[^/]+)/(?:.*/)?(?P<slug>[^/]+?)\.(?:html?|md)$"
 # A release label: `13`, `120`, `6a`, `95u4`.
 LABEL = r"\d{1,3}[a-z]?(?:u\d{1,2})?"
@@ -58,12 +62,13 @@ def canonical_product(code: str | None) -> str | None:
 
 
 def canonicalize(url: str) -> str:
-    """Drop tracking parameters (`ck`, `ad`) and the fragment; keep `ver`; sort the rest."""
+    """Drop tracking and highlighting parameters (`ck`, `ad`, `zoom_highlight`, `utm_*`, ...) and the
+    fragment; keep `ver`; sort the rest."""
     parts = urlsplit(url.strip())
     scheme = (parts.scheme or "https").lower()
     host = parts.netloc.lower()
     query = sorted((key, value) for key, value in parse_qsl(parts.query, keep_blank_values=True)
-                   if key.lower() not in _DROPPED_QUERY)
+                   if key.lower() not in _DROPPED_QUERY and not key.lower().startswith(_DROPPED_PREFIXES))
     return urlunsplit((scheme, host, parts.path or "/", urlencode(query), ""))
 
 

@@ -184,3 +184,35 @@ def test_a_product_without_builds_is_scraped_and_versioned_by_date(tmp_path):
     assert db["releases"].count == 0
     assert "no builds, dated 2026-02-01 .. 2026-03-05" in catalog_stats(db)
     db.close()
+
+
+def test_highlight_and_tracking_parameters_never_make_another_page():
+    from catalog.urls import canonicalize, parse_url
+
+    linked = ("https://helpcenter.veeam.com/docs/agentforlinux/userguide/compression_deduplication.html"
+              "?zoom_highlight=dedupe-friendly&ver=13&utm_source=news&gclid=x#levels")
+    assert canonicalize(linked) == \
+        "https://helpcenter.veeam.com/docs/agentforlinux/userguide/compression_deduplication.html?ver=13"
+    assert parse_url(linked).version_label == "13"
+
+
+def test_a_catalog_with_a_highlighted_page_url_is_migrated_to_the_canonical_one(tmp_path):
+    import sqlite3
+
+    from catalog.storage.database import open_catalog
+    from catalog.storage.migrations import migrations
+
+    db_path = tmp_path / "old.db"
+    db = open_catalog(db_path)
+    db.execute("insert into pages (product, guide, slug, canonical_url, family, title, _first_seen, _last_seen) "
+               "values ('vbr', 'userguide', 'x', 'https://helpcenter.veeam.com/docs/vbr/userguide/x.html"
+               "?zoom_highlight=a', 'https://helpcenter.veeam.com/docs/vbr/userguide/x.html', 'X', '2026', '2026')")
+    db.execute("delete from _sqlite_migrations where name = 'm23_canonical_urls_without_tracking'")
+    db.conn.commit()
+    db.close()
+    migrated = open_catalog(db_path)
+    assert not [m.name for m in migrations.pending(migrated)]
+    assert migrated.execute("select canonical_url from pages").fetchall() == [
+        ("https://helpcenter.veeam.com/docs/vbr/userguide/x.html",)]
+    migrated.close()
+    assert sqlite3.connect(db_path).execute("pragma integrity_check").fetchone() == ("ok",)

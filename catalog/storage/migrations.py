@@ -13,6 +13,7 @@ from sqlite_utils.migrations import Migrations
 from catalog.model import base_key, unique_key
 from catalog.storage.changes import CHANGE_COLUMNS, save_changes
 from catalog.storage.views import BUILD_VERSION_COLUMNS, create_views, save_build_versions
+from catalog.urls import canonicalize, parse_url
 
 migrations = Migrations("veeam-perms")
 
@@ -274,6 +275,29 @@ REQUIRED_COUNT = """
 select count(distinct g.permission) from operations o join grants g on g.operation = o.id
 where o.page_version = page_versions.id and o.kind != 'trust-policy'
   and g.effect = 'Allow' and g.not_action = 0"""
+
+
+
+@migrations()
+def m23_canonical_urls_without_tracking(db: Database) -> None:
+    """Page URLs stored with a highlighting or tracking parameter (`zoom_highlight=`, `utm_*`) take
+    their canonical form, unless the catalog already holds that page under it (left as it is:
+    two histories are not merged by a migration)."""
+    taken = {row[0] for row in db.execute("select canonical_url from pages")}
+    changed = []
+    for page_id, url in db.execute("select id, canonical_url from pages where canonical_url like '%?%'").fetchall():
+        clean = canonicalize(url)
+        if clean != url and clean not in taken:
+            db.execute("update pages set canonical_url = ?, family = ? where id = ?",
+                       [clean, parse_url(clean).family, page_id])
+            taken.add(clean)
+            changed.append(page_id)
+    if changed:  # the stored answers name pages by URL and family: theirs are made again
+        marks = ",".join("?" * len(changed))
+        save_changes(db, [row[0] for row in db.execute(
+            f"select id from page_versions where page in ({marks})", changed)])
+        save_build_versions(db, [row[0] for row in db.execute(
+            f"select distinct product from pages where id in ({marks})", changed)])
 
 
 def migrate(db: Database) -> None:
