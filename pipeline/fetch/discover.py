@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from html import unescape
 from importlib import resources
 from urllib.parse import urljoin, urlsplit
@@ -19,6 +19,8 @@ class ProductConfig:
     entry: tuple[str, ...]
     follow: re.Pattern
     max_pages: int
+    moved: dict[str, str] = field(default_factory=dict)
+    """Pages of this product that live at another address now (new path -> the path its history has)."""
 
     def slugs_of(self) -> set[str]:
         return {self.code} | {alias for alias, code in PRODUCT_ALIASES.items() if code == self.code}
@@ -55,8 +57,18 @@ def load_products(text: str | None = None) -> dict[str, ProductConfig]:
         products[code] = ProductConfig(
             code, item["name"], tuple(item["entry"]),
             re.compile(item.get("follow", defaults.get("follow", ".*"))),
-            int(item.get("max_pages", defaults.get("max_pages", 500))))
+            int(item.get("max_pages", defaults.get("max_pages", 500))), _moved(code, item.get("moved", {})))
     return products
+
+
+def _moved(code: str, moved: object) -> dict[str, str]:
+    pairs = moved.items() if isinstance(moved, dict) else [(None, None)]
+    for new, old in pairs:
+        if not all(isinstance(path, str) and path.startswith("/docs/") and path.endswith(".html")
+                   for path in (new, old)):
+            raise ConfigError(f"products.toml: [products.{code}.moved]: each entry maps a page's new path to "
+                              "its old one, both /docs/....html")
+    return dict(moved) if isinstance(moved, dict) else {}
 
 
 # A regular expression rather than a parser: link extraction runs on every crawled page, and
@@ -86,6 +98,8 @@ def in_scope(url: str, product: ProductConfig, base_url: str) -> bool:
     parts = urlsplit(url)
     if parts.netloc.lower() != urlsplit(base_url).netloc.lower():
         return False
+    if parts.path in product.moved:
+        return True  # a page of this product at its new address
     segments = parts.path.strip("/").split("/")
     if len(segments) < 3 or segments[0] not in ("docs", "archive") or \
             segments[1].lower() not in product.slugs_of():

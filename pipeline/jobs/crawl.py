@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import datetime as dt
 from collections.abc import Awaitable, Callable
+from urllib.parse import urlsplit
 
 from catalog.storage.snapshots import FetchRecord, last_lastmod, last_snapshot_blob, validators_for
 from catalog.storage.store import utc_now
@@ -45,6 +46,7 @@ class Crawl:
         self.progress = progress
         self.base_url = fetcher.config.base_url
         self.lastmods: dict[str, str | None] = {}  # page URL under the base -> sitemap lastmod
+        self.moved: dict[str, str] = {}  # a moved page's new path -> the path its history has
         # product -> set when its probe ends: decided, or not (the waiters then probe again)
         self._probes: dict[str, asyncio.Event] = {}
         # A sitemap could miss a change: a page is asked again (conditionally) once a week anyway.
@@ -52,7 +54,10 @@ class Crawl:
             timespec="seconds")
 
     def public(self, url: str) -> str:
-        return helpcenter_url(url, self.base_url, PUBLIC_BASE)
+        """The page's public URL; a page that moved keeps the URL its history has (`moved`)."""
+        public = helpcenter_url(url, self.base_url, PUBLIC_BASE)
+        old = self.moved.get(urlsplit(public).path)
+        return public if old is None else helpcenter_url(PUBLIC_BASE + old, PUBLIC_BASE, PUBLIC_BASE)
 
     async def _get(self, url: str, public: str, kind: str) -> FetchResult:
         # The bot-check test runs with the parse, off the event loop (scrape_batch.parse_fetched).
@@ -201,7 +206,10 @@ class Crawl:
         return pages
 
     async def crawl(self, product: ProductConfig) -> None:
-        start = [self.fetcher.absolute(path) for path in product.entry]
+        self.moved.update(product.moved)
+        now_at = {old: new for new, old in product.moved.items()}  # an entry that moved is asked where it is
+        start = list(dict.fromkeys(self.fetcher.absolute(now_at.get(path, path))
+                                   for path in (*product.entry, *product.moved)))
         start += [url for url in await self.read_sitemaps(product) if url not in start]
         frontier = start[: product.max_pages]
         seen = set(frontier)
@@ -217,8 +225,11 @@ class Crawl:
         await self._work(frontier, one)
 
     async def fetch_list(self, paths: list[str]) -> None:
+        """Visit exactly these pages; a page known by the address it moved from is asked at its new one."""
+        now_at = {old: new for new, old in self.moved.items()}
+
         async def one(path: str) -> list[str]:
-            await self.visit(self.fetcher.absolute(path), crawling=False)
+            await self.visit(self.fetcher.absolute(now_at.get(path, path)), crawling=False)
             return []
 
         await self._work(paths, one)

@@ -174,6 +174,8 @@ async def _run(db, batch: BatchWriter, config: FetchConfig, report: ScrapeReport
         if urls:
             await job.fetch_list(urls)
         elif since_last:
+            for code in chosen:
+                job.moved.update(known_products[code].moved)
             for code in chosen:  # no discovery, but a sitemap's lastmod still spares requests
                 await job.read_sitemaps(known_products[code])
             await job.fetch_list(_known_pages(db, chosen))
