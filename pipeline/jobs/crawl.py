@@ -8,7 +8,7 @@ import datetime as dt
 from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
-from catalog.storage.snapshots import FetchRecord, last_lastmod, last_snapshot_blob, validators_for
+from catalog.storage.snapshots import FetchRecord, all_validators, last_lastmod, last_snapshot_blob
 from catalog.storage.store import utc_now
 from catalog.urls import DEFAULT_HOST, PUBLIC_BASE, parse_url
 from pipeline.fetch.client import Fetcher, FetchResult
@@ -47,6 +47,7 @@ class Crawl:
         self.base_url = fetcher.config.base_url
         self.lastmods: dict[str, str | None] = {}  # page URL under the base -> sitemap lastmod
         self.moved: dict[str, str] = {}  # a moved page's new path -> the path its history has
+        self._validators: dict[tuple[str, str], dict[str, str]] | None = None
         # product -> set when its probe ends: decided, or not (the waiters then probe again)
         self._probes: dict[str, asyncio.Event] = {}
         # A sitemap could miss a change: a page is asked again (conditionally) once a week anyway.
@@ -61,7 +62,9 @@ class Crawl:
 
     async def _get(self, url: str, public: str, kind: str) -> FetchResult:
         # The bot-check test runs with the parse, off the event loop (scrape_batch.parse_fetched).
-        return await self.fetcher.fetch(url, validators_for(self.db, public, kind), check_page=False)
+        if self._validators is None:
+            self._validators = all_validators(self.db)  # read once, when the first page is asked
+        return await self.fetcher.fetch(url, self._validators.get((public, kind), {}), check_page=False)
 
     async def negotiate(self, url: str, public: str) -> tuple[FetchResult, str]:
         """Fetch a page from its `.md` twin when the product serves Markdown, else its `.html`."""
