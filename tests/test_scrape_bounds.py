@@ -228,3 +228,25 @@ def test_a_page_past_its_cpu_bound_is_a_failure_never_a_version(tmp_path, monkey
     assert db.execute("select outcome, reason like '%CPU time%' from fetches where url like '%hostile%'").fetchall() \
         == [("failed", 1)]
     assert db.execute("select count(*) from pages where canonical_url like '%hostile%'").fetchone()[0] == 0
+
+
+def slow_links(blob, kind, page_url):
+    time.sleep(5)
+    return []
+
+
+def test_a_budget_used_while_an_unchanged_pages_links_are_read_ends_the_run_cleanly(tmp_path, monkeypatch):
+    from tests.support.sitegen import SiteServer, load_site
+
+    products = (ROOT / "cassettes" / "site_products.toml").read_text()
+    db_path = tmp_path / "c.db"
+    with SiteServer(load_site(ROOT / "tests" / "site")) as server:
+        config = FetchConfig(base_url=server.base_url, per_host_per_second=100)
+        assert scrape(db_path, config=config, products_toml=products).failed == []
+        # Every page answers 304 now: its links come from its stored body, in a worker that takes 5 s.
+        monkeypatch.setattr("pipeline.jobs.scrape_batch.stored_links", slow_links)  # forked workers inherit it
+        start = time.monotonic()
+        report = scrape(db_path, config=config, products_toml=products, options=ScrapeOptions(time_budget=1.0))
+        seconds = time.monotonic() - start
+    assert report.stopped == "time budget of 1 s used" and report.failed == []
+    assert seconds < 4, seconds

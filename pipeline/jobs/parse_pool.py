@@ -132,6 +132,7 @@ class ParsePool:
 
     def __init__(self, workers: int, niceness: int = 0) -> None:
         self.workers, self.niceness = workers, niceness
+        self.generation = 0  # how many times the pool was replaced (callers restart it once)
         # Load the HTML front-end (bs4 and lxml, ~130 ms) once before forking, not in every worker.
         importlib.import_module("pipeline.parse.html_frontend")
         self._executor = self._start()
@@ -157,6 +158,7 @@ class ParsePool:
         """Replace a broken pool (its pending work failed with BrokenProcessPool)."""
         self._executor.shutdown(wait=False, cancel_futures=True)
         self._executor = self._start()
+        self.generation += 1
 
     def shutdown(self, wait: bool = True, cancel_futures: bool = True) -> None:
         self._executor.shutdown(wait=wait, cancel_futures=cancel_futures)

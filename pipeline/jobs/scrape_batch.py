@@ -132,7 +132,12 @@ class Parser:
             return []  # nothing more is visited once the budget is used
         if self.pool is None:
             return stored_links(blob, kind, page_url)
-        return await asyncio.wrap_future(self.pool.submit(stored_links, blob, kind, page_url))
+        try:
+            return await asyncio.wrap_future(self.pool.submit(stored_links, blob, kind, page_url))
+        except (BrokenProcessPool, RuntimeError):
+            if self.stopped:  # the budget ran out while it waited: the workers were killed
+                return []
+            raise
 
     async def parse(self, *args) -> Parsed:
         if self.stopped:
@@ -151,17 +156,21 @@ class Parser:
             return
         self._in_flight += 1
         self._sent += [future for _, future in batch]
+        generation = self.pool.generation
         done = asyncio.wrap_future(self.pool.submit(parse_many, [args for args, _ in batch]))
-        done.add_done_callback(lambda finished: self._finished(finished, batch))
+        done.add_done_callback(lambda finished: self._finished(finished, batch, generation))
 
-    def _finished(self, finished: asyncio.Future, batch: list[tuple[tuple, asyncio.Future]]) -> None:
+    def _finished(self, finished: asyncio.Future, batch: list[tuple[tuple, asyncio.Future]],
+                  generation: int) -> None:
         self._in_flight -= 1
         self._sent = [future for future in self._sent if not future.done()]
         if self.stopped:
             return  # every waiting page was told, and the pool is gone
         if not finished.cancelled() and isinstance(finished.exception(), BrokenProcessPool):
-            # A worker died (the kernel's OOM killer): its pages fail, the others go on.
-            self.pool.restart()
+            # A worker died (the kernel's OOM killer): the pages of its batch fail, the others go
+            # on. Every batch in flight hears of it; the pool is replaced once, by the first.
+            if self.pool.generation == generation:
+                self.pool.restart()
             for args, future in batch:
                 if not future.done():
                     future.set_exception(PageError(f"{args[3]}: the parse worker died on this page or one "
