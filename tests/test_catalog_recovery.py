@@ -248,3 +248,14 @@ def test_reparse_never_adds_tables_to_a_forged_file(tmp_path):
     assert result.output == f"Error: not a veeam-perms catalog: {path}\n"
     assert path.read_bytes() == before
     assert not (tmp_path / "new.db").exists()
+
+
+def test_a_hot_journal_is_rolled_back_when_the_catalog_is_named_through_a_link(crashed, tmp_path):
+    db_path = hot_catalog(crashed, tmp_path / "real")  # SQLite keeps the journal beside the real file
+    (tmp_path / "links").mkdir()
+    link = tmp_path / "links" / "catalog.db"
+    link.symlink_to(db_path)
+    result = run("stats", "--db", link)
+    assert result.exit_code == 0, result.output
+    assert not Path(f"{db_path}-journal").exists()
+    assert content_digest(db_path) == crashed[2]

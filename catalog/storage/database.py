@@ -99,9 +99,10 @@ def roll_back_hot_journal(path: Path, wait: float = READ_TIMEOUT_SECONDS) -> Non
     """Let SQLite roll back the journal a killed writer left, if any (it does on the first read
     of a read-write connection). Skipped when the file or its folder may not be written; the
     read-only open then says so."""
-    if not Path(f"{path}-journal").exists():
+    real = path.resolve()  # SQLite keeps the journal beside the file a link leads to
+    if not Path(f"{real}-journal").exists():
         return
-    if not (os.access(path, os.W_OK) and os.access(path.resolve().parent, os.W_OK)):
+    if not (os.access(real, os.W_OK) and os.access(real.parent, os.W_OK)):
         return
     try:
         conn = sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=rw", uri=True, timeout=wait)

@@ -136,8 +136,7 @@ def catalog_lock(db_path: str | Path):
         sweep_stale_locks(path.parent)
         handle = _acquire(path, db_path)
     except BaseException:
-        if created:
-            _remove_if_empty(db_path)
+        # Not removed here: the writer that holds the lock may be using the empty file just made.
         raise
     try:
         handle.seek(0)
