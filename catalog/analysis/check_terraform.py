@@ -26,13 +26,18 @@ TYPES = (*POLICY_TYPES, "aws_iam_role", "azurerm_role_definition", *GCP_TYPES)
 _INDEX = re.compile(r"\[[^\]]*\]")
 
 
+def _object(value) -> dict:
+    """A part of the plan that should be a JSON object; anything else reads as an empty one."""
+    return value if isinstance(value, dict) else {}
+
+
 def _modules(module: dict, prefix: str = ""):
     """(module address, module) of a `root_module` and its descendants, configuration or values."""
     yield prefix, module
     for child in as_list(module.get("child_modules")):
         if isinstance(child, dict):
             yield from _modules(child, str(child.get("address") or ""))
-    for name, call in (module.get("module_calls") or {}).items():
+    for name, call in _object(module.get("module_calls")).items():
         if isinstance(call, dict) and isinstance(call.get("module"), dict):
             yield from _modules(call["module"], f"{prefix + '.' if prefix else ''}module.{name}")
 
@@ -41,17 +46,20 @@ def _rendered_documents(plan: dict) -> dict[str, str]:
     """Data source address -> rendered policy JSON, wherever the plan holds one."""
     found = {}
     for part in ("prior_state", "planned_values"):
-        values = plan.get(part) or {}
-        root = values.get("values", {}).get("root_module") if part == "prior_state" else values.get("root_module")
-        for _, module in _modules(root or {}):
+        values = _object(plan.get(part))
+        root = _object(_object(values.get("values")).get("root_module") if part == "prior_state"
+                       else values.get("root_module"))
+        for _, module in _modules(root):
             for resource in as_list(module.get("resources")):
                 if isinstance(resource, dict) and resource.get("type") == "aws_iam_policy_document":
-                    rendered = (resource.get("values") or {}).get("json")
+                    rendered = _object(resource.get("values")).get("json")
                     if isinstance(rendered, str):
                         found[str(resource.get("address"))] = rendered
     for change in as_list(plan.get("resource_changes")):
-        after = (change.get("change") or {}).get("after") if isinstance(change, dict) else None
-        if change.get("type") == "aws_iam_policy_document" and isinstance((after or {}).get("json"), str):
+        if not isinstance(change, dict):
+            continue
+        after = _object(_object(change.get("change")).get("after"))
+        if change.get("type") == "aws_iam_policy_document" and isinstance(after.get("json"), str):
             found[str(change.get("address"))] = after["json"]
     return found
 
@@ -59,12 +67,12 @@ def _rendered_documents(plan: dict) -> dict[str, str]:
 def _references(plan: dict) -> dict[str, list[str]]:
     """Resource address (indexes dropped) -> what its `policy` expression references, relative to its module."""
     found = {}
-    root = (plan.get("configuration") or {}).get("root_module") or {}
+    root = _object(_object(plan.get("configuration")).get("root_module"))
     for prefix, module in _modules(root):
         for resource in as_list(module.get("resources")):
             if not isinstance(resource, dict):
                 continue
-            refs = ((resource.get("expressions") or {}).get("policy") or {}).get("references") or []
+            refs = as_list(_object(_object(resource.get("expressions")).get("policy")).get("references"))
             address = f"{prefix + '.' if prefix else ''}{resource.get('address')}"
             found[address] = [ref for ref in refs if isinstance(ref, str)]
     return found
@@ -100,8 +108,8 @@ class _Plan:
 
     def principal(self, change: dict) -> Principal:
         address, kind = str(change.get("address")), str(change.get("type"))
-        body = change.get("change") or {}
-        after, unknown = body.get("after") or {}, body.get("after_unknown") or {}
+        body = _object(change.get("change"))
+        after, unknown = _object(body.get("after")), _object(body.get("after_unknown"))
         provider = "aws" if kind.startswith("aws_") else "azure" if kind.startswith("azurerm_") else "gcp"
         principal = Principal(address, kind, provider, self.source.where, None,
                               self.source.find("address", address) or (1, 1))
@@ -158,7 +166,7 @@ def plan_principals(source: Source) -> list[Principal]:
     plan = _Plan(source)
     changes = [c for c in as_list(source.value.get("resource_changes")) if isinstance(c, dict)]
     chosen = [c for c in changes if c.get("mode", "managed") == "managed" and c.get("type") in TYPES
-              and get(c.get("change") or {}, "actions") != ["delete"]]
+              and get(_object(c.get("change")), "actions") != ["delete"]]
     if not chosen:
         raise PolicyError(f"{source.where}: a Terraform plan without IAM resources to check ({', '.join(TYPES)})")
     return [plan.principal(change) for change in chosen]
