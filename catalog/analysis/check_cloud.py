@@ -113,15 +113,15 @@ def judge_gcp(grant: GcpGrant, needed: list[str], where: str) -> Judgement:
             result.missing[name] = "not granted"
     names = sorted(set(needed))
     for permission in grant.permissions.written:
-        covered = needed_by(permission, names, fold=str)
-        if not covered:
+        if is_wildcard(permission):  # it grants nothing: Google Cloud refuses such a role
+            result.over_grant.append(not_expanded_entry(
+                permission, where, "Google Cloud custom roles take exact permission names: a wildcard grants "
+                "nothing (Google Cloud refuses the role)", 0))
+            continue
+        if not needed_by(permission, names, fold=str):
             result.granted_not_needed.append(permission)
             if enrich("gcp", permission).risk:
                 result.risky_granted_not_needed.append(permission)
-        if is_wildcard(permission):
-            result.over_grant.append(not_expanded_entry(
-                permission, where, "Google Cloud custom roles take exact permission names; no offline list "
-                "to expand a wildcard against", len(covered)))
     result.granted_not_needed = sorted(set(result.granted_not_needed))
     result.risky_granted_not_needed = sorted(set(result.risky_granted_not_needed))
     return result

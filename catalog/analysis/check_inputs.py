@@ -131,6 +131,6 @@ def gcp_principal(source: Source, value, index: int) -> Principal:
         raise PolicyError(f"{source.where}: includedPermissions must be a list of permission names")
     name = str(value.get("name") or value.get("title") or f"custom role {index + 1}")
     key = "name" if value.get("name") else "title" if value.get("title") else None
-    grant = GcpGrant(Patterns(permissions, case_insensitive=False))
+    grant = GcpGrant(Patterns(permissions, case_insensitive=False, wildcards=False))
     return Principal(name, "gcp custom role", "gcp", source.where, grant,
                      source.find(key, name) if key else (1, 1))

@@ -36,7 +36,8 @@ def _glob(pattern: str) -> re.Pattern:
 class Patterns:
     """One list of Action / NotAction / actions / includedPermissions entries."""
 
-    def __init__(self, patterns, case_insensitive: bool = True):
+    def __init__(self, patterns, case_insensitive: bool = True, wildcards: bool = True):
+        """`wildcards=False`: every entry is a name, `*` included (Google Cloud roles take exact names)."""
         self.fold = str.lower if case_insensitive else str
         self.written = [p for p in patterns if isinstance(p, str)]
         self.literals: set[str] = set()
@@ -44,7 +45,7 @@ class Patterns:
         self.globs: list[str] = []
         self._any_glob: re.Pattern | None = None
         for pattern in map(self.fold, self.written):
-            if not is_wildcard(pattern):
+            if not wildcards or not is_wildcard(pattern):
                 self.literals.add(pattern)
             elif not is_inner_wildcard(pattern):
                 self.prefixes.add(pattern.rstrip("*"))

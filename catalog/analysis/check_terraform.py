@@ -138,7 +138,8 @@ class _Plan:
         permissions = after.get("permissions")
         if _has_unknown(unknown.get("permissions")) or not isinstance(permissions, list):
             raise _Unknown("permissions are known only after apply")
-        return GcpGrant(Patterns([p for p in permissions if isinstance(p, str)], case_insensitive=False))
+        return GcpGrant(Patterns([p for p in permissions if isinstance(p, str)], case_insensitive=False,
+                                 wildcards=False))
 
     def role(self, address: str, after: dict, unknown: dict, principal: Principal) -> AwsGrant:
         documents = []
