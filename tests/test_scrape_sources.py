@@ -237,3 +237,20 @@ def test_after_a_5xx_md_answer_the_other_pages_wait_for_the_first_pages_html(tmp
     assert report.sources == {"vbaws": "html"} and report.fetched == len(paths)
     assert report.decided_sources == {}  # a 503 settles nothing: asked again next run
     assert order[:2] == [twin, paths[0]]  # a struggling host: one page at a time until it answers
+
+
+def test_reparse_of_snapshots_that_all_fail_reports_them_and_keeps_its_run(tmp_path):
+    from catalog.storage.database import open_catalog
+    from catalog.storage.snapshots import FetchRecord, save_fetch
+
+    source = tmp_path / "s.db"
+    db = open_catalog(source)
+    with db.atomic():
+        save_fetch(db, None, FetchRecord("https://helpcenter.veeam.com/docs/vbaws/guide/x.html", "u", "ok", 200,
+                                         None, 1, {}, "2026-01-01", b"\x00binary", "html"))
+    db.close()
+    result = CliRunner().invoke(cli, ["reparse", "--db", str(source), "--to", str(tmp_path / "t.db")])
+    assert result.exit_code == 1, result.output
+    assert "failed: https://helpcenter.veeam.com/docs/vbaws/guide/x.html: binary content (NUL bytes), not a page" \
+        in result.output
+    assert Database(tmp_path / "t.db").execute("select count(*) from fetches").fetchone() == (1,)

@@ -147,8 +147,9 @@ class CatalogWriter:
             "status": "running"}).last_pk
 
     def _close_run(self) -> None:
+        # A run that stored fetches keeps its row: they refer to it (reparse may store nothing else).
         changed = self.counts["new_versions"] or self.counts["anomalies"] or \
-            self.counts["removed"] or self.counts["commits"]
+            self.counts["removed"] or self.counts["commits"] or self.counts["fetched"]
         if changed or self.source == "live":
             status = "anomalies" if self.anomalies else "ok"
             self.db["runs"].update(self.run_id, {

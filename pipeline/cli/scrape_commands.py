@@ -91,22 +91,25 @@ def scrape(db_path, products, urls, since_last, concurrency, rate, base_url, acc
 @db_option()
 @click.option("--to", "target", required=True, type=click.Path(dir_okay=False),
               help="The new catalog to build from the raw snapshots (must not exist).")
-def reparse(db_path, target):
+@parse_workers_option
+def reparse(db_path, target, parse_workers):
     """Rebuild a catalog offline from the raw pages stored by earlier scrapes (no network).
 
-    Use it after a parser improvement: every stored fetch is parsed again, in fetch order.
+    Use it after a parser improvement: every stored fetch is parsed again, in fetch order, each
+    page under the parse workers' bounds. Exit status 1 when a stored page could not be parsed.
 
     Example: veeam-perms reparse --db catalog.db --to catalog-reparsed.db
     """
     from pipeline.jobs.reparse import reparse as run_reparse
 
     try:
-        report = run_reparse(db_path, target)
+        report = run_reparse(db_path, target, parse_workers)
     except CatalogLocked as error:
         raise CatalogBusy(str(error)) from error
     except (PageError, FileExistsError, FileNotFoundError) as error:
         raise UserError(str(error)) from error
-    click.echo(report)
+    click.echo(report.summary())
+    exit_for(report.failures, [])
 
 
 def _report_failure(path: Path, message: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
+from dataclasses import dataclass
 from pathlib import Path
 
 from catalog.storage.database import open_catalog
@@ -23,7 +24,19 @@ def parse_snapshot(url: str, body: bytes | None, kind: str, digest: str):
     return parse_page_text(decode_page(body, url), PARSE_KINDS[kind], url=url)
 
 
-def reparse(source_db: str | Path, target_db: str | Path, workers: int | None = None) -> str:
+@dataclass
+class ReparseReport:
+    target: str
+    counts: dict[str, int]
+    failures: list[str]
+
+    def summary(self) -> str:
+        counts = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in sorted(self.counts.items()))
+        return "\n".join([f"reparsed into {self.target}: {counts or 'nothing stored'}",
+                          *(f"failed: {failure}" for failure in self.failures)])
+
+
+def reparse(source_db: str | Path, target_db: str | Path, workers: int | None = None) -> ReparseReport:
     if not Path(source_db).exists():
         raise FileNotFoundError(f"{source_db}: no catalog here")
     if Path(target_db).exists():
@@ -36,7 +49,7 @@ def reparse(source_db: str | Path, target_db: str | Path, workers: int | None = 
             pool.shutdown()
 
 
-def _reparse(source_db: str | Path, target_db: str | Path, pool) -> str:
+def _reparse(source_db: str | Path, target_db: str | Path, pool) -> ReparseReport:
     source, target = open_catalog(source_db), open_catalog(target_db)
     writer = CatalogWriter(target, "reparse", str(source_db))
     failures = []
@@ -50,12 +63,15 @@ def _reparse(source_db: str | Path, target_db: str | Path, pool) -> str:
             yield url, body, kind, digest
 
     with writer.run():
-        # Few pages per round trip: a stored body may inflate to 24 MB.
-        for ok, value in map_in_order(pool, parse_snapshot, snapshots(), chunk=4):
+        # One page per round trip and one per worker in flight: a stored body may inflate to 24 MB,
+        # and the bodies waiting here and in the pipes are what this process holds.
+        ahead = pool.workers if pool is not None else None
+        for ok, value in map_in_order(pool, parse_snapshot, snapshots(), chunk=1, ahead=ahead):
             url, fetched_at, digest, body, kind = read.popleft()
             if body is not None:
                 save_fetch(target, writer.run_id, FetchRecord(url, url, "ok", 200, None, 1, {}, fetched_at,
                                                               body, kind))
+                writer.counts["fetched"] += 1
             if not ok:
                 failures.append(value)
                 continue
@@ -67,6 +83,4 @@ def _reparse(source_db: str | Path, target_db: str | Path, pool) -> str:
             writer.save_page(value, Observation(fetched_at, "live", digest, url))
     source.close()
     target.close()
-    counts = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in sorted(writer.counts.items()))
-    return "\n".join([f"reparsed into {target_db}: {counts or 'nothing stored'}",
-                      *(f"failed: {failure}" for failure in failures)])
+    return ReparseReport(str(target_db), dict(writer.counts), failures)
