@@ -147,6 +147,6 @@ def test_reparse_refuses_a_snapshot_that_inflates_past_its_cap(tmp_path):
     db.conn.commit()
     assert inflate(bomb) is None and inflate(b"not zlib") is None
     result = CliRunner().invoke(cli, ["reparse", "--db", str(db_path), "--to", str(tmp_path / "re.db")])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # the refused snapshot is a failed page
     assert (f"stored snapshot {digest} is corrupt or inflates past {MAX_SNAPSHOT_BYTES:,} bytes"
             in result.output)
