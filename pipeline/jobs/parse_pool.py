@@ -15,7 +15,6 @@ import multiprocessing
 import os
 import resource
 import signal
-import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -24,6 +23,7 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from functools import partial
 
+from catalog.limits import CpuTimeUsed, cpu_time_limit
 from pipeline.parse.sources import PageError
 
 # The largest real page (vbr used_ports, rendered as helpcenter HTML) parses in 0.18 s and a few MB;
@@ -43,44 +43,19 @@ class BudgetUsed(Exception):
     """The caller's deadline passed while pages were still being parsed."""
 
 
-class _CpuTimeUsed(BaseException):
-    """Raised by the CPU timer; a BaseException so that no `except Exception` in a parser keeps it."""
-
-
-def _on_cpu_timer(signum, frame) -> None:
-    raise _CpuTimeUsed
-
-
-_timer_handler_installed = False
-
-
 @contextmanager
 def page_bounds(where: str) -> Iterator[None]:
-    """Run one page's parse under the CPU-time bound (in a worker, the memory bound holds too).
-
-    The timer counts the process's CPU time (ITIMER_PROF), so a loaded machine does not fail a
-    page that merely waited. Its handler is installed once per process (SIGPROF has no other use
-    here). Off the main thread no timer can be set; the parse runs unbounded in time there,
-    which only happens in tests that parse inline on a thread.
-    """
-    global _timer_handler_installed
-    timed = threading.current_thread() is threading.main_thread()
-    if timed:
-        if not _timer_handler_installed:
-            signal.signal(signal.SIGPROF, _on_cpu_timer)
-            _timer_handler_installed = True
-        signal.setitimer(signal.ITIMER_PROF, PAGE_CPU_SECONDS)
+    """Run one page's parse under the CPU-time bound (`catalog.limits`; in a worker, the memory
+    bound holds too)."""
     try:
-        yield
-    except _CpuTimeUsed:
+        with cpu_time_limit(PAGE_CPU_SECONDS):
+            yield
+    except CpuTimeUsed:
         raise PageOverLimit(f"{where}: parsing took over {PAGE_CPU_SECONDS:g} s of CPU time; "
                             "not stored") from None
     except MemoryError:
         raise PageOverLimit(f"{where}: parsing needed over {PAGE_MEMORY_BYTES // 2**20:,} MB of "
                             "memory; not stored") from None
-    finally:
-        if timed:
-            signal.setitimer(signal.ITIMER_PROF, 0)
 
 
 def default_workers() -> int:
