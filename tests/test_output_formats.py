@@ -134,3 +134,13 @@ def test_markdown_text_is_one_line_and_breaks_mentions():
     assert markdown_text("a\nb\r\nc\u2028d") == "a b c d"
     assert markdown_text("mail me@example.com or @team") == f"mail me@{ZERO_WIDTH_SPACE}example.com or " \
                                                             f"@{ZERO_WIDTH_SPACE}team"
+
+
+def test_cross_references_and_bare_addresses_in_page_text_are_no_links():
+    from catalog.analysis.untrusted import ZERO_WIDTH_SPACE as Z
+    from catalog.analysis.untrusted import markdown_text
+
+    assert markdown_text("see veeam/docs#123, #45 and GH-7") == f"see veeam/docs{Z}#123, {Z}#45 and GH{Z}-7"
+    assert markdown_text("visit https://evil.example/x or www.evil.example") == \
+        f"visit https:{Z}//evil.example/x or {Z}www.evil.example"
+    assert markdown_text("ec2:DescribeInstances at 10:30, step #a") == "ec2:DescribeInstances at 10:30, step #a"

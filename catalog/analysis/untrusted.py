@@ -2,9 +2,11 @@
 
 Markdown: the changelog becomes a pull request body, the canary and gate reports become issue
 bodies. GitHub renders raw HTML there (`<img src=...>` loads a tracker), turns `@team` into a
-notification and `[x](javascript:...)`/`![x](...)` into links and images. Page text is written as
-plain text: the characters that start markup backslash-escaped, mentions broken with a zero-width
-space, line breaks folded into spaces (a new line could start a heading or an HTML block). Code
+notification, `owner/repo#1` into a cross-reference (an event in that repository), bare
+addresses into links and `[x](javascript:...)`/`![x](...)` into links and images. Page text is
+written as plain text: the characters that start markup backslash-escaped, mentions,
+cross-references and bare addresses broken with a zero-width space, line breaks folded into
+spaces (a new line could start a heading or an HTML block). Code
 spans get a fence longer than any backtick run inside them.
 
 XML: characters XML 1.0 does not allow (most C0 controls, lone surrogates, U+FFFE/U+FFFF) make a
@@ -19,6 +21,10 @@ import re
 # emphasis across the line), `\` (escapes), `&` starting an entity (`&#64;` would be an `@`).
 _MARKUP = re.compile(r"([\\`*<\[\]]|&(?=#?\w+;))")
 _MENTION = re.compile(r"@(?=[A-Za-z0-9])")
+# GitHub also links `owner/repo#123`, `#123` and `GH-123` (cross-references notify the other
+# repository) and bare addresses (`https://...`, `www.`): each is broken with a zero-width space.
+_REFERENCE = re.compile(r"(?<=[\w/.-])#(?=\d)|(?<![\w&])#(?=\d)|(?<=GH)-(?=\d)", re.I)
+_AUTOLINK = re.compile(r"(?<=:)//|(?<![\w.])(?=www\.)", re.I)
 _LINE_BREAKS = re.compile(r"[\t\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]+")
 _CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1b\x1f\x7f]+")
 _XML_ILLEGAL = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -30,6 +36,8 @@ def markdown_text(text: object) -> str:
     """Page text as literal Markdown text: no HTML, no links or images, no mentions, one line."""
     text = _LINE_BREAKS.sub(" ", _CONTROLS.sub("", str(text)))
     text = _MARKUP.sub(r"\\\1", text)
+    text = _AUTOLINK.sub(lambda match: ZERO_WIDTH_SPACE + match.group(0), text)
+    text = _REFERENCE.sub(lambda match: ZERO_WIDTH_SPACE + match.group(0), text)
     return _MENTION.sub("@" + ZERO_WIDTH_SPACE, text)
 
 
