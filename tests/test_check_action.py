@@ -141,7 +141,8 @@ def test_the_action_checks_with_a_local_catalog_uploads_sarif_and_fails_on_missi
     record = run_action({"product": "vbr", "operations": f"{OPERATION}\n", "files": INPUT_FILES, "builds": "all",
                          "catalog": str(plugin_db)}, workspace, fakes, env)
     log = Path(env["FAKE_LOG"])
-    assert (log / "python").read_text() == f"-m pip install --disable-pip-version-check --quiet {ROOT}\n"
+    assert (log / "python").read_text() == \
+        f"-m pip install --disable-pip-version-check --quiet -c {ROOT}/.ci/constraints.txt {ROOT}\n"
     assert not (log / "gh").exists()
     assert record["steps"]["catalog"]["outputs"] == {"path": str(plugin_db)}
     assert record["steps"]["check"]["outputs"] == {"exit-code": "1", "sarif-file": "veeam-perms.sarif"}
