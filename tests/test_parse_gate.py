@@ -128,3 +128,27 @@ def test_every_real_head_page_skipped_or_gated_holds_nothing(head_pages):
             assert (walked.operations, walked.mentions, walked.warnings) == ([], [], []), page_file.path
     # Most pages never speak of permissions: both passes spare most of the work.
     assert skipped > 0.8 * len(head_pages) and gated > 0.95 * len(head_pages)
+
+
+WORDS = st.sampled_from(["must", "also", "have", "be", "granted", "assigned", "additionally", "requires", "require",
+                         "assign", "grant", "the", "following", "set", "of", "permissions", "permission", "actions",
+                         "dataActions", "scopes", "privileges", "rights", "roles", "Following", "PERMISSIONS", ":",
+                         ".", "\n", "to", "role", "IAM"])
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(WORDS, max_size=14).map(" ".join))
+def test_every_prose_cue_needs_the_words_the_bytes_pass_looks_for(text):
+    from pipeline.parse.cues import (
+        INTRODUCES_PERMISSIONS,
+        LISTED_WORDS,
+        NAMES_PERMISSIONS,
+        PERMISSION_WORD,
+        REQUIREMENT_PHRASE,
+        REQUIREMENT_WORD,
+    )
+
+    lowered = text.lower()
+    words = PERMISSION_WORD in lowered or REQUIREMENT_WORD in lowered and any(w in lowered for w in LISTED_WORDS)
+    if REQUIREMENT_PHRASE.search(text) or INTRODUCES_PERMISSIONS.search(text) or NAMES_PERMISSIONS.search(text):
+        assert words, text

@@ -12,11 +12,13 @@ import re
 from dataclasses import dataclass, field
 
 from catalog.model import CONTENT_LOST, SECTION_SEPARATOR, Mention, Operation, ParseWarning, Permission
-from catalog.names import PROSE_AWS, PROSE_AZURE, PROSE_M365, is_valid_name, normalize, trim_name
+from catalog.names import is_valid_name, normalize, trim_name
 from pipeline.parse import m365
 from pipeline.parse.blocks import Block, Code, Heading, ListBlock, Note, Paragraph, Table, Toggle
 from pipeline.parse.codeformats import CodeReading, looks_like_permissions, lost_content, read_code
-from pipeline.parse.inline import M365_CONTEXT, REQUIREMENT_PHRASE, InlineList, find_inline_lists, read_name
+from pipeline.parse.cues import INTRODUCES_PERMISSIONS, NAMES_PERMISSIONS, PROSE
+from pipeline.parse.gate import may_yield
+from pipeline.parse.inline import M365_CONTEXT, InlineList, find_inline_lists, read_name
 from pipeline.parse.limits import MAX_BLOCKS, MAX_OPERATIONS, LimitExceeded
 from pipeline.parse.naming import SENTENCE_END, block_name, is_heading_like, is_label, last_sentence
 
@@ -30,9 +32,6 @@ _IDENTITIES = (
 _OPTIONAL_NOTE = re.compile(
     r"\b(only required|not required|required only|optional|only needed|not needed)\b", re.I
 )
-_INTRODUCES_PERMISSIONS = re.compile(r"\bfollowing (?:set of )?(?:permissions|actions|dataActions)\b")
-_NAMES_PERMISSIONS = re.compile(r"\bpermissions\b", re.I)
-_PROSE = ((PROSE_AWS, "aws"), (PROSE_AZURE, "azure"), (PROSE_M365, "m365"))
 
 
 # The identities as one alternation: the leftmost match wins, the earlier pattern at a tie.
@@ -108,7 +107,7 @@ def _mentions_in(text: str, out: Extraction | None = None, m365_context: bool = 
     for sentence in SENTENCE_END.split(text):
         if "permission" not in sentence.lower():
             continue
-        for pattern, provider in _PROSE:
+        for pattern, provider in PROSE:
             if provider == "m365" and not m365_context:
                 continue
             for raw in pattern.findall(sentence):
@@ -184,7 +183,7 @@ def _on_text(text: str, index: int, state: _State, out: Extraction) -> None:
 
 
 def _on_list(block: ListBlock, index: int, state: _State, out: Extraction) -> None:
-    if state.lead and _INTRODUCES_PERMISSIONS.search(state.lead) and _is_name_list(block.items):
+    if state.lead and INTRODUCES_PERMISSIONS.search(state.lead) and _is_name_list(block.items):
         found = InlineList(sentence=last_sentence(state.lead), m365=state.m365_context)
         for item in block.items:
             read_name(item, found)
@@ -213,7 +212,7 @@ def _set_section(text: str, level: int, state: _State, out: Extraction) -> None:
 
 
 def _introduced(state: _State) -> bool:
-    return bool(state.lead and _INTRODUCES_PERMISSIONS.search(state.lead))
+    return bool(state.lead and INTRODUCES_PERMISSIONS.search(state.lead))
 
 
 def _on_code(block: Code, index: int, state: _State, out: Extraction) -> None:
@@ -225,7 +224,7 @@ def _on_code(block: Code, index: int, state: _State, out: Extraction) -> None:
         if lost:  # names were recovered, but the block was cut: more may have been there
             out.warnings.append(ParseWarning(block=label, message=f"{CONTENT_LOST}: {lost}"))
         return
-    named = bool(state.toggle and _NAMES_PERMISSIONS.search(state.toggle))
+    named = bool(state.toggle and NAMES_PERMISSIONS.search(state.toggle))
     if lost and (_introduced(state) or named or looks_like_permissions(block.text)
                  or len(block.text.strip()) <= 2 and block.text.strip()):
         detail = lost
@@ -284,52 +283,6 @@ def _on_note(block: Note, index: int, state: _State, out: Extraction) -> None:
         _mark_optional(block.text, state, out)
 
 
-def _may_yield(blocks: list[Block]) -> bool:
-    """False only when the walk would find nothing: no operation, mention or warning.
-
-    Most pages never name a permission, and many that say "permission" name none; deciding that
-    once per page costs a fraction of the walk, which runs a dozen patterns over every text of
-    the page. Each test is a necessary condition of some rule of the walk, so the answer is
-    exact: a code block `read_code` takes, or one that lost content and looks like a policy, is
-    tiny, or sits under a toggle that names permissions or a lead that introduces them; an M365
-    table; a requirement phrase (inline list); a lead introducing a list; a prose name in a page
-    that says "permission". The prose patterns run once over the page's texts, joined by line
-    breaks, which no pattern crosses and every pattern reads as a text's end.
-    """
-    texts: list[str] = []
-    lost_code = has_code = has_list = named_toggle = False
-    for block in blocks:
-        if isinstance(block, Code):
-            has_code = True
-            try:
-                if read_code(block.text) is not None:
-                    return True
-            except LimitExceeded:
-                return True  # the walk raises it, in its own order
-            if lost_content(block.text):
-                text = block.text.strip()
-                if looks_like_permissions(block.text) or len(text) <= 2:
-                    return True
-                lost_code = True
-        elif isinstance(block, Table):
-            if m365.is_m365_table(block.rows):
-                return True
-        elif isinstance(block, ListBlock):
-            has_list = True
-            texts.extend(block.items)
-        elif isinstance(block, Toggle):
-            texts.append(block.title)
-            named_toggle = named_toggle or bool(_NAMES_PERMISSIONS.search(block.title))
-        elif isinstance(block, (Paragraph, Heading, Note)):
-            texts.append(block.text)
-    joined = "\n".join(texts)
-    if lost_code and named_toggle or REQUIREMENT_PHRASE.search(joined):
-        return True
-    if (has_code or has_list) and _INTRODUCES_PERMISSIONS.search(joined):
-        return True
-    return "permission" in joined.lower() and any(pattern.search(joined) for pattern, _ in _PROSE)
-
-
 def walk(blocks: list[Block], page_title: str | None = None) -> Extraction:
     """Every block through the rules, whether or not the page can yield anything."""
     state, out = _State(page_title), Extraction()
@@ -341,4 +294,4 @@ def walk(blocks: list[Block], page_title: str | None = None) -> Extraction:
 def extract(blocks: list[Block], page_title: str | None = None) -> Extraction:
     if len(blocks) > MAX_BLOCKS:
         raise LimitExceeded(f"{len(blocks):,} blocks is over the {MAX_BLOCKS:,} a page may have")
-    return walk(blocks, page_title) if _may_yield(blocks) else Extraction()
+    return walk(blocks, page_title) if may_yield(blocks) else Extraction()

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import re
 
+from pipeline.parse.cues import LISTED_WORDS, PERMISSION_WORD, REQUIREMENT_WORD
+
 _LETTERS_AS_A = bytes(ord("a") if (byte < 128 and chr(byte).isalpha()) or byte >= 128 else byte
                       for byte in range(256))
 _LETTER = rb"[A-Za-z\x80-\xff]"
@@ -44,8 +46,12 @@ _GCP_NAME = re.compile(rb"(?<![a-zA-Z0-9\\])[a-z][a-zA-Z0-9]*(?:\\?\.[a-zA-Z0-9]
 _BRACKETS = frozenset("{}[]")
 
 
+_PERMISSION, _REQUIREMENT = PERMISSION_WORD.encode(), REQUIREMENT_WORD.encode()
+_LISTED = tuple(word.encode() for word in LISTED_WORDS)
+
+
 def _speaks_of_permissions(lowered: bytes) -> bool:
-    return b"permission" in lowered or b"following" in lowered and (b"actions" in lowered or b"scopes" in lowered)
+    return _PERMISSION in lowered or _REQUIREMENT in lowered and any(word in lowered for word in _LISTED)
 
 
 def _may_join_words(data: bytes) -> bool:
