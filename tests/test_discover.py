@@ -1,6 +1,6 @@
 import pytest
 
-from catalog.storage.store import label_key
+from catalog.storage.versions import label_key
 from catalog.urls import canonicalize, parse_url, version_sort_key
 from pipeline.fetch.blocked import blocked_reason
 from pipeline.fetch.discover import ConfigError, extract_links, helpcenter_url, in_scope, is_markdown, load_products

@@ -8,8 +8,6 @@ the catalog exactly as it was before the run; a long live scrape commits in step
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
 import json
 from collections import Counter
 from contextlib import contextmanager
@@ -23,8 +21,17 @@ from catalog.storage.enrich import enrich
 from catalog.storage.keys import build_sort_key, title_key
 from catalog.storage.rows import insert as _insert
 from catalog.storage.rows import insert_many as _insert_many
+from catalog.storage.versions import (
+    content_hash,
+    holds_content,
+    is_anomalous,
+    label_key,
+    own_title,
+    page_date,
+    utc_now,
+)
 from catalog.storage.views import save_build_versions
-from catalog.urls import parse_url, require_helpcenter_url, version_sort_key
+from catalog.urls import parse_url, require_helpcenter_url
 
 
 @dataclass(frozen=True)
@@ -35,41 +42,6 @@ class Observation:
     source: str  # "git", "dir" or "live"
     source_ref: str | None = None
     path: str | None = None
-
-
-def label_key(label: str) -> str:
-    """A version label (`9`, `6a`, `8.1`) as text that sorts like the version."""
-    return ".".join(f"{part:05d}" if isinstance(part, int) else part
-                    for _, part in version_sort_key(label))
-
-
-def utc_now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-
-
-def content_hash(page: Page) -> str:
-    """Hash of what the page requires, independent of order, wording of metadata and dates."""
-    operations = sorted(
-        [op.key, op.title, op.description, op.kind, op.section, op.identity, sorted(op.principals), sorted(
-            [p.provider, p.normalized, p.effect, p.sid, p.resources, p.conditions, p.not_action,
-             p.placement, p.m365_api, p.m365_type, p.optional] for p in op.permissions)]
-        for op in page.operations
-    )
-    mentions = sorted({(m.provider, m.normalized) for m in page.mentions})
-    payload = json.dumps([page.build, operations, mentions], default=str, separators=(",", ":"))
-    return hashlib.sha256(payload.encode()).hexdigest()
-
-
-def is_anomalous(page: Page, current: dict | None) -> str | None:
-    """A page that lost all or most of its operations under the same build is held back."""
-    if not current or not current["operation_count"]:
-        return None
-    now, before = len(page.operations), current["operation_count"]
-    if now == 0:
-        return f"the page lost all {before} operations"
-    if page.build == current["build"] and now * 2 < before:
-        return f"operations fell from {before} to {now} under the same build {page.build}"
-    return None
 
 
 class CatalogWriter:
@@ -236,7 +208,7 @@ class CatalogWriter:
         if current and current["content_hash"] == digest:
             self.db.execute("update page_versions set _last_seen = ? where id = ?",
                             [seen.observed_at, current["id"]])
-            self.counts["metadata_only" if current["last_updated"] != _date(page) else "unchanged"] += 1
+            self.counts["metadata_only" if current["last_updated"] != page_date(page) else "unchanged"] += 1
             return "unchanged"
         reason = is_anomalous(page, current)
         if reason and not self.accept_anomalies:
@@ -270,7 +242,7 @@ class CatalogWriter:
         version_id = _insert(self.db, "page_versions", {
             "page": page_id, "content_hash": digest, "build": page.build,
             "build_source": page.build_source, "release": release,
-            "version_label": page.version_label, "title": page.title, "last_updated": _date(page),
+            "version_label": page.version_label, "title": page.title, "last_updated": page_date(page),
             "operation_count": len(page.operations), "permission_count": len(distinct),
             "source": seen.source, "source_ref": seen.source_ref, "path": seen.path,
             "run": self.run_id, "_first_seen": seen.observed_at, "_last_seen": seen.observed_at})
@@ -326,21 +298,3 @@ class CatalogWriter:
             "update pages set _removed_at = ? where canonical_url = ? and _removed_at is null",
             [seen.observed_at, url])
         self.counts["removed"] += cursor.rowcount
-
-
-def holds_content(page: Page) -> bool:
-    """Operations, mentions or lost content: a permission page (one that promised permissions the
-    text lost is kept, to be reported)."""
-    return bool(page.operations or page.mentions or any(warning.content_lost for warning in page.warnings))
-
-
-def _date(page: Page) -> str | None:
-    return page.last_updated.isoformat() if page.last_updated else None
-
-
-def own_title(page: Page) -> str | None:
-    """The page's title as its source states it, or None when the source gave only the file name
-    (dump pages before 2026-01-30 carry `title: <slug>` and no heading). The views' `PAGE_TITLE`
-    applies the same rule in SQL."""
-    title = " ".join((page.title or "").split())
-    return title if title and title != page.slug else None

@@ -16,7 +16,8 @@ from pathlib import Path
 
 from catalog.model import Page
 from catalog.storage.history import save_commits
-from catalog.storage.store import CatalogWriter, Observation, holds_content
+from catalog.storage.store import CatalogWriter, Observation
+from catalog.storage.versions import holds_content
 from pipeline.jobs.dumps import BlobReader, Commit, FileChange
 from pipeline.jobs.parse_pool import Outcome, ParsePool, map_chunks_in_order, run_bounded
 from pipeline.parse.sources import (
