@@ -14,6 +14,12 @@ decided before any work starts:
   streamed);
 - one client runs at most `MAX_SQL_REQUESTS_PER_CLIENT` database requests at a time and the
   site at most `MAX_SQL_REQUESTS`; more get 429 / 503 at once instead of queueing behind them.
+
+Two limits are coarser than they read. SQLite's heap limit is the process's, not a query's: while
+a few heavy queries hold most of it, another visitor's page can get the same "out of memory" 400.
+And a client is the address the connection comes from: behind a reverse proxy every visitor is
+the proxy, so the per-client bound becomes the site's (4 at a time); a host that proxies should
+bound clients at the proxy.
 """
 
 from __future__ import annotations
