@@ -38,6 +38,7 @@ def parse(paths, as_json, show_all, parse_workers):
         raise UserError(str(error)) from error
     failures, pages, operations = [], 0, 0
     results = parse_files(files, as_json, show_all, parse_workers)
+    out = click.get_text_stream("stdout")  # written through its buffer: click.echo flushes every line
     for ok, value in progress_bar("parsing", results, unit="page", total=len(files)):
         if not ok:
             failures.append(value)
@@ -46,7 +47,8 @@ def parse(paths, as_json, show_all, parse_workers):
         pages += 1
         operations += found
         if text is not None:
-            click.echo(text)
+            out.write(text + "\n")
+    out.flush()
     if not as_json:
         click.echo(f"{pages} pages parsed, {operations} operations, {len(failures)} failed", err=True)
     for failure in failures:

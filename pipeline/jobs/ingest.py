@@ -108,7 +108,9 @@ def ingest(db_path: str | Path, source: str | Path, accept_anomalies: bool = Fal
         if head and head_is_known(db_path, head):
             return IngestReport(str(source))
     with sigterm_exits():
-        pool = start_pool(workers) if git else None  # before the lock: workers must not inherit it
+        # Before the lock: workers must not inherit it. Dumps are Markdown: the HTML front-end loads
+        # in a worker only if a history holds an .html page.
+        pool = start_pool(workers, html=False) if git else None
         try:
             with catalog_lock(db_path):
                 db = open_catalog(db_path)

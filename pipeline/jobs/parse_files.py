@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 
 from pipeline.jobs.parse_pool import map_in_order, start_pool
 from pipeline.parse.sources import PageFile, parse_file
@@ -16,7 +15,7 @@ INLINE_MAX_BYTES = 1024 * 1024  # a larger page goes to a worker anyway: its mem
 
 def _parse_one(where: str, as_json: bool, show_all: bool) -> tuple[str | None, int]:
     """(what to print for the page, its operation count); runs in a worker."""
-    page = parse_file(PageFile(Path(where)))
+    page = parse_file(where)
     if as_json:
         return json.dumps(page.to_json_record(), ensure_ascii=False), len(page.operations)
     shown = page.operations or page.mentions or page.warnings or show_all
@@ -36,7 +35,8 @@ def parse_files(files: list[PageFile], as_json: bool, show_all: bool,
                 workers: int | None = None) -> Iterator[tuple[bool, object]]:
     """For each file in order: (True, (text or None, operations)) or (False, the error message).
     `workers`: None for one per core (inline below `POOL_FROM_FILES` files), 0 for inline."""
-    pool = start_pool(workers if workers is not None or _worth_a_pool(files) else 0)
+    pool = start_pool(workers if workers is not None or _worth_a_pool(files) else 0,
+                      html=any(f.kind == "html" for f in files))
     try:
         yield from map_in_order(pool, _parse_one, ((str(f.path), as_json, show_all) for f in files))
     finally:

@@ -105,11 +105,11 @@ class ParsePool:
     descriptors, and one holding the lock file would keep the lock after the job died.
     """
 
-    def __init__(self, workers: int, niceness: int = 0) -> None:
+    def __init__(self, workers: int, niceness: int = 0, html: bool = True) -> None:
         self.workers, self.niceness = workers, niceness
         self.generation = 0  # how many times the pool was replaced (callers restart it once)
-        # Load the HTML front-end (bs4 and lxml, ~130 ms) once before forking, not in every worker.
-        importlib.import_module("pipeline.parse.html_frontend")
+        if html:  # the HTML front-end (bs4 and lxml, ~130 ms) loaded once before forking, not in each worker
+            importlib.import_module("pipeline.parse.html_frontend")
         self._executor = self._start()
 
     def _start(self) -> ProcessPoolExecutor:
@@ -147,10 +147,11 @@ class ParsePool:
                 process.kill()
 
 
-def start_pool(workers: int | None, niceness: int = 0) -> ParsePool | None:
-    """A started `ParsePool` (None for `workers == 0`: the job parses inline)."""
+def start_pool(workers: int | None, niceness: int = 0, html: bool = True) -> ParsePool | None:
+    """A started `ParsePool` (None for `workers == 0`: the job parses inline); `html`: the job may
+    parse helpcenter HTML (a job of Markdown files only spares loading its front-end)."""
     workers = default_workers() if workers is None else workers
-    return ParsePool(workers, niceness) if workers > 0 else None
+    return ParsePool(workers, niceness, html) if workers > 0 else None
 
 
 Outcome = tuple[bool, object]

@@ -10,7 +10,14 @@ from __future__ import annotations
 from pipeline.parse import m365
 from pipeline.parse.blocks import Block, Code, Heading, ListBlock, Note, Paragraph, Table, Toggle
 from pipeline.parse.codeformats import looks_like_permissions, lost_content, read_code
-from pipeline.parse.cues import INTRODUCES_PERMISSIONS, NAMES_PERMISSIONS, PERMISSION_WORD, PROSE, REQUIREMENT_PHRASE
+from pipeline.parse.cues import (
+    INTRODUCES_PERMISSIONS,
+    NAMES_PERMISSIONS,
+    PERMISSION_WORD,
+    PROSE,
+    REQUIREMENT_PHRASE,
+    REQUIREMENT_WORD,
+)
 from pipeline.parse.limits import LimitExceeded
 
 
@@ -46,12 +53,33 @@ def may_yield(blocks: list[Block]) -> bool:
             texts.extend(block.items)
         elif isinstance(block, Toggle):
             texts.append(block.title)
-            named_toggle = named_toggle or bool(NAMES_PERMISSIONS.search(block.title))
+            named_toggle = named_toggle or PERMISSION_WORD in block.title.lower() and \
+                bool(NAMES_PERMISSIONS.search(block.title))
         elif isinstance(block, (Paragraph, Heading, Note)):
             texts.append(block.text)
+    if lost_code and named_toggle:
+        return True
     joined = "\n".join(texts)
-    if lost_code and named_toggle or REQUIREMENT_PHRASE.search(joined):
-        return True
-    if (has_code or has_list) and INTRODUCES_PERMISSIONS.search(joined):
-        return True
-    return PERMISSION_WORD in joined.lower() and any(pattern.search(joined) for pattern, _ in PROSE)
+    lowered = joined.lower()  # the words each pattern needs, looked for before the pattern runs
+    if REQUIREMENT_WORD in lowered:
+        if _near_word(joined, lowered, REQUIREMENT_PHRASE):
+            return True
+        if (has_code or has_list) and _near_word(joined, lowered, INTRODUCES_PERMISSIONS):
+            return True
+    return PERMISSION_WORD in lowered and any(pattern.search(joined) for pattern, _ in PROSE)
+
+
+def _near_word(joined: str, lowered: str, pattern) -> bool:
+    """Whether `pattern` matches within a text of `joined` that says "following": the requirement
+    phrase and the introducing lead are read one text at a time, and a text is a line of `joined`."""
+    if len(lowered) != len(joined):  # lower() changed a length: positions would not line up
+        return bool(pattern.search(joined))
+    at = lowered.find(REQUIREMENT_WORD)
+    while at >= 0:
+        start = joined.rfind("\n", 0, at) + 1
+        end = joined.find("\n", at)
+        end = len(joined) if end < 0 else end
+        if pattern.search(joined, start, end):
+            return True
+        at = lowered.find(REQUIREMENT_WORD, end)
+    return False

@@ -159,9 +159,14 @@ def _flush_paragraph(buffer: list[str], blocks: list[Block]) -> None:
     blocks.append(footer_from_text(text) or Paragraph(text))
 
 
-def parse_markdown_blocks(text: str) -> Document:
-    """Split a dump page into front matter and a block stream."""
-    meta, lines = split_front_matter(text)
+def parse_markdown_blocks(text: str, front: tuple[dict[str, str], int] | None = None) -> Document:
+    """Split a dump page into front matter and a block stream; `front`: `read_front_matter(text)`,
+    when the caller read it already."""
+    if front is None:
+        meta, lines = split_front_matter(text)
+    else:
+        meta, start = front
+        lines = text[start:].replace("\r\n", "\n").split("\n") if start <= len(text) else []
     blocks: list[Block] = []
     paragraph: list[str] = []
     items: list[list[str]] = []  # each item's pieces, joined when the list ends (not per line)

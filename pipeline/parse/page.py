@@ -10,8 +10,8 @@ from catalog.model import BuildSource, Page, ParseWarning, SourceKind
 from catalog.urls import UrlParts, parse_url, release_of_label
 from pipeline.parse.blocks import Document, Footer, Heading
 from pipeline.parse.extract import extract
-from pipeline.parse.markdown_frontend import parse_markdown_blocks
-from pipeline.parse.veeam_markdown import looks_like_veeam_markdown, parse_veeam_markdown_blocks
+from pipeline.parse.markdown_frontend import parse_markdown_blocks, read_front_matter
+from pipeline.parse.veeam_markdown import is_veeam_markdown, parse_veeam_markdown_blocks
 
 _US_DATE = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})\s*$")
 _ISO_DATE = re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})\s*$")
@@ -109,8 +109,9 @@ def build_page(
     )
 
 
-def parse_markdown_page(text: str, path: str | None = None, url: str | None = None) -> Page:
-    return build_page(parse_markdown_blocks(text), "markdown-dump", url=url, path=path)
+def parse_markdown_page(text: str, path: str | None = None, url: str | None = None,
+                        front: tuple[dict[str, str], int] | None = None) -> Page:
+    return build_page(parse_markdown_blocks(text, front), "markdown-dump", url=url, path=path)
 
 
 def parse_veeam_markdown_page(text: str, path: str | None = None, url: str | None = None) -> Page:
@@ -118,10 +119,11 @@ def parse_veeam_markdown_page(text: str, path: str | None = None, url: str | Non
 
 
 def parse_any_markdown_page(text: str, path: str | None = None, url: str | None = None) -> Page:
-    """A `.md` page of either kind: Veeam's own Markdown or the public dump's."""
-    if looks_like_veeam_markdown(text):
+    """A `.md` page of either kind: Veeam's own Markdown or the public dump's (its front matter read once)."""
+    front = read_front_matter(text)
+    if is_veeam_markdown(text, *front):
         return parse_veeam_markdown_page(text, path=path, url=url)
-    return parse_markdown_page(text, path=path, url=url)
+    return parse_markdown_page(text, path=path, url=url, front=front)
 
 
 def parse_html_page(text: str, url: str | None = None, path: str | None = None) -> Page:

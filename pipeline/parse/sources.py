@@ -19,10 +19,9 @@ from pipeline.parse.page import (
     parse_markdown_page,
     parse_veeam_markdown_page,
 )
-from pipeline.parse.veeam_markdown import looks_like_veeam_markdown, veeam_by_front_matter
+from pipeline.parse.veeam_markdown import is_veeam_markdown
 
 PAGE_SUFFIXES = {".md": "markdown", ".txt": "markdown", ".html": "html", ".htm": "html"}
-_FRONT_MATTER_SEEN = 60_000  # a front matter ending here is all inside what the format test reads
 
 
 class PageError(Exception):
@@ -35,7 +34,7 @@ class PageFile:
 
     @property
     def kind(self) -> str:
-        return PAGE_SUFFIXES.get(self.path.suffix.lower(), "markdown")
+        return page_kind(str(self.path))
 
 
 def iter_page_files(paths: Iterable[str | os.PathLike]) -> Iterator[PageFile]:
@@ -101,32 +100,31 @@ def parse_or_skip(data: bytes, kind: str, where: str, path: str | None = None) -
     text = decode_page(data, where)
     if kind in ("markdown", "markdown-dump"):
         meta, body = read_front_matter(text)
-        if kind == "markdown-dump":
-            dump = True
-        elif 0 < body <= _FRONT_MATTER_SEEN and (veeam := veeam_by_front_matter(meta)) is not None:
-            dump = not veeam  # what looks_like_veeam_markdown, which reads the first 64 KB, says
-        else:
-            dump = not looks_like_veeam_markdown(text)
+        dump = kind == "markdown-dump" or not is_veeam_markdown(text, meta, body)
         if dump and not may_hold_permissions(data):
             return require_page_url(Unread(page_url(meta.get("source_url") or None)), where)
     return require_page_url(parse_page_text(text, kind, path=path), where)
 
 
-def read_page_bytes(path: Path) -> bytes:
+def read_page_bytes(path: str | os.PathLike) -> bytes:
     """A page file's bytes, never more than the page limit read (a larger file is a PageError)."""
     try:
-        with path.open("rb") as handle:
+        with open(path, "rb") as handle:
             data = handle.read(MAX_PAGE_BYTES + 1)
     except OSError as error:
         raise PageError(f"{path}: cannot read ({error.strerror})") from error
     if len(data) > MAX_PAGE_BYTES:
-        raise PageError(f"{path}: {path.stat().st_size:,} bytes is over the {MAX_PAGE_BYTES:,}-byte page limit")
+        raise PageError(f"{path}: {os.stat(path).st_size:,} bytes is over the {MAX_PAGE_BYTES:,}-byte page limit")
     return data
 
 
-def parse_file(page_file: PageFile) -> Page:
-    where = str(page_file.path)
-    return parse_page_text(decode_page(read_page_bytes(page_file.path), where), page_file.kind, path=where)
+def page_kind(path: str) -> str:
+    return PAGE_SUFFIXES.get(os.path.splitext(path)[1].lower(), "markdown")
+
+
+def parse_file(page_file: PageFile | str) -> Page:
+    where = str(page_file.path if isinstance(page_file, PageFile) else page_file)
+    return parse_page_text(decode_page(read_page_bytes(where), where), page_kind(where), path=where)
 
 
 def require_page_url(page: Page | Unread, where: str, allowed_base: str | None = None):

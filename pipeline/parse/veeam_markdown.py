@@ -80,6 +80,20 @@ def veeam_by_front_matter(meta: dict[str, str]) -> bool | None:
     return None
 
 
+# A front matter that ends this early lies whole in the 64 KB `looks_like_veeam_markdown` reads.
+_FRONT_MATTER_SEEN = 60_000
+
+
+def is_veeam_markdown(text: str, meta: dict[str, str], body_start: int) -> bool:
+    """`looks_like_veeam_markdown(text)`, from its front matter (`read_front_matter(text)`) when
+    that is already read and says."""
+    if 0 < body_start <= _FRONT_MATTER_SEEN:
+        said = veeam_by_front_matter(meta)
+        if said is not None:
+            return said
+    return looks_like_veeam_markdown(text)
+
+
 def looks_like_veeam_markdown(text: str) -> bool:
     """Veeam's Markdown by its front matter keys (or, without them, its `:::` fences)."""
     meta, _ = read_front_matter(text[:65536])
