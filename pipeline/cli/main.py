@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from pipeline.cli.common import CatalogGroup, Exit, UserError, leave, parse_workers_option, progress_bar
@@ -38,7 +40,7 @@ def parse(paths, as_json, show_all, parse_workers):
         raise UserError(str(error)) from error
     failures, pages, operations = [], 0, 0
     results = parse_files(files, as_json, show_all, parse_workers)
-    out = click.get_text_stream("stdout")  # written through its buffer: click.echo flushes every line
+    out = sys.stdout  # written through its buffer: click.echo flushes every line
     for ok, value in progress_bar("parsing", results, unit="page", total=len(files)):
         if not ok:
             failures.append(value)
