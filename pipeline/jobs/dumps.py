@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import os
 import subprocess
+import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -115,25 +117,51 @@ def list_shas(repo: Path) -> list[str]:
     return _git(repo, "rev-list", "--no-merges", "HEAD").split()
 
 
-def list_commits(repo: Path) -> list[Commit]:
-    """Every non-merge commit reachable from HEAD, oldest first, with the page files it changed.
+def iter_commits(repo: Path) -> Iterator[Commit]:
+    """Every non-merge commit reachable from HEAD, oldest first, with the page files it changed,
+    each as soon as `git log` has written it: the reading and parsing of the first commits' pages
+    goes on while git computes the later diffs.
 
     Merge commits are skipped: the dump's pull requests merge commits that each record one
     detected upstream change, dated when it was detected, and the merge only repeats them.
     """
-    log = _git(repo, "log", "--reverse", "--topo-order", "--no-merges", "--root", "--raw", "--no-abbrev",
-               "--no-renames", f"--format={_MARK}%H %cI", "HEAD")
-    commits: list[Commit] = []
-    for line in log.split("\n"):
-        if line.startswith(_MARK):
-            sha, stamp = line[1:].split(" ", 1)
-            commits.append(Commit(sha, _utc(stamp)))
-        elif line.startswith(":") and commits:
-            meta, _, path = line.partition("\t")
-            fields = meta.split()
-            if os.path.splitext(path)[1].lower() in PAGE_SUFFIXES:
-                commits[-1].changes.append(FileChange(fields[4][0], path, fields[3]))
-    return commits
+    process = subprocess.Popen(
+        ["git", "-C", str(repo), "log", "--reverse", "--topo-order", "--no-merges", "--root", "--raw",
+         "--no-abbrev", "--no-renames", f"--format={_MARK}%H %cI", "HEAD"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    watchdog = threading.Timer(GIT_TIMEOUT, process.kill)
+    watchdog.start()
+    try:
+        commit: Commit | None = None
+        assert process.stdout is not None
+        for line in process.stdout:
+            line = line.rstrip("\n")
+            if line.startswith(_MARK):
+                if commit is not None:
+                    yield commit
+                sha, stamp = line[1:].split(" ", 1)
+                commit = Commit(sha, _utc(stamp))
+            elif line.startswith(":") and commit is not None:
+                meta, _, path = line.partition("\t")
+                fields = meta.split()
+                if os.path.splitext(path)[1].lower() in PAGE_SUFFIXES:
+                    commit.changes.append(FileChange(fields[4][0], path, fields[3]))
+        if process.wait() != 0:
+            reason = f"took over {GIT_TIMEOUT} s; stopped" \
+                if not watchdog.is_alive() else f"failed: {process.stderr.read().strip()[-500:]}"
+            raise DumpError(f"{repo}: git log {reason}")
+        if commit is not None:
+            yield commit
+    finally:
+        watchdog.cancel()
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def list_commits(repo: Path) -> list[Commit]:
+    """`iter_commits`, all at once."""
+    return list(iter_commits(repo))
 
 
 CHUNK = 1024 * 1024

@@ -9,8 +9,8 @@ trip, so page bytes never pass through this process.
 from __future__ import annotations
 
 import os
-from collections import Counter
-from collections.abc import Callable
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 from pathlib import Path
 
@@ -77,66 +77,118 @@ def _where(change: FileChange, commit: Commit) -> str:
     return f"{change.path}@{commit.sha[:10]}"
 
 
-def _plan(commits: list[Commit]) -> tuple[list[tuple[str, str, str]], Counter[str], dict[str, str]]:
-    """The pages to parse (each blob's first change), how many changes read each blob, and the
-    name each blob was parsed under."""
-    items, uses, first = [], Counter(), {}
-    for commit in commits:
-        for change in _in_order(commit):
-            if change.status == "D":
-                continue
-            uses[change.blob] += 1
-            if change.blob not in first:
-                first[change.blob] = _where(change, commit)
-                items.append((first[change.blob], change.blob, change.path))
-    return items, uses, first
-
-
 def _named(message: str, parsed_as: str, where: str) -> str:
     """A failure message of a blob met again, naming where it is met now."""
     return where + message[len(parsed_as):] if message.startswith(parsed_as) else message
 
 
-def ingest_commits(writer: CatalogWriter, repo: Path, repository: str, commits: list[Commit], report,
-                   pool: ParsePool | None, progress: Callable[[int], None] | None) -> None:
-    """Write every commit's pages, in order, inside the writer's run."""
-    items, uses, parsed_as = _plan(commits)
-    outcomes = map_chunks_in_order(pool, partial(read_and_parse, str(repo)), items)
-    kept: dict[str, Outcome] = {}
-    urls_by_path: dict[str, str] = {}
-    try:
-        for commit in commits:
+KEPT_PAGES = 2048  # parsed pages kept for a blob met again; a small answer (an Unread, a failure) is always kept
+
+
+class _History:
+    """The changes of the commits in order, each blob's first change sent to the parse workers.
+
+    `git log` streams the commits; the changes wait here, in order, for the outcomes of the first
+    changes of their blobs. A blob met again takes the outcome its first change had: small ones are
+    kept for the run, parsed pages in a bounded cache (a page evicted from it is parsed again).
+    """
+
+    def __init__(self, commits: Iterable[Commit]) -> None:
+        self.commits = commits
+        self.queue: deque[tuple[Commit, FileChange | None, bool]] = deque()  # None: the commit's end
+        self.parsed_as: dict[str, str] = {}  # blob -> where it was parsed (failure messages name it)
+        self.small: dict[str, Outcome] = {}
+        self.pages: OrderedDict[str, Outcome] = OrderedDict()
+        self.count, self.latest = 0, ""
+
+    def items(self) -> Iterator[tuple[str, str, str]]:
+        for commit in self.commits:
+            self.count += 1
+            self.latest = max(self.latest, commit.committed_at)
             for change in _in_order(commit):
-                seen = Observation(commit.committed_at, "git", commit.sha, change.path)
-                if change.status == "D":
-                    url = urls_by_path.pop(change.path, None)
-                    if url and url not in urls_by_path.values():
-                        writer.mark_removed(url, seen)
-                    continue
-                report.pages_read += 1
-                outcome = kept.pop(change.blob, None) or next(outcomes)
-                uses[change.blob] -= 1
-                if uses[change.blob]:
-                    kept[change.blob] = outcome
-                ok, value = outcome
+                first = change.status != "D" and change.blob not in self.parsed_as
+                # Queued before it is handed out: its outcome may come back before this resumes.
+                self.queue.append((commit, change, first))
+                if first:
+                    self.parsed_as[change.blob] = _where(change, commit)
+                    yield self.parsed_as[change.blob], change.blob, change.path
+            self.queue.append((commit, None, False))
+
+    def remember(self, blob: str, outcome: Outcome) -> None:
+        ok, value = outcome
+        if not ok or isinstance(value, Unread):
+            self.small[blob] = outcome
+            return
+        self.pages[blob] = outcome
+        if len(self.pages) > KEPT_PAGES:
+            self.pages.popitem(last=False)
+
+    def recall(self, repo: str, blob: str, where: str, path: str) -> Outcome:
+        found = self.small.get(blob) or self.pages.get(blob)
+        if found is None:  # a parsed page no longer kept: parsed again
+            found = read_and_parse(repo, [(where, blob, path)])[0]
+        return found
+
+
+def ingest_commits(writer: CatalogWriter, repo: Path, repository: str, commits: Iterable[Commit], report,
+                   pool: ParsePool | None, progress: Callable[[int], None] | None) -> tuple[int, str]:
+    """Write every commit's pages, in order, inside the writer's run; (commits written, the latest
+    commit's date)."""
+    history = _History(commits)
+    outcomes = map_chunks_in_order(pool, partial(read_and_parse, str(repo)), history.items())
+    urls_by_path: dict[str, str] = {}
+
+    def settle(until_first: bool) -> None:
+        """Write the queued changes up to the next one that waits for its parse."""
+        while history.queue and not (until_first and history.queue[0][2]):
+            commit, change, _ = history.queue.popleft()
+            if change is None:
+                save_commits(writer.db, repository, [(commit.sha, commit.committed_at)], writer.run_id)
+                if progress:
+                    progress(1)
+            elif change.status == "D":
+                _removed(writer, change, commit, urls_by_path)
+            else:
                 where = _where(change, commit)
-                if not ok:
-                    report.failures.append(_named(value, parsed_as[change.blob], where))
-                    continue
-                if value.url:
-                    urls_by_path[change.path] = value.url
-                if isinstance(value, Unread):
-                    if writer.skips_without_content(value.url):
-                        continue
-                    # A page the catalog holds lost its permissions: store its version whole.
-                    ok, value = read_and_parse(str(repo), [(where, change.blob, change.path)], skim=False)[0]
-                    if not ok:
-                        report.failures.append(value)
-                        continue
-                writer.save_page(value, seen)
-            save_commits(writer.db, repository, [(commit.sha, commit.committed_at)], writer.run_id)
-            if progress:
-                progress(1)
+                outcome = history.recall(str(repo), change.blob, where, change.path)
+                _apply(writer, repo, change, commit, outcome, history.parsed_as[change.blob], report, urls_by_path)
+
+    try:
+        for outcome in outcomes:
+            settle(until_first=True)
+            commit, change, _ = history.queue.popleft()
+            history.remember(change.blob, outcome)
+            _apply(writer, repo, change, commit, outcome, history.parsed_as[change.blob], report, urls_by_path)
+        settle(until_first=False)
     finally:
         outcomes.close()
         close_readers()
+    return history.count, history.latest
+
+
+def _removed(writer: CatalogWriter, change: FileChange, commit: Commit, urls_by_path: dict[str, str]) -> None:
+    url = urls_by_path.pop(change.path, None)
+    if url and url not in urls_by_path.values():
+        writer.mark_removed(url, Observation(commit.committed_at, "git", commit.sha, change.path))
+
+
+def _apply(writer: CatalogWriter, repo: Path, change: FileChange, commit: Commit, outcome: Outcome,
+           parsed_as: str, report, urls_by_path: dict[str, str]) -> None:
+    """One changed page file: its parse outcome written (or its failure reported)."""
+    report.pages_read += 1
+    ok, value = outcome
+    where = _where(change, commit)
+    if not ok:
+        report.failures.append(_named(value, parsed_as, where))
+        return
+    if value.url:
+        urls_by_path[change.path] = value.url
+    if isinstance(value, Unread):
+        if writer.skips_without_content(value.url):
+            return
+        # A page the catalog holds lost its permissions: store its version whole.
+        ok, value = read_and_parse(str(repo), [(where, change.blob, change.path)], skim=False)[0]
+        if not ok:
+            report.failures.append(value)
+            return
+    writer.save_page(value, Observation(commit.committed_at, "git", commit.sha, change.path))

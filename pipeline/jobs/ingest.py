@@ -10,7 +10,7 @@ from catalog.storage.database import open_catalog
 from catalog.storage.history import head_is_known, known_commits, save_head
 from catalog.storage.lock import catalog_lock
 from catalog.storage.store import CatalogWriter, Observation, utc_now
-from pipeline.jobs.dumps import head_of, is_git_source, list_commits, list_shas, open_repository, repository_id
+from pipeline.jobs.dumps import head_of, is_git_source, iter_commits, list_shas, open_repository, repository_id
 from pipeline.jobs.history import ingest_commits
 from pipeline.jobs.parse_pool import ParsePool, start_pool
 from pipeline.jobs.tempdirs import sigterm_exits
@@ -49,13 +49,13 @@ def ingest_git(db, path: Path, accept_anomalies: bool, progress: Progress | None
                 with db.atomic():
                     save_head(db, repository, head, utc_now())
             return IngestReport(str(path))
-        commits = [c for c in list_commits(repo) if c.sha not in known]
-        report = IngestReport(str(path), commits=len(commits))
+        commits = (c for c in iter_commits(repo) if c.sha not in known)
+        report = IngestReport(str(path))
         writer = CatalogWriter(db, "git", repository, accept_anomalies)
         with writer.run():
-            writer.counts["commits"] = len(commits)
-            ingest_commits(writer, repo, repository, commits, report, pool, progress)
-            writer.touch_present(max(commit.committed_at for commit in commits))
+            report.commits, latest = ingest_commits(writer, repo, repository, commits, report, pool, progress)
+            writer.counts["commits"] = report.commits
+            writer.touch_present(latest)
             if head:
                 save_head(db, repository, head, utc_now())
     report.counts, report.anomalies = dict(writer.counts), writer.anomalies
