@@ -126,7 +126,10 @@ def iter_commits(repo: Path) -> Iterator[Commit]:
     detected upstream change, dated when it was detected, and the merge only repeats them.
     """
     process = subprocess.Popen(
-        ["git", "-C", str(repo), "log", "--reverse", "--topo-order", "--no-merges", "--root", "--raw",
+        # A 16 MB delta-base cache (96 MB by default): the log now runs beside the parse workers, and
+        # on the vbr history it holds 35 MB instead of 125 MB, as fast.
+        ["git", "-C", str(repo), "-c", "core.deltaBaseCacheLimit=16m", "log", "--reverse", "--topo-order",
+         "--no-merges", "--root", "--raw",
          "--no-abbrev", "--no-renames", f"--format={_MARK}%H %cI", "HEAD"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     watchdog = threading.Timer(GIT_TIMEOUT, process.kill)
