@@ -36,10 +36,13 @@ def may_yield(blocks: list[Block]) -> bool:
         if isinstance(block, Code):
             has_code = True
             try:
-                if read_code(block.text) is not None:
-                    return True
+                reading = read_code(block.text)
             except LimitExceeded:
                 return True  # the walk raises it, in its own order
+            # A reading without names tells the walk something only for a block that looks like
+            # a policy (or lost content, or was introduced or named: below).
+            if reading is not None and (reading.permissions or looks_like_permissions(block.text)):
+                return True
             if lost_content(block.text):
                 text = block.text.strip()
                 if looks_like_permissions(block.text) or len(text) <= 2:

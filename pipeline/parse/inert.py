@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 
+from catalog.names import is_gcp_permission
 from pipeline.parse.cues import LISTED_WORDS, PERMISSION_WORD, REQUIREMENT_WORD
 
 _LETTERS_AS_A = bytes(ord("a") if (byte < 128 and chr(byte).isalpha()) or byte >= 128 else byte
@@ -35,8 +36,8 @@ _IMAGE_JOIN = re.compile(_LETTER + rb"!\[[^\[\]]*\]\([^()\[\]]*\)" + _LETTER)
 # What `read_code` needs to read a block, on the code's bytes with every backslash removed and
 # typographic quotes made plain (a superset of what clean_text and unescape leave).
 _QUOTED_NAME = re.compile(
-    rb'"(?:statement"|action|notaction"|dataactions"|microsoft\.|\*/|[a-z0-9][a-z0-9-]*:[a-z*])')
-_QUOTED_GCP = re.compile(rb'"[a-z][a-z0-9]*\.[a-z0-9]+\.')
+    rb'"(?:statement"|action|notaction"|dataactions"|microsoft\.|\*/|[a-z0-9][a-z0-9-]*:[a-z*][a-z0-9*?]*")')
+_QUOTED_GCP = re.compile(rb'"([a-z][a-z0-9]*(?:\.[a-z0-9]+){2,})"')
 _TYPOGRAPHIC_QUOTES = ("\u201c".encode(), "\u201d".encode(), "\u201e".encode())
 # Characters `clean_text` deletes inside code (a zero-width space, a byte order mark): around them
 # the raw bytes do not show the names the code holds.
@@ -79,11 +80,21 @@ def _code_may_be_read(table: bytes) -> bool:
             plain = plain.replace(quote, b'"')
         if _QUOTED_NAME.search(plain):
             return True
-        quoted_gcp = _QUOTED_GCP.finditer(plain)
-        if next(quoted_gcp, None) and next(quoted_gcp, None):
+        # A list of quoted strings yields names only when every one is a name: host names
+        # ("srv01.tech.local") are not, so two quoted Google Cloud names are needed.
+        if _two_gcp_names(match.group(1) for match in _QUOTED_GCP.finditer(plain)):
             return True
-    names = _GCP_NAME.finditer(table)
-    return bool(next(names, None) and next(names, None))
+    return _two_gcp_names(match.group(0).replace(b"\\", b"") for match in _GCP_NAME.finditer(table))
+
+
+def _two_gcp_names(candidates) -> bool:
+    """At least two of the candidates follow the Google Cloud grammar (host names do not)."""
+    found = 0
+    for candidate in candidates:
+        found += is_gcp_permission(candidate.decode("ascii", "replace"))
+        if found >= 2:
+            return True
+    return False
 
 
 def _tiny_bracket_cell(table: bytes) -> bool:
