@@ -72,7 +72,7 @@ def canonicalize(url: str) -> str:
     return urlunsplit((scheme, host, parts.path or "/", urlencode(query), ""))
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=65536)
 def parse_url(url: str) -> UrlParts:
     """Product, guide, slug and release label of a helpcenter URL (current, archive or legacy).
 
@@ -140,12 +140,14 @@ def is_https_url(url) -> bool:
     return isinstance(url, str) and url[:8].lower() == "https://" and not _CONTROL_OR_SPACE.search(url)
 
 
+@functools.lru_cache(maxsize=65536)
 def require_helpcenter_url(url: str, allowed_base: str | None = None) -> str:
     """The one rule for which page URLs the catalog accepts: `https://helpcenter.veeam.com/...`,
     or a URL under `allowed_base` (a mirror or local test site the caller configured explicitly).
 
     Anything else (other schemes such as `javascript:`, other hosts, credentials or ports in the
     host, whitespace or control characters) is refused, so no stored URL can become a script link.
+    Cached: a history names each page's URL once per version (a refusal is never cached).
     """
     if not isinstance(url, str) or not url:
         raise UrlRejected("no page URL")

@@ -65,24 +65,25 @@ def may_yield(blocks: list[Block]) -> bool:
     joined = "\n".join(texts)
     lowered = joined.lower()  # the words each pattern needs, looked for before the pattern runs
     if REQUIREMENT_WORD in lowered:
-        if _near_word(joined, lowered, REQUIREMENT_PHRASE):
+        if _near_word(joined, lowered, REQUIREMENT_WORD, [REQUIREMENT_PHRASE]):
             return True
-        if (has_code or has_list) and _near_word(joined, lowered, INTRODUCES_PERMISSIONS):
+        if (has_code or has_list) and _near_word(joined, lowered, REQUIREMENT_WORD, [INTRODUCES_PERMISSIONS]):
             return True
-    return PERMISSION_WORD in lowered and any(pattern.search(joined) for pattern, _ in PROSE)
+    return PERMISSION_WORD in lowered and _near_word(joined, lowered, PERMISSION_WORD,
+                                                     [pattern for pattern, _ in PROSE])
 
 
-def _near_word(joined: str, lowered: str, pattern) -> bool:
-    """Whether `pattern` matches within a text of `joined` that says "following": the requirement
-    phrase and the introducing lead are read one text at a time, and a text is a line of `joined`."""
+def _near_word(joined: str, lowered: str, word: str, patterns) -> bool:
+    """Whether a pattern matches within a text of `joined` that says `word`: the rules read one
+    text at a time (a mention, one sentence of it), and a text is a line of `joined`."""
     if len(lowered) != len(joined):  # lower() changed a length: positions would not line up
-        return bool(pattern.search(joined))
-    at = lowered.find(REQUIREMENT_WORD)
+        return any(pattern.search(joined) for pattern in patterns)
+    at = lowered.find(word)
     while at >= 0:
         start = joined.rfind("\n", 0, at) + 1
         end = joined.find("\n", at)
         end = len(joined) if end < 0 else end
-        if pattern.search(joined, start, end):
+        if any(pattern.search(joined, start, end) for pattern in patterns):
             return True
-        at = lowered.find(REQUIREMENT_WORD, end)
+        at = lowered.find(word, end)
     return False

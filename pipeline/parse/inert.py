@@ -31,8 +31,11 @@ _LETTER = rb"[A-Za-z\x80-\xff]"
 # Where a removal joins two runs of letters: a link's "[" between letters, a link's "](...)"
 # between the label's last letter and a letter, an image between letters. Labels and targets
 # may span lines here: a paragraph's lines are joined before links are read.
-_LINK_END_JOIN = re.compile(_LETTER + rb"\]\([^()\[\]]*\)" + _LETTER)
-_IMAGE_JOIN = re.compile(_LETTER + rb"!\[[^\[\]]*\]\([^()\[\]]*\)" + _LETTER)
+# Each starts with its literal (a fast scan); the letter before it is looked at after a match.
+_LINK_END_JOIN = re.compile(rb"\]\([^()\[\]]*\)" + _LETTER)
+_IMAGE_JOIN = re.compile(rb"!\[[^\[\]]*\]\([^()\[\]]*\)" + _LETTER)
+_LETTERS = frozenset(range(ord("A"), ord("Z") + 1)) | frozenset(range(ord("a"), ord("z") + 1)) | \
+    frozenset(range(0x80, 0x100))
 # What `read_code` needs to read a block, on the code's bytes with every backslash removed and
 # typographic quotes made plain (a superset of what clean_text and unescape leave).
 _QUOTED_NAME = re.compile(
@@ -42,9 +45,8 @@ _TYPOGRAPHIC_QUOTES = ("\u201c".encode(), "\u201d".encode(), "\u201e".encode())
 # Characters `clean_text` deletes inside code (a zero-width space, a byte order mark): around them
 # the raw bytes do not show the names the code holds.
 _DELETED_IN_CODE = ("\u200b".encode(), "\ufeff".encode())
-# Starting only where a word starts keeps the scan linear on long runs of letters.
-_GCP_NAME = re.compile(rb"(?<![a-zA-Z0-9\\])[a-z][a-zA-Z0-9]*(?:\\?\.[a-zA-Z0-9]+){2,}")
-_BRACKETS = frozenset("{}[]")
+_TWO_DOTS = re.compile(rb"\.[a-zA-Z0-9]+\\?\.[a-zA-Z0-9]")
+_NAME_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.\\")
 
 
 _PERMISSION, _REQUIREMENT = PERMISSION_WORD.encode(), REQUIREMENT_WORD.encode()
@@ -59,16 +61,30 @@ def _may_join_words(data: bytes) -> bool:
     letters = data.translate(_LETTERS_AS_A)
     if b"a[a" in letters:
         return True
-    if b"a](" in letters and b")a" in letters and _LINK_END_JOIN.search(data):
+    if b"a](" in letters and b")a" in letters and _after_a_letter(_LINK_END_JOIN, data):
         return True
-    return b"a![" in letters and bool(_IMAGE_JOIN.search(data))
+    return b"a![" in letters and _after_a_letter(_IMAGE_JOIN, data)
+
+
+def _after_a_letter(pattern: re.Pattern, data: bytes) -> bool:
+    """A match of `pattern` right after a letter: a label's last letter before "](", a letter
+    before an image's "!"."""
+    for match in pattern.finditer(data):
+        if match.start() > 0 and data[match.start() - 1] in _LETTERS:
+            return True
+    return False
 
 
 def _table_lines(data: bytes) -> bytes:
     """Every line with a "|" (the front-end's table lines start with one, after any whitespace)."""
-    if b"|" not in data:
-        return b""
-    return b"\n".join(line for line in data.split(b"\n") if b"|" in line)
+    lines, at = [], data.find(b"|")
+    while at >= 0:
+        start = data.rfind(b"\n", 0, at) + 1
+        end = data.find(b"\n", at)
+        end = len(data) if end < 0 else end
+        lines.append(data[start:end])
+        at = data.find(b"|", end)
+    return b"\n".join(lines)
 
 
 def _code_may_be_read(table: bytes) -> bool:
@@ -84,7 +100,24 @@ def _code_may_be_read(table: bytes) -> bool:
         # ("srv01.tech.local") are not, so two quoted Google Cloud names are needed.
         if _two_gcp_names(match.group(1) for match in _QUOTED_GCP.finditer(plain)):
             return True
-    return _two_gcp_names(match.group(0).replace(b"\\", b"") for match in _GCP_NAME.finditer(table))
+    return _two_gcp_names(_dotted_tokens(table))
+
+
+def _dotted_tokens(table: bytes):
+    """Each run of name characters (letters, digits, dots, backslashes) that holds two dots with a
+    name part between them, backslashes removed: every Google Cloud name lies in one. The scan
+    starts at the dots (a literal: fast), not at every character."""
+    taken = 0
+    for match in _TWO_DOTS.finditer(table):
+        if match.start() < taken:
+            continue
+        start, end = match.start(), match.end()
+        while start > 0 and table[start - 1] in _NAME_BYTES:
+            start -= 1
+        while end < len(table) and table[end] in _NAME_BYTES:
+            end += 1
+        taken = end
+        yield table[start:end].replace(b"\\", b"")
 
 
 def _two_gcp_names(candidates) -> bool:
@@ -98,14 +131,23 @@ def _two_gcp_names(candidates) -> bool:
 
 
 def _tiny_bracket_cell(table: bytes) -> bool:
-    """A cell of at most two characters (escapes aside) holding a bracket: a cut code block."""
-    if not any(bracket in table for bracket in (b"{", b"}", b"[", b"]")):
-        return False
-    for segment in table.decode("utf-8", "replace").split("|"):
-        text = segment.replace("\\", "").strip()
-        if len(text) <= 2 and _BRACKETS.intersection(text):
+    """A cell of at most two characters (escapes aside) holding a bracket: a cut code block. Only
+    the cells around a bracket are read."""
+    at = _next_bracket(table, 0)
+    while at >= 0:
+        start = max(table.rfind(b"|", 0, at), table.rfind(b"\n", 0, at)) + 1
+        ends = [end for end in (table.find(b"|", at), table.find(b"\n", at)) if end >= 0]
+        end = min(ends) if ends else len(table)
+        text = table[start:end].decode("utf-8", "replace").replace("\\", "").strip()
+        if len(text) <= 2:
             return True
+        at = _next_bracket(table, end)
     return False
+
+
+def _next_bracket(table: bytes, start: int) -> int:
+    found = [at for at in (table.find(bracket, start) for bracket in (b"{", b"}", b"[", b"]")) if at >= 0]
+    return min(found) if found else -1
 
 
 def may_hold_permissions(data: bytes) -> bool:
