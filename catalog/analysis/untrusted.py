@@ -2,10 +2,10 @@
 
 Markdown: the changelog becomes a pull request body, the canary and gate reports become issue
 bodies. GitHub renders raw HTML there (`<img src=...>` loads a tracker), turns `@team` into a
-notification, `owner/repo#1` into a cross-reference (an event in that repository), bare
-addresses into links and `[x](javascript:...)`/`![x](...)` into links and images. Page text is
-written as plain text: the characters that start markup backslash-escaped, mentions,
-cross-references and bare addresses broken with a zero-width space, line breaks folded into
+notification, `owner/repo#1` or an address of a GitHub issue into a cross-reference (an event in
+that repository) and `[x](javascript:...)`/`![x](...)` into links and images. Page text is
+written as plain text: the characters that start markup backslash-escaped, mentions and
+cross-references broken with a zero-width space, line breaks folded into
 spaces (a new line could start a heading or an HTML block). Code
 spans get a fence longer than any backtick run inside them.
 
@@ -21,10 +21,11 @@ import re
 # emphasis across the line), `\` (escapes), `&` starting an entity (`&#64;` would be an `@`).
 _MARKUP = re.compile(r"([\\`*<\[\]]|&(?=#?\w+;))")
 _MENTION = re.compile(r"@(?=[A-Za-z0-9])")
-# GitHub also links `owner/repo#123`, `#123` and `GH-123` (cross-references notify the other
-# repository) and bare addresses (`https://...`, `www.`): each is broken with a zero-width space.
+# GitHub also links `owner/repo#123`, `#123` and `GH-123`, and an address of an issue on GitHub:
+# each is a cross-reference (an event in the other repository) and is broken with a zero-width
+# space. Other bare addresses (the helpcenter's) stay links.
 _REFERENCE = re.compile(r"(?<=[\w/.-])#(?=\d)|(?<![\w&])#(?=\d)|(?<=GH)-(?=\d)", re.I)
-_AUTOLINK = re.compile(r"(?<=:)//|(?<![\w.])(?=www\.)", re.I)
+_AUTOLINK = re.compile(r"(?<=:)//(?=(?:www\.)?github\.com)|(?<![\w.])(?=www\.github\.com)", re.I)
 _LINE_BREAKS = re.compile(r"[\t\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]+")
 _CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1b\x1f\x7f]+")
 _XML_ILLEGAL = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
