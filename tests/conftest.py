@@ -78,3 +78,17 @@ def site_catalog(tmp_path_factory):
                          Observation("2026-01-22T00:00:00+00:00", "dir", "hostile"))
     db.close()
     return db_path
+
+
+@pytest.fixture(scope="module")
+def anyio_backend():
+    # Datasette's test client runs on asyncio; one backend keeps module-scoped clients valid.
+    return "asyncio"
+
+
+@pytest.fixture(scope="module")
+def client(site_catalog):
+    """Datasette's in-process client on the demo catalog; a test module may define its own."""
+    from pipeline.jobs.website import make_datasette
+
+    return make_datasette(site_catalog).client

@@ -18,11 +18,6 @@ pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture(scope="module")
-def anyio_backend():
-    return "asyncio"
-
-
-@pytest.fixture(scope="module")
 def plugin_db(tmp_path_factory):
     return build_fixture_catalog(tmp_path_factory.mktemp("site") / "plugins.db")
 

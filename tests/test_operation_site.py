@@ -14,11 +14,6 @@ PAGES = Path(__file__).parent / "pages"
 
 
 @pytest.fixture(scope="module")
-def anyio_backend():
-    return "asyncio"
-
-
-@pytest.fixture(scope="module")
 def catalog(tmp_path_factory):
     db_path = tmp_path_factory.mktemp("site13") / "c.db"
     db = open_catalog(db_path)

@@ -6,22 +6,10 @@ import re
 
 import pytest
 
-from pipeline.jobs.website import make_datasette
-
 pytestmark = pytest.mark.anyio
 MULTIPART = (b'--XX\r\nContent-Disposition: form-data; name="csrftoken"\r\n\r\nabc\r\n'
              b'--XX\r\nContent-Disposition: form-data; name="policy"; filename="p.json"\r\n'
              b'Content-Type: application/json\r\n\r\n{"Statement": []}\r\n--XX--\r\n')
-
-
-@pytest.fixture(scope="module")
-def anyio_backend():
-    return "asyncio"
-
-
-@pytest.fixture(scope="module")
-def client(site_catalog):
-    return make_datasette(site_catalog).client
 
 
 def has_security_headers(response) -> bool:

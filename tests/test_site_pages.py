@@ -24,16 +24,6 @@ REPOSITORY = "List of permissions to add a repository"
 ROLE = "The IAM role must be granted the following permissions"
 
 
-@pytest.fixture(scope="module")
-def anyio_backend():
-    return "asyncio"
-
-
-@pytest.fixture(scope="module")
-def client(site_catalog):
-    return make_datasette(site_catalog).client
-
-
 def run_cli(db_path, *args) -> str:
     result = CliRunner().invoke(cli, [*args, "--db", str(db_path)])
     assert result.exit_code == 0, result.output

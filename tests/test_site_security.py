@@ -18,11 +18,6 @@ JAVASCRIPT_URL = "javascript://helpcenter.veeam.com/docs/vbaws/guide/x.html%0aal
 
 
 @pytest.fixture(scope="module")
-def anyio_backend():
-    return "asyncio"
-
-
-@pytest.fixture(scope="module")
 def datasette(site_catalog):
     return make_datasette(site_catalog)
 

@@ -6,19 +6,7 @@ import feedparser
 import pytest
 from sqlite_utils import Database
 
-from pipeline.jobs.website import make_datasette
-
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture(scope="module")
-def anyio_backend():
-    return "asyncio"
-
-
-@pytest.fixture(scope="module")
-def client(site_catalog):
-    return make_datasette(site_catalog).client
 
 
 @pytest.fixture(scope="module")
