@@ -4,6 +4,10 @@ The timer counts the process's CPU time (ITIMER_PROF), so a loaded machine does 
 merely waited, and raises `CpuTimeUsed` (a BaseException, so that no `except Exception` in the
 work keeps it) in the main thread. Its handler is installed once per process: SIGPROF has no
 other use here. Off the main thread no timer can be set, and the work runs unbounded in time.
+
+A Python signal handler can run inside a `__del__` or a weakref callback, where an exception is
+printed and dropped; so once the bound is used the timer keeps firing (every `REPEAT` s) until
+the work stops, and work that returns after its bound was used still ends in `CpuTimeUsed`.
 """
 
 from __future__ import annotations
@@ -13,29 +17,53 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+REPEAT = 0.05
+
 
 class CpuTimeUsed(BaseException):
     """The work used its CPU time."""
 
 
+class _Bound:
+    active = False  # a bounded piece of work is running: the handler raises
+    used = False  # the timer fired during it
+
+
 def _on_timer(signum, frame) -> None:
-    raise CpuTimeUsed
+    if _Bound.active:
+        _Bound.used = True
+        raise CpuTimeUsed
 
 
 _installed = False
 
 
+def _disarm() -> None:
+    # A firing already pending when the timer is stopped still runs its handler at the next
+    # bytecode: stop the timer, then turn the handler off, and start again if it struck between.
+    while True:
+        try:
+            signal.setitimer(signal.ITIMER_PROF, 0)
+            _Bound.active = False
+            return
+        except CpuTimeUsed:
+            continue
+
+
 @contextmanager
 def cpu_time_limit(seconds: float) -> Iterator[None]:
     global _installed
-    timed = threading.current_thread() is threading.main_thread()
-    if timed:
-        if not _installed:
-            signal.signal(signal.SIGPROF, _on_timer)
-            _installed = True
-        signal.setitimer(signal.ITIMER_PROF, seconds)
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    if not _installed:
+        signal.signal(signal.SIGPROF, _on_timer)
+        _installed = True
+    _Bound.active, _Bound.used = True, False
+    signal.setitimer(signal.ITIMER_PROF, seconds, REPEAT)
     try:
         yield
     finally:
-        if timed:
-            signal.setitimer(signal.ITIMER_PROF, 0)
+        _disarm()
+    if _Bound.used:  # the work went on after its bound: something swallowed the exception
+        raise CpuTimeUsed

@@ -222,7 +222,7 @@ def test_a_page_past_its_cpu_bound_is_a_failure_never_a_version(tmp_path, monkey
         report = scrape(tmp_path / "c.db", urls=urls, config=config, options=ScrapeOptions(time_budget=None))
     assert report.failed == [("https://helpcenter.veeam.com/docs/vbaws/guide/hostile_permissions.html",
                               "https://helpcenter.veeam.com/docs/vbaws/guide/hostile_permissions.html: parsing "
-                              "took over 1 s of CPU time; not stored")]
+                              "took over 1 s of CPU time; not stored")], report
     assert report.fetched == 1
     db = Database(tmp_path / "c.db")
     assert db.execute("select outcome, reason like '%CPU time%' from fetches where url like '%hostile%'").fetchall() \
