@@ -134,11 +134,13 @@ def test_ten_parallel_large_checks_leave_a_static_page_answering(plugin_db):
                 started = time.monotonic()
                 for thread in threads:
                     thread.start()
-                while any(t.is_alive() for t in threads) and time.monotonic() - started < 120:
+                # asked at least once after the burst starts, then until it ends: on a fast machine the
+                # whole burst may be over in a tenth of a second, which leaves room for one probe only
+                while not latencies or (any(t.is_alive() for t in threads) and time.monotonic() - started < 120):
                     asked = time.monotonic()
                     assert static.get("/static/site.css").status_code == 200
                     latencies.append(time.monotonic() - asked)
-                    time.sleep(0.05)
+                    time.sleep(0.02)
                 for thread in threads:
                     thread.join()
                 burst = time.monotonic() - started
@@ -146,9 +148,10 @@ def test_ten_parallel_large_checks_leave_a_static_page_answering(plugin_db):
             site.close()
     # one client: two checks at a time are judged, the others are turned away at once (429)
     assert sorted(statuses)[:2] == [200, 200] and set(statuses) <= {200, 429}, statuses
-    assert len(latencies) >= 2, (latencies, burst)
     # every answer well under 200 ms while the burst lasted; one slow scheduling slot is forgiven
-    assert statistics.median(latencies) < 0.2 and sorted(latencies)[-2] < 0.2, (latencies, burst)
+    # when there were several answers, none when there was only one
+    forgiven = 1 if len(latencies) > 1 else 0
+    assert statistics.median(latencies) < 0.2 and sorted(latencies)[-1 - forgiven] < 0.2, (latencies, burst)
 
 
 async def test_the_page_and_the_cli_give_the_same_verdicts(client, plugin_db):
