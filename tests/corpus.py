@@ -1,13 +1,12 @@
 """Where the real helpcenter dumps are (never copied into the project).
 
 ../shared beside the clone when it holds a corpus, else the directory VEEAM_PERMS_CORPUS names
-(built with `veeam-perms corpus fetch --to DIR`). A missing corpus FAILS the tests that read it;
-they skip only when VEEAM_PERMS_SKIP_CORPUS=1 asks for it by name.
+(built with `veeam-perms corpus fetch --to DIR`). A missing corpus FAILS the tests that read it,
+always: there is no switch that turns those failures into skips.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 from functools import cache
@@ -17,7 +16,6 @@ import pytest
 
 from pipeline.jobs.corpus import CORPUS_VARIABLE, bundle_path, default_root, gcp_dir
 
-SKIP_VARIABLE = "VEEAM_PERMS_SKIP_CORPUS"
 ROOT = default_root()
 SEED = ROOT / "seeds" / "000_5456940f73b6abf5.txt"
 BUNDLES = {name: bundle_path(ROOT, name) for name in ("vbaws", "vbazure", "vbr", "vb365")}
@@ -32,15 +30,13 @@ QUOTED = re.compile(r'"([^"]+)"')
 def missing_message(path: Path) -> str:
     return (f"{path} is absent: the real helpcenter corpus is missing. Build it with "
             f"`.venv/bin/veeam-perms corpus fetch --to DIR` and set {CORPUS_VARIABLE}=DIR (or put it in "
-            f"../shared beside the clone); to skip the corpus tests on purpose, set {SKIP_VARIABLE}=1")
+            f"../shared beside the clone)")
 
 
 def need(path: Path) -> Path:
     """`path` inside the corpus; a failure saying how to get the corpus when it is absent."""
     if path.exists():
         return path
-    if os.environ.get(SKIP_VARIABLE) == "1":
-        pytest.skip(f"{path} is absent and {SKIP_VARIABLE}=1 asks to skip the corpus tests")
     pytest.fail(missing_message(path), pytrace=False)
 
 

@@ -147,6 +147,14 @@ def test_the_corpus_the_tests_read_is_the_pinned_one():
     assert [f.text for f in findings if not f.ok] == []
 
 
+def test_a_test_that_needs_an_absent_corpus_fails_and_no_setting_makes_it_skip(tmp_path, monkeypatch):
+    monkeypatch.setenv("VEEAM_PERMS_SKIP_CORPUS", "1")  # the switch an earlier round honoured
+    with pytest.raises(pytest.fail.Exception) as failure:
+        need(tmp_path / "corpus" / "veeam-docs-vbr.bundle")
+    assert str(failure.value).startswith(f"{tmp_path}/corpus/veeam-docs-vbr.bundle is absent: the real helpcenter "
+                                         "corpus is missing. Build it with `.venv/bin/veeam-perms corpus fetch")
+
+
 def test_a_clone_that_outlasts_its_time_limit_is_stopped_with_one_line(upstream, tmp_path, monkeypatch):
     import pipeline.jobs.corpus as corpus_job
 
