@@ -1,8 +1,12 @@
-"""A bound on the CPU time of one piece of work on outside input (a page's parse, a pasted check).
+"""Bounds on work on outside input: the bytes read from a file or stream, and the CPU time of
+one piece of work (a page's parse, a pasted check).
 
-The timer counts the process's CPU time (ITIMER_PROF), so a loaded machine does not cut work that
-merely waited, and raises `CpuTimeUsed` (a BaseException, so that no `except Exception` in the
-work keeps it) in the main thread. Its handler is installed once per process: SIGPROF has no
+Reading stops one byte past its limit, so a 50 MB file or an endless stream costs at most the
+limit, and the caller tells "over the limit" by the length alone.
+
+The CPU timer counts the process's CPU time (ITIMER_PROF), so a loaded machine does not cut work
+that merely waited, and raises `CpuTimeUsed` (a BaseException, so that no `except Exception` in
+the work keeps it) in the main thread. Its handler is installed once per process: SIGPROF has no
 other use here. Off the main thread no timer can be set, and the work runs unbounded in time.
 
 A Python signal handler can run inside a `__del__` or a weakref callback, where an exception is
@@ -18,6 +22,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 REPEAT = 0.05
+_CHUNK = 1 << 20
+
+
+def read_at_most(stream, limit: int) -> bytes:
+    """At most `limit + 1` bytes of a binary stream, read in chunks of at most 1 MB: a result
+    longer than `limit` means the input is over it."""
+    chunks, size = [], 0
+    while size <= limit:
+        chunk = stream.read(min(_CHUNK, limit + 1 - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 class CpuTimeUsed(BaseException):

@@ -14,6 +14,8 @@ import re
 import stat
 from dataclasses import dataclass
 
+from catalog.limits import read_at_most
+
 MAX_INPUT_BYTES = 10 * 1024 * 1024  # an account export of a large AWS account; raise with --max-input-mb
 MAX_YAML_BYTES = 4 * 1024 * 1024  # Google Cloud roles are a few kB; libyaml reads 4 MB in about a second
 MAX_CONTAINERS = 1_000_000  # objects and lists in one file: about 100 MB of Python objects at most
@@ -23,7 +25,6 @@ MAX_INNER_WILDCARDS = 500  # patterns such as `ec2:*Snapshot*`: each costs a reg
 # about twenty. Anything far deeper is not an input of ours, and would exhaust the parser's recursion.
 MAX_DEPTH = 32
 MAX_PLAN_DEPTH = 64
-_CHUNK = 1 << 20
 
 
 class PolicyError(ValueError):
@@ -60,16 +61,10 @@ def too_large(where: str, limit: int) -> PolicyError:
 def read_stream(stream, where: str, budget: int, limit: int | None = None) -> bytes:
     """At most `budget` bytes (what is left of the call's `limit`); one more means the input is
     over the limit."""
-    chunks, size = [], 0
-    while size <= budget:
-        chunk = stream.read(min(_CHUNK, budget + 1 - size))
-        if not chunk:
-            break
-        chunks.append(chunk)
-        size += len(chunk)
-    if size > budget:
+    data = read_at_most(stream, budget)
+    if len(data) > budget:
         raise too_large(where, limit or budget)
-    return b"".join(chunks)
+    return data
 
 
 def read_path(path: str, budget: int, limit: int | None = None) -> bytes:

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import click
 
+from catalog.limits import read_at_most
+
 
 class Exit(IntEnum):
     """Every exit status a command returns, in one place (click's own errors use 1 and 2 too)."""
@@ -111,7 +113,7 @@ def read_text_option(path: str | Path, option: str, limit: int = MAX_OPTION_FILE
     is one line naming the option and the file."""
     try:
         with open(path, "rb") as handle:
-            data = handle.read(limit + 1)
+            data = read_at_most(handle, limit)
     except OSError as error:
         raise UserError(f"{option} {path}: cannot read it ({error.strerror})") from error
     if len(data) > limit:

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from catalog.limits import read_at_most
 from catalog.model import Page
 from catalog.urls import UrlRejected, require_helpcenter_url
 from pipeline.parse.inert import may_hold_permissions
@@ -110,7 +111,7 @@ def read_page_bytes(path: str | os.PathLike) -> bytes:
     """A page file's bytes, never more than the page limit read (a larger file is a PageError)."""
     try:
         with open(path, "rb") as handle:
-            data = handle.read(MAX_PAGE_BYTES + 1)
+            data = read_at_most(handle, MAX_PAGE_BYTES)
     except OSError as error:
         raise PageError(f"{path}: cannot read ({error.strerror})") from error
     if len(data) > MAX_PAGE_BYTES:
