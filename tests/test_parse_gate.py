@@ -64,6 +64,15 @@ def test_a_page_without_any_cue_is_read_only_for_its_url():
     assert parse_or_skip(data, "markdown", "gate_sample.md", "gate_sample.md") == Unread(URL)
 
 
+@pytest.mark.parametrize("line", [b"|" + b"{abc|" * 800_000, b"|" + b"x" * 4_000_000 + b"|{abc" * 1_000])
+def test_the_bytes_pass_reads_a_4_mb_table_line_of_bracket_cells_in_linear_time(line):
+    """Each cell around a bracket is read once: the quadratic scan took about 100 s of CPU here."""
+    from catalog.limits import cpu_time_limit
+
+    with cpu_time_limit(3.0):
+        assert may_hold_permissions(line + b"\n") is False
+
+
 def test_the_word_permission_alone_still_skips_the_walk_and_yields_nothing():
     data = page("You need administrative permissions on the backup server to change these settings.\n")
     blocks = parse_markdown_blocks(data.decode()).blocks

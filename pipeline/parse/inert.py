@@ -3,7 +3,7 @@
 Most page versions of a dump's history never speak of permissions. `may_hold_permissions` answers
 False only when the dump front-end (markdown_frontend) and the extractor would find nothing in the
 page (no operation, mention or warning), so the page need not be parsed. Each test is a necessary
-condition of some rule of `extract._may_yield`, read on the raw bytes:
+condition of some rule of `gate.may_yield`, read on the raw bytes:
 
 - Prose rules need the words "permission", or "following" with "actions"/"scopes", in a block's
   text. Block texts are the page's lines, stripped, joined with spaces and cut at "|", with
@@ -46,6 +46,8 @@ _TYPOGRAPHIC_QUOTES = ("\u201c".encode(), "\u201d".encode(), "\u201e".encode())
 # the raw bytes do not show the names the code holds.
 _DELETED_IN_CODE = ("\u200b".encode(), "\ufeff".encode())
 _TWO_DOTS = re.compile(rb"\.[a-zA-Z0-9]+\\?\.[a-zA-Z0-9]")
+_BRACKET = re.compile(rb"[{}\[\]]")
+_CELL_END = re.compile(rb"[|\n]")
 _NAME_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.\\")
 
 
@@ -132,22 +134,19 @@ def _two_gcp_names(candidates) -> bool:
 
 def _tiny_bracket_cell(table: bytes) -> bool:
     """A cell of at most two characters (escapes aside) holding a bracket: a cut code block. Only
-    the cells around a bracket are read."""
-    at = _next_bracket(table, 0)
-    while at >= 0:
-        start = max(table.rfind(b"|", 0, at), table.rfind(b"\n", 0, at)) + 1
-        ends = [end for end in (table.find(b"|", at), table.find(b"\n", at)) if end >= 0]
-        end = min(ends) if ends else len(table)
+    the cells around a bracket are read, each once: every byte is looked at a bounded number of
+    times, so a 20 MB line of brackets costs what reading it costs."""
+    done = 0  # every cell that ends before this offset has been read
+    while (bracket := _BRACKET.search(table, done)) is not None:
+        at = bracket.start()
+        start = max(table.rfind(b"|", done, at), table.rfind(b"\n", done, at), done - 1) + 1
+        cell_end = _CELL_END.search(table, at)
+        end = cell_end.start() if cell_end else len(table)
         text = table[start:end].decode("utf-8", "replace").replace("\\", "").strip()
         if len(text) <= 2:
             return True
-        at = _next_bracket(table, end)
+        done = end
     return False
-
-
-def _next_bracket(table: bytes, start: int) -> int:
-    found = [at for at in (table.find(bracket, start) for bracket in (b"{", b"}", b"[", b"]")) if at >= 0]
-    return min(found) if found else -1
 
 
 def may_hold_permissions(data: bytes) -> bool:
