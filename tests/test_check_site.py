@@ -183,6 +183,33 @@ async def test_an_input_over_the_size_limit_is_refused(client):
     assert "The input is longer than 200,000 characters." in response.text
 
 
+async def test_a_policy_under_the_limit_in_characters_passes_however_many_bytes_it_encodes_to(client):
+    """150,000 characters of which most are "é": 900 kB percent-encoded, under the 200,000-character limit."""
+    policy = json.dumps({"Statement": [{"Effect": "Allow", "Action": NEEDED_AWS, "Resource": "*",
+                                        "Sid": "é" * 149_000}]}, ensure_ascii=False)
+    assert len(policy) < 150_000
+    response = await post_check(client, policy=policy)
+    assert response.status_code == 200, response.text[-400:]
+    assert "Enough: nothing missing" in response.text
+
+
+async def test_a_long_field_name_ending_in_a_non_ascii_character_gets_an_answer_not_a_server_error(client):
+    page = await client.get("/check")
+    token = page.text.split('name="csrftoken" value="')[1].split('"')[0]
+    body = (b"x" * 99 + "\u00e9".encode() + b"=1&csrftoken=" + token.encode() + b"&product=vbr&operation="
+            + OPERATION.encode() + b"&policy=" + json.dumps({"Statement": []}).encode())
+    response = await client.post("/check", content=body, cookies={"ds_csrftoken": page.cookies.get("ds_csrftoken")},
+                                 headers={"content-type": "application/x-www-form-urlencoded"})
+    assert response.status_code == 200, response.text[-400:]
+    assert "Not enough" in response.text
+
+
+async def test_a_form_that_is_not_utf_8_is_refused_before_it_is_read(client):
+    response = await client.post("/check", content=b"\xff\xfe=1&policy=%7B%7D",
+                                 headers={"content-type": "application/x-www-form-urlencoded"})
+    assert (response.status_code, response.text) == (400, "Form data that is not UTF-8.\n")
+
+
 async def test_a_check_past_its_time_is_stopped_and_the_next_one_runs(client, monkeypatch):
     from catalog.analysis import check
 
