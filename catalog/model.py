@@ -152,6 +152,15 @@ def operation_texts(*values: str | None) -> tuple[str, ...]:
     return tuple(text for text in texts if text)[:MAX_OPERATION_TEXTS]
 
 
+MAX_POINT_CHARS = 100
+
+
+def point_text(value: str | None) -> str | None:
+    """A build or date a user names (`from`, `to`, `build`, `builds` from a request or a form):
+    trimmed and bounded, as it comes from outside; None when empty."""
+    return (value or "").strip()[:MAX_POINT_CHARS] or None
+
+
 def operation_matches(section: str | None, title: str, texts: tuple[str, ...] | list[str]) -> bool:
     """Does a user's `--operation` text (any of `texts`, case-insensitive) name this operation?
     It is looked for in "Section › Title"; no texts name every operation. The one rule the

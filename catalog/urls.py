@@ -15,7 +15,8 @@ PUBLIC_BASE = f"https://{DEFAULT_HOST}"  # where every stored page URL lives
 PRODUCT_ALIASES = {"backup": "vbr", "vbgcp": "vbgc", "vb365": "vbo365", "vac": "vspc"}
 # A product code as the helpcenter spells it in URLs (`vbaws`, `vbo365`, `agentforwindows`):
 # also the name of a folder or file (`<product>.atom`), so never `..` or a path.
-PRODUCT_CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+PRODUCT_CODE_PART = r"[a-z0-9][a-z0-9_-]{0,63}"  # also what a site route accepts as <code>
+PRODUCT_CODE = re.compile(rf"^{PRODUCT_CODE_PART}$")
 # Parameters that track or highlight, never select content: a link carrying them names the same
 # page (`?zoom_highlight=dedupe-friendly&ver=13` is release 13 of the page, highlighted).
 _DROPPED_QUERY = frozenset({"ck", "ad", "zoom_highlight", "gclid", "fbclid", "msclkid", "mc_cid", "mc_eid",

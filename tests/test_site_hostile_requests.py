@@ -27,6 +27,15 @@ async def test_ids_too_long_for_any_row_are_404(client, path, digits):
     assert has_security_headers(response)
 
 
+@pytest.mark.parametrize("path", ["/upgrade/vbaws?from={}&to=latest", "/upgrade/vbaws.json?from=9.0.0.100&to={}",
+                                  "/changes/vbaws?from={}", "/products/vbaws/policy?build={}&id=1"])
+async def test_a_5000_character_build_is_cut_to_100_before_it_is_looked_up_or_echoed(client, path):
+    response = await client.get(path.format("7" * 5000))
+    assert response.status_code in (200, 400, 404), response.text[:300]
+    assert "7" * 101 not in response.text and "7" * 100 in response.text
+    assert has_security_headers(response)
+
+
 @pytest.mark.parametrize("path", ["/check", "/catalog", "/", "/-/permissions", "/catalog/pages",
                                   "/upgrade/vbaws"])
 @pytest.mark.parametrize("cookie", [True, False], ids=["csrf-cookie", "no-cookie"])

@@ -20,6 +20,8 @@ from catalog.analysis import charts, site_data, site_policy
 from catalog.analysis.compare import CompareError
 from catalog.analysis.policy_docs import FORMATS
 from catalog.analysis.questions import CHANGE_FIELDS, register_functions
+from catalog.model import point_text
+from catalog.urls import PRODUCT_CODE_PART
 from datasette import Response, hookimpl
 
 
@@ -183,7 +185,7 @@ async def search(datasette, request):
 
 
 def _points(request) -> tuple[str | None, str | None]:
-    return (request.args.get("from") or None, request.args.get("to") or None)
+    return point_text(request.args.get("from")), point_text(request.args.get("to"))
 
 
 async def changes(datasette, request):
@@ -201,7 +203,7 @@ async def changes(datasette, request):
                        json_value=answer, csv_rows=data["rows"], csv_fields=CHANGE_FIELDS)
 
 
-_CODE = r"(?P<code>[a-z0-9_-]+)"
+_CODE = rf"(?P<code>{PRODUCT_CODE_PART})"
 _FORMAT = r"(?P<format>\.json|\.csv)?"
 
 

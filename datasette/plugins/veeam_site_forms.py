@@ -16,7 +16,8 @@ from urllib.parse import unquote_plus
 
 from catalog.analysis import site_data
 from catalog.analysis.compare import CompareError
-from catalog.model import operation_texts
+from catalog.model import operation_texts, point_text
+from catalog.urls import PRODUCT_CODE_PART
 from datasette import Response, hookimpl
 
 
@@ -137,8 +138,8 @@ async def _check_answer(datasette, form: dict, pasted: bytes, client: str) -> di
     operations = operation_texts(form.get("operation"))
     if not operations:
         raise _Refused("Name at least one operation (part of its title).")
-    product, builds = form.get("product", ""), (form.get("builds") or "").strip()[:100] or None
-    build = None if builds else (form.get("build") or "").strip()[:100] or None
+    product, builds = form.get("product", ""), point_text(form.get("builds"))
+    build = None if builds else point_text(form.get("build"))
     points = await _site()._run(datasette, needs_for, product, build, builds, operations)
     form["policy"], checked, error = await _judge_off_loop(
         client, pasted, "the pasted policy", points, form.get("include_optional") == "on", MAX_POLICY_CHARS,
@@ -179,6 +180,6 @@ def skip_csrf(datasette, scope):
 @hookimpl
 def register_routes():
     return [
-        (r"^/feeds/(?P<code>[a-z0-9_-]+)\.atom$", feed),
+        (rf"^/feeds/(?P<code>{PRODUCT_CODE_PART})\.atom$", feed),
         (r"^/check$", check),
     ]

@@ -14,7 +14,8 @@ from catalog.analysis import site_data, site_policy
 from catalog.analysis.compare import CompareError
 from catalog.analysis.policy_docs import FORMATS
 from catalog.analysis.questions import UPGRADE_FIELDS
-from catalog.model import operation_texts
+from catalog.model import operation_texts, point_text
+from catalog.urls import PRODUCT_CODE_PART
 from datasette import Response, hookimpl
 
 
@@ -51,7 +52,7 @@ async def operation_policy(datasette, request):
 
 
 def _build(request) -> str | None:
-    return (request.args.get("build") or "").strip()[:100] or None
+    return point_text(request.args.get("build"))
 
 
 async def merged_policy(datasette, request):
@@ -104,7 +105,7 @@ async def upgrade(datasette, request):
                             json_value=data["answer"], csv_rows=data["delta"].rows(), csv_fields=UPGRADE_FIELDS)
 
 
-_CODE = r"(?P<code>[a-z0-9_-]+)"
+_CODE = rf"(?P<code>{PRODUCT_CODE_PART})"
 _POLICY = r"(?P<fmt>" + "|".join(FORMATS) + ")"
 
 
