@@ -45,9 +45,9 @@ SECURITY_HEADERS = [
 ]
 
 
-async def _reject(send, status: int, text: str) -> None:
+async def _reject(send, status: int, text: str, extra_headers: tuple = ()) -> None:
     await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"text/plain; charset=utf-8"), *SECURITY_HEADERS]})
+                "headers": [(b"content-type", b"text/plain; charset=utf-8"), *SECURITY_HEADERS, *extra_headers]})
     await send({"type": "http.response.body", "body": text.encode()})
 
 

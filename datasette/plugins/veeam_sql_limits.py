@@ -5,7 +5,8 @@ Datasette already stops a statement after `sql_time_limit_ms` and returns at mos
 `select zeroblob(7999999) from pages` once returned 2.6 GB and took the server to 13 GB. Here,
 decided before any work starts:
 
-- no string or blob over `MAX_VALUE_BYTES` (SQLite's length limit on every connection);
+- no string or blob over 8 MB (SQLite's length limit, set on every connection by
+  `veeam_security.MAX_SQL_VALUE_BYTES`);
 - SQLite's own heap is capped at `MAX_SQLITE_HEAP_BYTES` (a row of many large columns, a big
   sort), so a query that needs more fails with "out of memory" turned into a 400 answer;
 - one statement hands at most `MAX_ANSWER_BYTES` of row data to Python, counted as rows arrive,
@@ -30,7 +31,6 @@ from collections import Counter
 
 from datasette import Response, hookimpl
 
-MAX_VALUE_BYTES = 8_000_000
 MAX_SQLITE_HEAP_BYTES = 64 * 1024 * 1024
 MAX_ANSWER_BYTES = 8_000_000
 MAX_RESPONSE_BYTES = 32_000_000
@@ -83,7 +83,6 @@ def budgeted_rows(row_factory):
 
 @hookimpl
 def prepare_connection(conn):
-    conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, min(conn.getlimit(sqlite3.SQLITE_LIMIT_LENGTH), MAX_VALUE_BYTES))
     # Process-wide and only ever lowered by this pragma: the server's SQLite never holds more.
     conn.execute(f"pragma hard_heap_limit = {MAX_SQLITE_HEAP_BYTES}")
     conn.row_factory = budgeted_rows(conn.row_factory)
@@ -104,20 +103,12 @@ def _is_database_request(scope, databases) -> bool:
     return first.split(".", 1)[0] in databases or b"sql=" in scope.get("query_string", b"")
 
 
-def _security_headers() -> list[tuple[bytes, bytes]]:
-    """The site's security headers, from the plugin that defines them (plugins load in no fixed
-    order, so a refusal sent here may not pass through that plugin's wrapper)."""
+async def _refuse(send, status: int, text: str, retry: bool) -> None:
+    """A plain-text refusal with the site's security headers, sent by the plugin that defines them
+    (plugins load in no fixed order, so a refusal sent here may not pass through its wrapper)."""
     from datasette.plugins import pm
 
-    security = pm.get_plugin("veeam_security.py")
-    return list(getattr(security, "SECURITY_HEADERS", [(b"x-content-type-options", b"nosniff")]))
-
-
-async def _refuse(send, status: int, text: str, retry: bool) -> None:
-    headers = [(b"content-type", b"text/plain; charset=utf-8"), *_security_headers()]
-    headers += [(b"retry-after", b"1")] if retry else []
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": text.encode()})
+    await pm.get_plugin("veeam_security.py")._reject(send, status, text, ((b"retry-after", b"1"),) if retry else ())
 
 
 def _capped(send):
