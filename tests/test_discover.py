@@ -3,7 +3,8 @@ import pytest
 from catalog.storage.versions import label_key
 from catalog.urls import canonicalize, parse_url, version_sort_key
 from pipeline.fetch.blocked import blocked_reason
-from pipeline.fetch.discover import ConfigError, extract_links, helpcenter_url, in_scope, is_markdown, load_products
+from pipeline.fetch.discover import ConfigError, extract_links, helpcenter_url, in_scope, load_products
+from pipeline.parse.page import is_markdown
 
 BASE = "https://helpcenter.veeam.com"
 
@@ -99,6 +100,7 @@ def test_markdown_is_trusted_when_its_front_matter_names_the_page(body):
     b'---\ntitle: "unterminated"\ncanonical: "' + PAGE.encode() + b'"',
     b"\n".join([b"---"] + [b"x: y"] * 100 + [b"canonical: " + PAGE.encode(), b"---"]),
     b'---\ncanonical: "https://evil.example/docs/vbaws/guide/iam_permissions.html"\n---\n',
+    b'---\ncanonical: "http://["\n---\n',
     b"",
 ])
 def test_a_200_markdown_answer_that_does_not_name_the_page_is_not_markdown(body):

@@ -47,6 +47,18 @@ def test_the_same_content_in_three_formats_gives_the_same_page():
         {"Microsoft.Network/publicIPAddresses/write"}
 
 
+@pytest.mark.parametrize("path", THREE, ids=lambda path: path.name)
+def test_a_byte_order_mark_changes_nothing_and_fetch_takes_the_page_as_its_markdown(path, tmp_path):
+    from pipeline.parse.page import is_markdown
+
+    marked = tmp_path / path.name
+    marked.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    page = parse_file(PageFile(marked))
+    assert page_facts(page) == page_facts(parse_file(PageFile(path)))
+    if path.suffix == ".md":  # what the crawl asks of a `.md` answer is what the front-ends read
+        assert is_markdown(marked.read_bytes(), page.url)
+
+
 def test_dropdown_note_example_code_images_and_links():
     document = parse_veeam_markdown_blocks(
         "---\ntitle: T\ncanonical: https://helpcenter.veeam.com/docs/vbr/userguide/t.html\n"

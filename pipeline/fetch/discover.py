@@ -142,31 +142,3 @@ def markdown_twin(url: str) -> str | None:
     if not parts.path.endswith(".html"):
         return None
     return parts._replace(path=parts.path[: -len(".html")] + ".md").geturl()
-
-
-# The front matter key naming the page: `canonical` in Veeam's Markdown, `source_url` in the dumps'.
-_FRONT_MATTER_URL = re.compile(r"""^(?:canonical|source_url)\s*:\s*["']?([^"'\s]+)["']?\s*$""")
-MAX_FRONT_MATTER_LINES = 64
-_PAGE_SUFFIX = re.compile(r"\.(?:html?|md)$", re.I)
-
-
-def _page_identity(url: str) -> tuple[str, str]:
-    parts = urlsplit(canonicalize(url))
-    return parts.netloc, _PAGE_SUFFIX.sub("", parts.path).lower()
-
-
-def is_markdown(body: bytes, page_url: str) -> bool:
-    """Did a `.md` request get the Markdown of this page? Only when it opens with front matter
-    naming the page's own URL: an HTML soft-404, a login text or another page served with 200
-    and `text/markdown` is not Markdown of this page, whatever its content type says."""
-    text = body[:16384].decode("utf-8", "replace").lstrip("\ufeff")
-    lines = text.splitlines()[:MAX_FRONT_MATTER_LINES]
-    if not lines or lines[0].strip() != "---":
-        return False
-    named = None
-    for line in lines[1:]:
-        if line.strip() == "---":  # front matter is only front matter once it is closed
-            return named is not None and _page_identity(named) == _page_identity(page_url)
-        match = _FRONT_MATTER_URL.match(line.strip())
-        named = named or (match.group(1) if match else None)
-    return False

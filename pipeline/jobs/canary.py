@@ -21,8 +21,9 @@ from catalog.paths import OutsideTarget, write_inside
 from catalog.storage.keys import title_key
 from catalog.urls import PUBLIC_BASE
 from pipeline.fetch.client import FetchConfig, Fetcher, FetchResult
-from pipeline.fetch.discover import helpcenter_url, is_markdown, markdown_twin, read_config
+from pipeline.fetch.discover import helpcenter_url, markdown_twin, read_config
 from pipeline.jobs.parse_pool import BudgetUsed, map_in_order, start_pool
+from pipeline.parse.page import is_markdown
 from pipeline.parse.sources import PageError, decode_page, parse_page_text, read_page_bytes
 
 MAX_PAGES = 200

@@ -12,11 +12,11 @@ from catalog.storage.snapshots import FetchRecord, all_validators, last_lastmod,
 from catalog.storage.store import utc_now
 from catalog.urls import DEFAULT_HOST, PUBLIC_BASE, parse_url
 from pipeline.fetch.client import Fetcher, FetchResult
-from pipeline.fetch.discover import ProductConfig, helpcenter_url, in_scope, is_markdown, markdown_twin
+from pipeline.fetch.discover import ProductConfig, helpcenter_url, in_scope, markdown_twin
 from pipeline.fetch.sitemap import SitemapError, parse_sitemap, sitemap_paths
 from pipeline.jobs.parse_pool import ParsePool
 from pipeline.jobs.scrape_batch import TWIN_FACTS, BatchWriter, NotAPage, Parser, ParseStopped
-from pipeline.parse.page import with_twin_facts
+from pipeline.parse.page import is_markdown, with_twin_facts
 from pipeline.parse.sources import PageError
 
 CONFIRM_DAYS = 7

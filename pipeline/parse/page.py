@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from catalog.model import BuildSource, Page, ParseWarning, SourceKind
-from catalog.urls import UrlParts, parse_url, release_of_label
+from catalog.urls import UrlParts, canonicalize, parse_url, release_of_label
 from pipeline.parse.blocks import Document, Footer, Heading
 from pipeline.parse.extract import extract
 from pipeline.parse.markdown_frontend import parse_markdown_blocks, read_front_matter
@@ -16,6 +17,27 @@ from pipeline.parse.veeam_markdown import is_veeam_markdown, parse_veeam_markdow
 _US_DATE = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})\s*$")
 _ISO_DATE = re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})\s*$")
 _BUILD = re.compile(r"^\d+(?:\.\d+){1,4}$")
+MAX_FRONT_MATTER_LINES = 64
+_PAGE_SUFFIX = re.compile(r"\.(?:html?|md)$", re.I)
+
+
+def _page_identity(url: str) -> tuple[str, str]:
+    parts = urlsplit(canonicalize(url))
+    return parts.netloc, _PAGE_SUFFIX.sub("", parts.path).lower()
+
+
+def is_markdown(body: bytes, page_url: str) -> bool:
+    """Did a `.md` request get the Markdown of this page? Only when it opens with front matter
+    (closed within its first 64 lines, read as every front-end reads it) naming the page's own
+    URL: an HTML soft-404, a login text or another page served with 200 and `text/markdown` is
+    not Markdown of this page, whatever its content type says."""
+    head = body[:16384].decode("utf-8", "replace").lstrip("\ufeff").split("\n", MAX_FRONT_MATTER_LINES)
+    meta, start = read_front_matter("\n".join(head[:MAX_FRONT_MATTER_LINES]))
+    named = meta.get("canonical") or meta.get("source_url")
+    try:
+        return start > 0 and bool(named) and _page_identity(named) == _page_identity(page_url)
+    except ValueError:  # a value that is no URL at all ("http://[")
+        return False
 
 
 def parse_us_date(text: str | None) -> dt.date | None:

@@ -61,7 +61,7 @@ def decode_page(data: bytes, where: str) -> str:
     if b"\x00" in data[:8192]:
         raise PageError(f"{where}: binary content (NUL bytes), not a page")
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8-sig")  # a byte order mark is not page text
     except UnicodeDecodeError as error:
         raise PageError(
             f"{where}: not valid UTF-8 at byte {error.start} ({error.reason})"
