@@ -133,7 +133,7 @@ def test_every_command_is_tried(tmp_path):
 def test_every_command_opens_a_catalog_with_a_hot_journal_and_finds_the_committed_data(
         crashed, tmp_path, monkeypatch, command):
     monkeypatch.setattr("pipeline.jobs.website.run_forwarding_signals", lambda args: 0)
-    monkeypatch.setattr("pipeline.jobs.website.port_in_use", lambda host, port: False)
+    monkeypatch.setattr("pipeline.jobs.website.bind_problem", lambda host, port: None)
     db_path = hot_catalog(crashed, tmp_path / "work")
     result = run(*commands(db_path, tmp_path)[command])
     assert result.exit_code in (0, 1), result.output  # check: 1 = something is missing

@@ -1,7 +1,7 @@
 """Imports point one way, and the rule comes from the folders: a new module is checked by where it stands.
 
 fetch -> parse -> model -> store -> analysis -> publish. The vocabulary (`catalog.model`, `catalog.urls`,
-`catalog.names`) is shared by everything; `catalog` never imports `pipeline`; parsers touch neither the
+`catalog.names`) and the bounds on outside input (`catalog.limits`) are shared by everything; `catalog` never imports `pipeline`; parsers touch neither the
 network nor SQLite; `datasette/plugins` reads through `catalog` only. Imports inside functions count.
 """
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-VOCABULARY = ("catalog.model", "catalog.urls", "catalog.names")
+VOCABULARY = ("catalog.model", "catalog.urls", "catalog.names", "catalog.limits")
 
 
 def module_name(path: Path, root: Path = ROOT) -> str:

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from pipeline.cli.main import cli
 from pipeline.jobs.tempdirs import SITE_PREFIX
-from pipeline.jobs.website import port_in_use, run_forwarding_signals
+from pipeline.jobs.website import bind_problem, run_forwarding_signals
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -70,7 +70,7 @@ def test_a_signal_stops_the_server_frees_the_port_and_removes_the_snapshot(site_
         if process.poll() is None:
             process.kill()
     assert not running(server)
-    assert not port_in_use("127.0.0.1", port)
+    assert bind_problem("127.0.0.1", port) is None
     assert list(temp.iterdir()) == []
 
 

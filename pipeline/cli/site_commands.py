@@ -34,8 +34,8 @@ def _snapshot(db_path: Path, folder: str) -> Path:
 def _require_free_port(host: str, port: int) -> None:
     from pipeline.jobs import website
 
-    if website.port_in_use(host, port):
-        raise UserError(website.bind_problem(host, port) or f"port {port} is in use; pick another with --port")
+    if problem := website.bind_problem(host, port):
+        raise UserError(problem)
 
 
 def _serve(db_path: Path, host: str, port: int) -> None:

@@ -76,8 +76,7 @@ def open_repository(path: Path):
             repo = workdir / "r"
             _bounded(["git", "init", "-q", "--bare", str(repo)], path)
             result = _bounded(["git", "-C", str(repo), "bundle", "unbundle", str(path.resolve())], path)
-            refs = dict(reversed(line.split(" ", 1)) for line in result.stdout.splitlines() if " " in line)
-            head = refs.get("HEAD") or (next(iter(refs.values())) if len(refs) == 1 else None)
+            head = _bundle_head(result.stdout)
             if result.returncode != 0 or head is None:
                 reason = result.stderr.strip() or "it names no HEAD"
                 raise DumpError(f"{path}: not a readable git bundle: {reason}")
@@ -99,6 +98,12 @@ def _utc(stamp: str) -> str:
     return dt.datetime.fromisoformat(stamp).astimezone(dt.UTC).isoformat(timespec="seconds")
 
 
+def _bundle_head(listing: str) -> str | None:
+    """The commit a bundle's ref listing (`<sha> <ref>` lines) names HEAD, else its only ref."""
+    refs = dict(reversed(line.split(" ", 1)) for line in listing.splitlines() if " " in line)
+    return refs.get("HEAD") or (next(iter(refs.values())) if len(refs) == 1 else None)
+
+
 def head_of(path: Path) -> str | None:
     """The commit HEAD names, read without cloning a bundle (`git bundle list-heads`); None when
     the source does not say (then only a clone tells)."""
@@ -106,14 +111,13 @@ def head_of(path: Path) -> str | None:
         result = _bounded(["git", "bundle", "list-heads", str(path)], path)
         if result.returncode != 0:
             return None
-        heads = dict(reversed(line.split(" ", 1)) for line in result.stdout.splitlines() if " " in line)
-        return heads.get("HEAD")
+        return _bundle_head(result.stdout)
     result = _bounded(["git", "-C", str(path), "rev-parse", "--verify", "-q", "HEAD"], path)
     return result.stdout.strip() or None if result.returncode == 0 else None
 
 
 def list_shas(repo: Path) -> list[str]:
-    """The non-merge commits reachable from HEAD (the ones `list_commits` reads)."""
+    """The non-merge commits reachable from HEAD (the ones `iter_commits` reads)."""
     return _git(repo, "rev-list", "--no-merges", "HEAD").split()
 
 
@@ -162,11 +166,6 @@ def iter_commits(repo: Path) -> Iterator[Commit]:
             process.wait()
 
 
-def list_commits(repo: Path) -> list[Commit]:
-    """`iter_commits`, all at once."""
-    return list(iter_commits(repo))
-
-
 CHUNK = 1024 * 1024
 MAX_REQUESTS = 1024  # x 41 bytes: within a pipe's 64 KB
 
@@ -177,13 +176,6 @@ class BlobReader:
     def __init__(self, repo: Path) -> None:
         self._process = subprocess.Popen(["git", "-C", str(repo), "cat-file", "--batch"],
                                          stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-
-    def read(self, blob: str, where: str) -> bytes:
-        """The blob's bytes; a blob over the page limit is skipped unread (PageError naming `where`)."""
-        found = self.read_many([(blob, where)])[0]
-        if isinstance(found, PageError):
-            raise found
-        return found
 
     def read_many(self, wanted: list[tuple[str, str]]) -> list[bytes | PageError]:
         """Each (blob, where)'s bytes, or the PageError of a blob over the page limit (skipped

@@ -38,10 +38,11 @@ class IngestReport:
 
 
 def ingest_git(db, path: Path, accept_anomalies: bool, progress: Progress | None,
-               pool: ParsePool | None = None) -> IngestReport:
+               pool: ParsePool | None = None, head: str | None = None) -> IngestReport:
+    """`head`: the commit the source names HEAD when the caller read it already."""
     with open_repository(path) as repo:
         repository = repository_id(repo)
-        head = head_of(repo)
+        head = head or head_of(repo)
         known = known_commits(db, repository)
         # Listing shas is cheap; reading every commit's changed files is done only when some are new.
         if set(list_shas(repo)) <= known:
@@ -116,7 +117,7 @@ def ingest(db_path: str | Path, source: str | Path, accept_anomalies: bool = Fal
                 db = open_catalog(db_path)
                 try:
                     if git:
-                        return ingest_git(db, source, accept_anomalies, progress, pool)
+                        return ingest_git(db, source, accept_anomalies, progress, pool, head)
                     files = list(iter_page_files([source]))
                     return ingest_page_files(db, files, str(source.resolve()), accept_anomalies, progress)
                 finally:

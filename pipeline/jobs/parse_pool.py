@@ -118,10 +118,6 @@ class ParsePool:
         executor.submit(int).result()  # with fork, the first submit starts every worker
         return executor
 
-    @property
-    def _max_workers(self) -> int:
-        return self.workers
-
     def submit(self, function: Callable, *args) -> Future:
         try:
             return self._executor.submit(function, *args)

@@ -77,11 +77,6 @@ def bind_problem(host: str, port: int) -> str | None:
     return None
 
 
-def port_in_use(host: str, port: int) -> bool:
-    """Whether the server could not bind (host, port)."""
-    return bind_problem(host, port) is not None
-
-
 def run_forwarding_signals(command: list[str]) -> int:
     """Run the server as a child; SIGTERM/SIGINT sent to us reach it, and we return once it has ended.
 
