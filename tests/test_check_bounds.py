@@ -13,6 +13,8 @@ import sys
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_check_inputs import NEEDED_AWS, OPERATION, build_fixture_catalog
 
 from catalog.analysis.check_load import MAX_ENTRIES, MAX_INNER_WILDCARDS
@@ -146,3 +148,31 @@ def test_many_principals_sharing_a_wildcard_policy_are_judged_at_the_cost_of_one
     assert status == 0, err
     assert len(json.loads(out)["principals"]) == 100
     assert seconds < 3 * LIMIT_SECONDS and peak_kb < LIMIT_KB, (seconds, peak_kb)
+
+
+def test_a_pattern_built_to_backtrack_is_judged_at_once(plugin_db, tmp_path):
+    # an 80-byte policy: a regular expression with `.*` per `*` took 70 s of CPU on it
+    path = write_policy(tmp_path / "backtrack.json", NEEDED_AWS + ["*?" * 12 + "#"])
+    status, out, err, seconds, _ = measured([path, *common(plugin_db), "--json"])
+    assert status == 0, err
+    assert json.loads(out)["principals"][0]["verdict"] == "enough"
+    assert seconds < LIMIT_SECONDS, seconds
+
+
+def glob_matches(pattern: str, name: str) -> bool:
+    """IAM's wildcard rule, read independently: `*` any run, `?` one character, all else literal."""
+    reach = {0}
+    for ch in pattern:
+        if ch == "*":
+            reach = set(range(min(reach), len(name) + 1)) if reach else set()
+        else:
+            reach = {i + 1 for i in reach if i < len(name) and (ch == "?" or name[i] == ch)}
+    return len(name) in reach
+
+
+@given(st.lists(st.text("ab*?[]!-", min_size=1, max_size=8), min_size=1, max_size=4), st.text("ab[]!-", max_size=10))
+@settings(max_examples=400, deadline=None)
+def test_patterns_cover_a_name_exactly_when_iams_wildcard_rule_says_so(patterns, name):
+    from catalog.analysis.check_match import Patterns
+
+    assert Patterns(patterns).covers(name) == any(glob_matches(p, name) for p in patterns)

