@@ -204,6 +204,12 @@ def test_input_format_forces_how_a_file_is_read(plugin_db):
     ("bad-document.json", '{"RoleDetailList": [{"RoleName": "r", "RolePolicyList": [{"PolicyName": "p", '
      '"PolicyDocument": "not%20json"}]}]}', "inline policy p of role r is a string that is not a JSON policy document"),
     ("empty.json", "  \n", "empty"),
+    ("deep-document.json", '{"RoleDetailList": [{"RoleName": "r", "RolePolicyList": [{"PolicyName": "p", '
+     '"PolicyDocument": "' + "[" * 100_000 + "]" * 100_000 + '"}]}]}', "inline policy p of role r: nested deeper "
+     "than 32 levels; not a policy, role definition, account export or plan"),
+    ("deep-plan.json", '{"format_version": "1.2", "resource_changes": [{"address": "aws_iam_policy.p", "type": '
+     '"aws_iam_policy", "change": {"after": {"policy": "' + "[" * 40 + "]" * 40 + '"}}}]}',
+     "aws_iam_policy.p.policy: nested deeper than 32 levels; not a policy, role definition, account export or plan"),
 ])
 def test_bad_input_is_one_line_naming_the_file_and_position(plugin_db, tmp_path, name, text, message):
     path = tmp_path / name

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-from catalog.analysis.check_load import PolicyError
+from catalog.analysis.check_load import MAX_DEPTH, PolicyError, parse_json
 from catalog.analysis.check_match import (
     MAX_EXPANDED_PATTERNS,
     Judgement,
@@ -88,10 +88,12 @@ def _document_value(value, where: str, label: str) -> dict:
     or as Terraform holds it (a JSON string)."""
     if isinstance(value, str):
         text = value if value.lstrip().startswith("{") else unquote(value)
-        try:
-            value = json.loads(text)
-        except ValueError as error:
-            raise PolicyError(f"{where}: {label} is a string that is not a JSON policy document") from error
+        try:  # bounded in depth and containers as a file is: the string came from outside too
+            value, _ = parse_json(text, f"{where}: {label}", MAX_DEPTH)
+        except PolicyError as error:
+            if isinstance(error.__cause__, json.JSONDecodeError):
+                raise PolicyError(f"{where}: {label} is a string that is not a JSON policy document") from error
+            raise
     if not isinstance(value, dict):
         raise PolicyError(f"{where}: {label} is not a JSON object")
     return value
