@@ -1,8 +1,9 @@
 """Imports point one way, and the rule comes from the folders: a new module is checked by where it stands.
 
 fetch -> parse -> model -> store -> analysis -> publish. The vocabulary (`catalog.model`, `catalog.urls`,
-`catalog.names`) and the bounds on outside input (`catalog.limits`) are shared by everything; `catalog` never imports `pipeline`; parsers touch neither the
-network nor SQLite; `datasette/plugins` reads through `catalog` only. Imports inside functions count.
+`catalog.names`) and the bounds on outside input (`catalog.limits`) are shared by everything; `catalog`
+never imports `pipeline`; parsers touch neither the network nor SQLite; `datasette/plugins` reads
+through `catalog` only. Imports inside functions count.
 """
 
 import ast
