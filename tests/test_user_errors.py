@@ -88,6 +88,17 @@ def test_restore_without_gh_names_the_missing_tool(tmp_path, monkeypatch):
     assert not (tmp_path / "c.db").exists()
 
 
+def test_restore_stops_a_gh_that_hangs_with_one_line(tmp_path, monkeypatch):
+    gh = tmp_path / "gh"
+    gh.write_text("#!/bin/sh\nexec sleep 60\n")
+    gh.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:/usr/bin:/bin")
+    monkeypatch.setattr("pipeline.jobs.github.COMMAND_TIMEOUT", 0.5)
+    one_line(run("restore", "--release", "catalog", "--to", tmp_path / "c.db"),
+             "`gh release download` took over 0.5 s; stopped")
+    assert not (tmp_path / "c.db").exists()
+
+
 def test_a_full_temporary_disk_is_named_as_such_not_as_a_foreign_file(catalog, tmp_path, monkeypatch):
     """SQLite's own disk-full error (SQLITE_FULL), met while the snapshot is copied into the temp folder."""
     connect = sqlite3.connect

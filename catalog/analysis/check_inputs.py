@@ -23,7 +23,6 @@ from catalog.analysis.check_cloud import AzureGrant, GcpGrant, azure_block
 from catalog.analysis.check_load import MAX_DEPTH, PolicyError, Source, too_deep
 from catalog.analysis.check_match import Patterns
 
-SHAPES = ("aws-policy", "aws-account", "terraform-plan", "azure-role", "gcp-role")
 ACCOUNT_KEYS = ("UserDetailList", "GroupDetailList", "RoleDetailList", "Policies")
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from catalog.limits import read_at_most
 
+SHAPES = ("aws-policy", "aws-account", "terraform-plan", "azure-role", "gcp-role")  # --input-format
 MAX_INPUT_BYTES = 10 * 1024 * 1024  # an account export of a large AWS account; raise with --max-input-mb
 MAX_YAML_BYTES = 4 * 1024 * 1024  # Google Cloud roles are a few kB; libyaml reads 4 MB in about a second
 MAX_CONTAINERS = 1_000_000  # objects and lists in one file: about 100 MB of Python objects at most

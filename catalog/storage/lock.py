@@ -131,13 +131,10 @@ def _remove_if_empty(db_path: str | Path) -> None:
 @contextmanager
 def catalog_lock(db_path: str | Path):
     created = _create_empty(db_path)
-    try:
-        path = lock_path(db_path)
-        sweep_stale_locks(path.parent)
-        handle = _acquire(path, db_path)
-    except BaseException:
-        # Not removed here: the writer that holds the lock may be using the empty file just made.
-        raise
+    # On a failure to lock, the empty file just made stays: the writer that holds the lock may be using it.
+    path = lock_path(db_path)
+    sweep_stale_locks(path.parent)
+    handle = _acquire(path, db_path)
     try:
         handle.seek(0)
         handle.truncate()

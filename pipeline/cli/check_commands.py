@@ -8,10 +8,9 @@ import sys
 
 import click
 
+from catalog.analysis.check_load import MAX_INPUT_BYTES, SHAPES
 from pipeline.cli.common import Exit, UserError, db_option, leave, open_existing, product_code
 from pipeline.cli.policy_commands import capped_titles, operation_count
-
-INPUT_FORMATS = ("aws-policy", "aws-account", "terraform-plan", "azure-role", "gcp-role")
 
 
 def read_inputs(files: tuple[str, ...], limit: int) -> list[tuple[str, bytes]]:
@@ -47,12 +46,12 @@ def _version() -> str:
                    "build): what is missing at each, the last build fully covered, what the next one adds. "
                    "Products without builds are read by date.")
 @click.option("--include-optional", is_flag=True, help="Count permissions the pages mark optional as required.")
-@click.option("--input-format", type=click.Choice(INPUT_FORMATS),
+@click.option("--input-format", type=click.Choice(SHAPES),
               help="Read the files as this format instead of recognising each by its shape.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif"]), default="text", show_default=True,
               help="sarif: SARIF 2.1.0 for GitHub code scanning.")
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
-@click.option("--max-input-mb", default=10, show_default=True, type=click.IntRange(1, 1024),
+@click.option("--max-input-mb", default=MAX_INPUT_BYTES // 2**20, show_default=True, type=click.IntRange(1, 1024),
               help="Refuse inputs larger than this together (decided before anything is read).")
 def check(files, db_path, product, operations, build, builds, include_optional, input_format, fmt, as_json,
           max_input_mb):

@@ -22,9 +22,16 @@ class GitHubError(RuntimeError):
 INSTALL_HINTS = {"gh": "the GitHub CLI: https://cli.github.com/", "git": "git: https://git-scm.com/"}
 
 
+# A catalog download or a push that stalls on the network ends the job with a reason instead of
+# holding the runner until the workflow's own timeout.
+COMMAND_TIMEOUT = 900.0
+
+
 def _run(args: list[str], cwd: Path | None = None, check: bool = True) -> subprocess.CompletedProcess:
     try:
-        result = subprocess.run(args, cwd=cwd, capture_output=True, text=True)
+        result = subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=COMMAND_TIMEOUT)
+    except subprocess.TimeoutExpired as error:
+        raise GitHubError(f"`{' '.join(args[:3])}` took over {COMMAND_TIMEOUT:g} s; stopped") from error
     except FileNotFoundError as error:
         if cwd is not None and not Path(cwd).is_dir():
             raise GitHubError(f"{cwd}: no such folder to run `{args[0]}` in") from error
