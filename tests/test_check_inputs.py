@@ -73,6 +73,23 @@ def test_account_export_gives_each_role_user_and_group_its_verdict(plugin_db):
     assert [p["location"]["line"] for p in principals] == [73, 102, 131, 5, 45]
 
 
+def test_the_default_version_counts_wherever_it_stands_in_the_list(plugin_db, tmp_path):
+    data = json.loads((INPUTS / "account.json").read_text())
+    for policy in data["Policies"]:
+        policy["PolicyVersionList"].reverse()  # the default (v1) last: a reader of the first version gets v2
+    listed_last = tmp_path / "reversed.json"
+    listed_last.write_text(json.dumps(data))
+    assert verdicts(check_json(plugin_db, listed_last)[1]) == verdicts(check_json(plugin_db, INPUTS / "account.json")[1])
+    stale = next(p for p in data["Policies"] if p["PolicyName"] == "VeeamPluginStale")
+    stale["DefaultVersionId"] = "v2"
+    for version in stale["PolicyVersionList"]:
+        version["IsDefaultVersion"] = version["VersionId"] == "v2"
+    v2_default = tmp_path / "v2.json"
+    v2_default.write_text(json.dumps(data))
+    stale_role = verdicts(check_json(plugin_db, v2_default)[1])[1]
+    assert stale_role == ("arn:aws:iam::111122223333:role/VeeamPluginStaleVersion", "aws role", "enough", [])
+
+
 def test_a_wildcard_under_a_boundary_over_grants_only_what_the_boundary_lets_through(plugin_db):
     from catalog.analysis.check_match import expand_aws
 
