@@ -79,7 +79,8 @@ def test_the_default_version_counts_wherever_it_stands_in_the_list(plugin_db, tm
         policy["PolicyVersionList"].reverse()  # the default (v1) last: a reader of the first version gets v2
     listed_last = tmp_path / "reversed.json"
     listed_last.write_text(json.dumps(data))
-    assert verdicts(check_json(plugin_db, listed_last)[1]) == verdicts(check_json(plugin_db, INPUTS / "account.json")[1])
+    as_listed = verdicts(check_json(plugin_db, INPUTS / "account.json")[1])
+    assert verdicts(check_json(plugin_db, listed_last)[1]) == as_listed
     stale = next(p for p in data["Policies"] if p["PolicyName"] == "VeeamPluginStale")
     stale["DefaultVersionId"] = "v2"
     for version in stale["PolicyVersionList"]:
