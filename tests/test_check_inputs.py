@@ -283,3 +283,15 @@ def test_terraform_modules_roles_with_inline_policies_and_count_indexes(plugin_d
     assert principals[1]["not_evaluated"] == [
         "inline_policy 2 is known only after apply",
         "managed_policy_arns: attached managed policies are not in the plan"]
+
+
+def test_a_grant_is_risky_in_check_exactly_when_the_catalog_calls_it_risky(plugin_db, tmp_path):
+    from catalog.storage.enrich import enrich
+
+    extra = ["s3:PutBucketPolicy", "iam:PassRole", "s3:GetObject", "ec2:DescribeVpcs"]
+    path = tmp_path / "policy.json"
+    path.write_text(json.dumps({"Statement": [{"Effect": "Allow", "Action": NEEDED_AWS + extra, "Resource": "*"}]}))
+    [principal] = check_json(plugin_db, path)[1]
+    assert principal["risky_granted_not_needed"] == sorted(
+        (name for name in extra if name not in NEEDED_AWS and enrich("aws", name).risk), key=str.lower)
+    assert "s3:PutBucketPolicy" in principal["risky_granted_not_needed"]  # AWS's "Permissions management"

@@ -147,7 +147,7 @@ class AwsGrant:
 
 def judge_aws(grant: AwsGrant, needed: list[str]) -> Judgement:
     """`needed`: AWS action names (or wildcards) some operation requires."""
-    from catalog.storage.enrich import RISKY_AWS
+    from catalog.storage.enrich import aws_action_risk
 
     result = Judgement()
     for action in sorted(needed, key=str.lower):
@@ -165,7 +165,7 @@ def judge_aws(grant: AwsGrant, needed: list[str]) -> Judgement:
             for pattern in statement.actions.written if statement.actions else []:
                 if not needed_by(pattern, folded):
                     result.granted_not_needed.append(pattern)
-                    if pattern.lower() in RISKY_AWS:
+                    if not is_wildcard(pattern) and aws_action_risk(pattern):
                         result.risky_granted_not_needed.append(pattern)
                 key = _STARS.sub("*", pattern.lower())  # `**` grants what `*` grants: one expansion
                 if is_wildcard(pattern) and key not in seen:
@@ -189,13 +189,13 @@ def judge_aws(grant: AwsGrant, needed: list[str]) -> Judgement:
 def _add_over_grant(result: Judgement, entry: dict | None, granted: list[str], needed: set[str]) -> None:
     """The entry, and the risky actions among everything it grants beyond the need (not only the
     names the entry lists)."""
-    from catalog.storage.enrich import RISKY_AWS
+    from catalog.storage.enrich import aws_action_risk
 
     if entry is None:
         return
     result.over_grant.append(entry)
     result.risky_granted_not_needed += [f"{name} (via {entry['pattern']})" for name in granted
-                                        if name.lower() in RISKY_AWS and name.lower() not in needed]
+                                        if name.lower() not in needed and aws_action_risk(name)]
 
 
 def _wildcard(grant: AwsGrant, pattern: str, key: str, where: str,

@@ -107,13 +107,23 @@ def _enrich_aws(name: str) -> Enrichment:
     canonical = f"{service.lower()}:{record['name']}"
     if canonical != name:
         result.problem = f"written {name!r}; AWS spells it {canonical!r}"
-    result.risk = _risk_aws(canonical) or (
-        "permissions management" if "Permissions management" in (result.access_level or "") else None)
+    result.risk = aws_action_risk(canonical)
     return result
 
 
 def _risk_aws(name: str) -> str | None:
     return RISKY_AWS.get(name.lower())
+
+
+@cache
+def aws_action_risk(name: str) -> str | None:
+    """Why granting one AWS action (no wildcard) is risky, or None: the one rule the catalog's
+    `risk` column and `check` share. Listed actions first, then AWS's own "Permissions
+    management" access level."""
+    service, _, action = name.lower().partition(":")
+    record = (_aws_service_actions(service) or {}).get(action)
+    level = (record or {}).get("accessLevel") or ""
+    return _risk_aws(name) or ("permissions management" if "Permissions management" in level else None)
 
 
 def _first_rule(rules, name: str) -> str | None:
