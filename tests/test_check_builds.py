@@ -97,7 +97,12 @@ def test_build_ranges(plugin_db, builds, points):
 
 @pytest.mark.parametrize("args, message", [
     (["--builds", f"{NEW}..{OLD}"], f"Error: --builds {NEW}..{OLD}: {NEW} comes after {OLD}"),
-    (["--builds", "12..latest"], f"Error: '12' names no build or date here; choose from: {OLD}, {NEW}"),
+    (["--builds", "12..latest"], f"Error: '12' is not a build of vbr, a YYYY-MM-DD date, 'latest' or 'previous'; "
+                                 f"builds: {OLD}, {NEW}"),
+    (["--builds", "2026-01-01..latest"], f"Error: --builds 2026-01-01: vbr is read by build; name builds, not "
+                                         f"dates (builds: {OLD}, {NEW})"),
+    (["--build", "12"], f"Error: '12' is not a build of vbr, a YYYY-MM-DD date, 'latest' or 'previous'; "
+                        f"builds: {OLD}, {NEW}"),
     (["--builds", "all", "--build", OLD], "Error: --build and --builds exclude each other: one build, or a range"),
 ])
 def test_bad_ranges_are_one_line(plugin_db, args, message):
@@ -135,6 +140,23 @@ def test_a_product_without_builds_is_read_by_date_as_diff_reads_it(tmp_path):
         ("2026-02-02", "enough"), ("2026-03-16", "not enough")]
     assert (principal["covers_through"], principal["next_build"]) == ("2026-02-02", "2026-03-16")
     assert principal["next_adds"] == upgrade_adds(db, "vbr", "2026-02-02", "2026-03-16", OPERATION, "aws")
+
+
+@pytest.mark.parametrize("builds, points", [
+    ("2026-02-10..latest", ["2026-02-02", "2026-03-16"]), ("2026-03-20", ["2026-03-16"]),
+    ("..2026-03-01", ["2026-02-02"]), ("previous..latest", ["2026-02-02", "2026-03-16"])])
+def test_a_dated_range_reads_its_ends_as_diff_reads_a_date(tmp_path, builds, points):
+    """Any day names the state in force then (the last change on or before it), as `--from` of diff does."""
+    db = dated_catalog(tmp_path / "dated.db")
+    assert check_builds(db, [INPUTS / "gcp_role.yaml"], "vbr", OPERATION, builds)[1]["points"] == points
+
+
+def test_a_dated_range_that_starts_before_the_first_change_is_one_line(tmp_path):
+    db = dated_catalog(tmp_path / "dated.db")
+    result = run("check", INPUTS / "gcp_role.yaml", "--db", db, "--product", "vbr", "--operation", OPERATION,
+                 "--builds", "2025-01-01..latest")
+    assert (result.exit_code, result.output.strip().splitlines()[-1]) == (
+        2, "Error: --builds 2025-01-01: before vbr's first change (2026-02-02)")
 
 
 def test_the_four_bundle_catalog_answers_as_upgrade_does(real_catalog, tmp_path):

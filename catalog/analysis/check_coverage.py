@@ -17,18 +17,24 @@ from catalog.analysis.compare import CompareError, Point, _change_days, _end_of_
 from catalog.analysis.upgrade import required_at, upgrade_delta
 
 
-def _pick(choices: list[str], text: str, first: bool) -> str:
-    """A range end: exact, `latest`, `previous`, or a build prefix (`13.0` = every 13.0.x.y)."""
-    if text == "latest":
-        return choices[-1]
-    if text == "previous" and len(choices) > 1:
-        return choices[-2]
-    if text in choices:
-        return text
-    prefixed = [choice for choice in choices if choice.startswith(text.rstrip(".") + ".")]
-    if prefixed:
-        return prefixed[0] if first else prefixed[-1]
-    raise CompareError(f"{text!r} names no build or date here; choose from: {', '.join(choices)}")
+def _pick(db: Database, product: str, labels: list[str], by: str, text: str, first: bool) -> str:
+    """A range end, as one of `labels`. A build prefix (`13.0` = every 13.0.x.y) is the one thing
+    a range adds; everything else is read by `compare.resolve`, as `--build` and `diff` read it. A
+    date of a dated product stands for the last change day on or before it."""
+    if by == "build" and text not in labels and text not in ("latest", "previous"):
+        prefixed = [label for label in labels if label.startswith(text.rstrip(".") + ".")]
+        if prefixed:
+            return prefixed[0] if first else prefixed[-1]
+    point = resolve(db, product, text)
+    if point.by != by:
+        raise CompareError(f"--builds {text}: {product} is read by build; name builds, not dates "
+                           f"(builds: {', '.join(labels)})")
+    if by == "build":
+        return point.value
+    in_force = [day for day in labels if day <= point.label]
+    if not in_force:
+        raise CompareError(f"--builds {text}: before {product}'s first change ({labels[0]})")
+    return in_force[-1]
 
 
 def requested_points(db: Database, product: str, build: str | None, builds: str | None) -> list[Point]:
@@ -45,13 +51,13 @@ def requested_points(db: Database, product: str, build: str | None, builds: str 
     if builds == "all":
         chosen = labels
     elif _:
-        low, high = labels.index(_pick(labels, start or labels[0], True)), labels.index(_pick(labels, end or "latest",
-                                                                                                 False))
+        low = labels.index(_pick(db, product, labels, by, start or labels[0], True))
+        high = labels.index(_pick(db, product, labels, by, end or "latest", False))
         if low > high:
             raise CompareError(f"--builds {builds}: {labels[low]} comes after {labels[high]}")
         chosen = labels[low:high + 1]
     else:
-        chosen = [_pick(labels, start, False)]
+        chosen = [_pick(db, product, labels, by, start, False)]
     return [Point(by, label if by == "build" else _end_of_day(label)) for label in chosen]
 
 
