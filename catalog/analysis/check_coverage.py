@@ -14,7 +14,7 @@ from sqlite_utils import Database
 
 from catalog.analysis.check import Checked, Need, Needs
 from catalog.analysis.compare import CompareError, Point, _change_days, _end_of_day, product_builds, resolve
-from catalog.analysis.upgrade import required_at, upgrade_delta
+from catalog.analysis.upgrade import Required, merge_required, required_at, upgrade_delta
 
 
 def _pick(db: Database, product: str, labels: list[str], by: str, text: str, first: bool) -> str:
@@ -61,37 +61,22 @@ def requested_points(db: Database, product: str, build: str | None, builds: str 
     return [Point(by, label if by == "build" else _end_of_day(label)) for label in chosen]
 
 
-def _placements(db: Database, names: list[str]) -> dict[str, str]:
-    """Azure name (lower) -> actions | dataActions, where every page that places it agrees."""
-    if not names:
-        return {}
-    marks = ",".join("?" * len(names))
-    found: dict[str, set[str]] = {}
-    for name_key, placement in db.execute(
-            "select distinct perm.name_key, g.placement from grants g join permissions perm on perm.id = g.permission "
-            "where perm.provider = 'azure' and g.placement in ('actions', 'dataActions') "
-            f"and perm.name_key in ({marks})",
-            names):
-        found.setdefault(name_key, set()).add(placement)
-    return {name: places.pop() for name, places in found.items() if len(places) == 1}
-
-
 def needs_at(db: Database, product: str, point: Point, operations: tuple[str, ...]) -> Needs:
-    """What the operations need at `point`, one entry per permission (optional only when every
-    operation needing it marks it optional); Microsoft 365 permissions are left out (no input
-    format grants them)."""
-    merged: dict[tuple[str, str], Need] = {}
-    for (_, _, provider, name_key), item in required_at(db, product, point, point.by == "build", operations).items():
-        if provider not in ("aws", "azure", "gcp"):
-            continue
-        seen = merged.get((provider, name_key))
-        merged[(provider, name_key)] = Need(provider, seen.name if seen else item.name,
-                                            (seen.risk if seen else None) or item.risk,
-                                            item.optional and (seen.optional if seen else True))
-    placements = _placements(db, [key for provider, key in merged if provider == "azure"])
-    items = [Need(n.provider, n.name, n.risk, n.optional, placements.get(key) if provider == "azure" else None)
-             for (provider, key), n in sorted(merged.items())]
+    """What the operations need at `point`, one entry per permission merged as `upgrade` merges
+    them; an Azure name's placement is the one the pages in force give it (None when they differ).
+    Microsoft 365 permissions are left out (no input format grants them)."""
+    required = [item for item in required_at(db, product, point, point.by == "build", operations).values()
+                if item.provider in ("aws", "azure", "gcp")]
+    items = [Need(item.provider, item.name, item.risk, item.optional, _placement(item))
+             for item in sorted(merge_required(required), key=lambda item: (item.provider, item.name.lower()))]
     return Needs(point.label, point.by, items)
+
+
+def _placement(item: Required) -> str | None:
+    if item.provider != "azure" or len(item.placements) != 1:
+        return None
+    [placement] = item.placements
+    return placement if placement in ("actions", "dataActions") else None
 
 
 def needs_for(db: Database, product: str, build: str | None, builds: str | None,

@@ -21,6 +21,7 @@ class Required:
     still: tuple[str, ...] = ()
     """For a permission to revoke: the places at the new point that still require it (other
     operations of the product: revoke it from this operation's role, not from the account)."""
+    placements: frozenset[str] = frozenset()  # where the pages put it (Azure: actions, dataActions)
 
 
 @dataclass
@@ -72,11 +73,12 @@ def required_at(db: Database, product: str, point: Point, by_family: bool,
         unit = unit_of[row["page_version"]]
         key = (unit, renamed.get((unit, row["key"]), row["key"]), row["provider"], row["name_key"])
         entry = found.setdefault(key, {
-            "name": row["permission"], "risk": row["risk"], "optional": True, "where": set()})
+            "name": row["permission"], "risk": row["risk"], "optional": True, "where": set(), "placements": set()})
         entry["optional"] = entry["optional"] and bool(row["optional"])
+        entry["placements"].add(row["placement"])
         entry["where"].add(f"{unit.rsplit('/', 1)[-1]}: {row['title']}")
-    return {key: Required(key[2], e["name"], e["risk"], e["optional"], tuple(sorted(e["where"])))
-            for key, e in found.items()}
+    return {key: Required(key[2], e["name"], e["risk"], e["optional"], tuple(sorted(e["where"])),
+                          placements=frozenset(e["placements"])) for key, e in found.items()}
 
 
 def renamed_operations(db: Database, product: str, old: Point, new: Point,
@@ -94,15 +96,17 @@ def renamed_operations(db: Database, product: str, old: Point, new: Point,
     return renamed
 
 
-def _merge(items: list[Required]) -> list[Required]:
-    """One line per permission, naming every operation it is for."""
+def merge_required(items: list[Required]) -> list[Required]:
+    """One line per permission, naming every operation it is for: optional only when every
+    operation says so, the first risk and spelling seen. `upgrade` and `check` merge alike."""
     merged: dict[tuple[str, str], Required] = {}
     for item in items:
         key = (item.provider, item.name.lower())
         if key in merged:
             seen = merged[key]
             item = Required(item.provider, seen.name, seen.risk or item.risk,
-                            seen.optional and item.optional, tuple(sorted({*seen.where, *item.where})))
+                            seen.optional and item.optional, tuple(sorted({*seen.where, *item.where})),
+                            placements=seen.placements | item.placements)
         merged[key] = item
     return list(merged.values())
 
@@ -138,8 +142,8 @@ def upgrade_delta(db: Database, product: str, from_text: str, to_text: str,
 
     return UpgradeDelta(
         product, old.label, new.label, operations,
-        add=sorted(_merge([after[k] for k in after.keys() - before.keys()]), key=risk_first),
-        revoke=sorted(_still_required(_merge([before[k] for k in before.keys() - after.keys()]), everywhere),
+        add=sorted(merge_required([after[k] for k in after.keys() - before.keys()]), key=risk_first),
+        revoke=sorted(_still_required(merge_required([before[k] for k in before.keys() - after.keys()]), everywhere),
                       key=risk_first),
         keep=len(after.keys() & before.keys()))
 
