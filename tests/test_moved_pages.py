@@ -101,3 +101,27 @@ def test_a_moved_entry_must_map_a_page_path_to_a_page_path():
                               "one, both /docs/....html")
     else:
         raise AssertionError("accepted")
+
+
+def test_a_moved_page_served_as_veeam_markdown_is_read_from_its_markdown(tmp_path):
+    """The `.md` at the new address names the new address: it is that page's Markdown, not a stranger."""
+    from pipeline.parse.markdown_frontend import parse_markdown_blocks
+    from tests.support.render_veeam_markdown import render_veeam_markdown
+
+    db_path = tmp_path / "c.db"
+    with SiteServer({**BEFORE, "/robots.txt": ROBOTS}) as server:
+        scrape(db_path, products=["vbaws"], config=config(server), products_toml=PRODUCTS % (OLD, ""))
+    markdown = render_veeam_markdown(parse_markdown_blocks(page(NEW, ["ec2:DescribeInstances", "ec2:CreateSnapshot"],
+                                                                "13.1.0.5")))
+    served = {**AFTER, NEW.removesuffix(".html") + ".md": markdown, "/robots.txt": ROBOTS}
+    moved = PRODUCTS % (OLD, f'[products.vbaws.moved]\n"{NEW}" = "{OLD}"')
+    with SiteServer(served) as server:
+        report = scrape(db_path, products=["vbaws"], config=config(server), products_toml=moved)
+    assert report.failed == []
+    assert Database(db_path).execute(HISTORY).fetchall()[-1] == ("https://helpcenter.veeam.com" + OLD, "vbaws",
+                                                                 "13.1.0.5", 1, 2)
+    read = Database(db_path).execute("select source_kind, fetched_url from fetches where outcome = 'ok' and "
+                                     "run = (select max(id) from runs) order by source_kind").fetchall()
+    # its Markdown, and its HTML twin asked for the build and date
+    assert [(kind, url.removeprefix(server.base_url)) for kind, url in read] == [
+        ("html-facts", NEW), ("md", NEW.removesuffix(".html") + ".md")]

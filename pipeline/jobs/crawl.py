@@ -38,7 +38,8 @@ def _twin_missing(result: FetchResult) -> bool:
 
 class Crawl:
     def __init__(self, db, batch: BatchWriter, fetcher: Fetcher, report, pool: ParsePool | None,
-                 kinds: dict[str, str], progress: Callable[[int], None] | None) -> None:
+                 kinds: dict[str, str], progress: Callable[[int], None] | None,
+                 moved: dict[str, str] | None = None) -> None:
         self.db, self.batch, self.fetcher, self.report = db, batch, fetcher, report
         self.parser = Parser(pool)
         self.kinds = kinds  # product -> "md" | "html", as negotiated (or remembered)
@@ -46,7 +47,8 @@ class Crawl:
         self.progress = progress
         self.base_url = fetcher.config.base_url
         self.lastmods: dict[str, str | None] = {}  # page URL under the base -> sitemap lastmod
-        self.moved: dict[str, str] = {}  # a moved page's new path -> the path its history has
+        self.moved = dict(moved or {})  # a moved page's new path -> the path its history has
+        self.now_at = {old: new for new, old in self.moved.items()}  # and back: where to ask for it
         self._validators: dict[tuple[str, str], dict[str, str]] | None = None
         # product -> set when its probe ends: decided, or not (the waiters then probe again)
         self._probes: dict[str, asyncio.Event] = {}
@@ -67,8 +69,11 @@ class Crawl:
         return await self.fetcher.fetch(url, self._validators.get((public, kind), {}), check_page=False)
 
     async def negotiate(self, url: str, public: str) -> tuple[FetchResult, str]:
-        """Fetch a page from its `.md` twin when the product serves Markdown, else its `.html`."""
-        product = parse_url(public).product or ""
+        """Fetch a page from its `.md` twin when the product serves Markdown, else its `.html`. Both
+        are judged where they are served: a moved page's Markdown names its new address, and the
+        format is that of the product serving it."""
+        here = helpcenter_url(url, self.base_url, PUBLIC_BASE)
+        product = parse_url(here).product or ""
         twin = markdown_twin(url)
         if twin is None:
             return await self._get(url, public, "html"), "html"
@@ -83,7 +88,7 @@ class Crawl:
                 result = await self._get(twin, public, "md")
                 if result.outcome == "not_fetched":
                     return result, "md"
-                if _got_markdown(result, public):
+                if _got_markdown(result, here):
                     self.kinds[product] = self.decided[product] = "md"
                     return result, "md"
                 if _twin_missing(result):
@@ -100,7 +105,7 @@ class Crawl:
                 probing.set()
         if self.kinds[product] == "md":
             result = await self._get(twin, public, "md")
-            if _got_markdown(result, public) or not _twin_missing(result):
+            if _got_markdown(result, here) or not _twin_missing(result):
                 return result, "md"
         return await self._get(url, public, "html"), "html"
 
@@ -209,9 +214,8 @@ class Crawl:
         return pages
 
     async def crawl(self, product: ProductConfig) -> None:
-        self.moved.update(product.moved)
-        now_at = {old: new for new, old in product.moved.items()}  # an entry that moved is asked where it is
-        start = list(dict.fromkeys(self.fetcher.absolute(now_at.get(path, path))
+        # an entry that moved is asked where it is
+        start = list(dict.fromkeys(self.fetcher.absolute(self.now_at.get(path, path))
                                    for path in (*product.entry, *product.moved)))
         start += [url for url in await self.read_sitemaps(product) if url not in start]
         frontier = start[: product.max_pages]
@@ -229,10 +233,9 @@ class Crawl:
 
     async def fetch_list(self, paths: list[str]) -> None:
         """Visit exactly these pages; a page known by the address it moved from is asked at its new one."""
-        now_at = {old: new for new, old in self.moved.items()}
 
         async def one(path: str) -> list[str]:
-            await self.visit(self.fetcher.absolute(now_at.get(path, path)), crawling=False)
+            await self.visit(self.fetcher.absolute(self.now_at.get(path, path)), crawling=False)
             return []
 
         await self._work(paths, one)

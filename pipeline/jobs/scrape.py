@@ -159,7 +159,8 @@ async def _run(db, batch: BatchWriter, config: FetchConfig, report: ScrapeReport
     chosen, known_products, urls, since_last = work
     fetcher = Fetcher(config)
     since = (dt.datetime.now(dt.UTC) - dt.timedelta(days=RECHECK_SOURCES_DAYS)).isoformat(timespec="seconds")
-    job = Crawl(db, batch, fetcher, report, pool, remembered_sources(db, since), progress)
+    moved = {new: old for product in known_products.values() for new, old in product.moved.items()}
+    job = Crawl(db, batch, fetcher, report, pool, remembered_sources(db, since), progress, moved)
     budget = None
     if options.time_budget is not None:
         reason = f"time budget of {_duration(options.time_budget)} used"
@@ -174,8 +175,6 @@ async def _run(db, batch: BatchWriter, config: FetchConfig, report: ScrapeReport
         if urls:
             await job.fetch_list(urls)
         elif since_last:
-            for code in chosen:
-                job.moved.update(known_products[code].moved)
             for code in chosen:  # no discovery, but a sitemap's lastmod still spares requests
                 await job.read_sitemaps(known_products[code])
             await job.fetch_list(_known_pages(db, chosen))
