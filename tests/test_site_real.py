@@ -89,6 +89,7 @@ async def test_the_upgrade_page_says_create_3_policies_with_one_copy_each(client
     section = page[page.index('<section class="policy policy-aws">'):]
     section = section[:section.index("</section>")]
     assert '<span class="create-count">create 3 policies</span>' in section
+    assert "do not fit in one AWS managed policy (6,144 characters): create these 3 policies" in section
     assert section.count('<button type="button" class="copy"') == 3
     texts = [json.loads(text.replace("&#34;", '"'))
              for text in re.findall(r'<pre id="policy-aws-\d">(.*?)</pre>', section, re.S)]

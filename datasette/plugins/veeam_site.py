@@ -18,7 +18,7 @@ from sqlite_utils import Database
 
 from catalog.analysis import charts, site_data, site_policy
 from catalog.analysis.compare import CompareError
-from catalog.analysis.policy_docs import FORMATS
+from catalog.analysis.policy_docs import AWS_MANAGED_POLICY_LIMIT, FORMATS
 from catalog.analysis.questions import CHANGE_FIELDS, register_functions
 from catalog.model import point_text
 from catalog.urls import PRODUCT_CODE_PART
@@ -223,6 +223,12 @@ def register_routes():
 @hookimpl
 def prepare_connection(conn):
     register_functions(conn)
+
+
+@hookimpl
+def prepare_jinja2_environment(env):
+    # a global, so that macros imported without context (the policy documents) see it too
+    env.globals["aws_managed_policy_limit"] = AWS_MANAGED_POLICY_LIMIT
 
 
 @hookimpl
