@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import signal
 import threading
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -85,3 +86,28 @@ def cpu_time_limit(seconds: float) -> Iterator[None]:
         _disarm()
     if _Bound.used:  # the work went on after its bound: something swallowed the exception
         raise CpuTimeUsed
+
+
+class InFlight:
+    """Requests from outside being worked on at once: at most `per_client` from one client and
+    `total` in all. Asked and updated on one event loop, so no lock is needed."""
+
+    def __init__(self, per_client: int, total: int) -> None:
+        self.per_client, self.total = per_client, total
+        self._running: Counter[str] = Counter()
+
+    def refusal(self, client: str) -> str | None:
+        """"client" when this client is at its bound, "total" when the site is, else None."""
+        if self._running[client] >= self.per_client:
+            return "client"
+        return "total" if sum(self._running.values()) >= self.total else None
+
+    @contextmanager
+    def held(self, client: str) -> Iterator[None]:
+        self._running[client] += 1
+        try:
+            yield
+        finally:
+            self._running[client] -= 1
+            if not self._running[client]:
+                del self._running[client]

@@ -16,6 +16,7 @@ from urllib.parse import unquote_plus
 
 from catalog.analysis import site_data
 from catalog.analysis.compare import CompareError
+from catalog.limits import InFlight
 from catalog.model import operation_texts, point_text
 from catalog.urls import PRODUCT_CODE_PART
 from datasette import Response, hookimpl
@@ -57,7 +58,7 @@ MAX_FIELD_BYTES = 4096  # every field but the pasted input (product, builds, ope
 # Checks run in one worker process, never on the event loop: a 15,000-action policy costs the
 # worker a second of CPU while the site keeps answering. Created on the first check.
 _pool: ProcessPoolExecutor | None = None
-_checks_in_flight: dict[str, int] = {}  # client address -> checks queued or running
+_checks: InFlight | None = None  # checks queued or running, per client and in all
 
 
 def _worker_pool() -> ProcessPoolExecutor:
@@ -82,24 +83,24 @@ def _replace_worker(broken: ProcessPoolExecutor) -> None:
 async def _judge_off_loop(client: str, *args):
     """The worker's answer. Beyond `check.WORKER_QUEUE` checks at once, or
     `check.WORKER_QUEUE_PER_CLIENT` from one client, the request is turned away."""
+    global _checks
     from catalog.analysis import check
 
-    if sum(_checks_in_flight.values()) >= check.WORKER_QUEUE:
-        raise _Refused("Too many checks at once; try again in a moment.", 503)
-    if _checks_in_flight.get(client, 0) >= check.WORKER_QUEUE_PER_CLIENT:
+    if _checks is None:
+        _checks = InFlight(check.WORKER_QUEUE_PER_CLIENT, check.WORKER_QUEUE)
+    refusal = _checks.refusal(client)
+    if refusal == "client":
         raise _Refused("Your other checks are still running; try again once they are done.", 429)
-    _checks_in_flight[client] = _checks_in_flight.get(client, 0) + 1
+    if refusal == "total":
+        raise _Refused("Too many checks at once; try again in a moment.", 503)
     pool = _worker_pool()
-    try:
-        return await asyncio.get_running_loop().run_in_executor(pool, check.judge_pasted, *args,
-                                                                check.WORKER_SECONDS)
-    except BrokenProcessPool as error:
-        _replace_worker(pool)
-        raise _Refused("The check took too much memory and was stopped.", 503) from error
-    finally:
-        _checks_in_flight[client] -= 1
-        if not _checks_in_flight[client]:
-            del _checks_in_flight[client]
+    with _checks.held(client):
+        try:
+            return await asyncio.get_running_loop().run_in_executor(pool, check.judge_pasted, *args,
+                                                                    check.WORKER_SECONDS)
+        except BrokenProcessPool as error:
+            _replace_worker(pool)
+            raise _Refused("The check took too much memory and was stopped.", 503) from error
 
 
 class _Refused(Exception):

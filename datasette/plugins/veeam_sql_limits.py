@@ -27,8 +27,8 @@ from __future__ import annotations
 
 import sqlite3
 import weakref
-from collections import Counter
 
+from catalog.limits import InFlight
 from datasette import Response, hookimpl
 
 MAX_SQLITE_HEAP_BYTES = 64 * 1024 * 1024
@@ -144,25 +144,21 @@ def _capped(send):
 
 
 def sql_limits_middleware(app, databases):
-    running: Counter[str] = Counter()
+    running = InFlight(MAX_SQL_REQUESTS_PER_CLIENT, MAX_SQL_REQUESTS)
 
     async def wrapped(scope, receive, send):
         if scope["type"] != "http" or not _is_database_request(scope, databases()):
             return await app(scope, receive, send)
         client = (scope.get("client") or ("unknown",))[0]
-        if running[client] >= MAX_SQL_REQUESTS_PER_CLIENT:
+        refusal = running.refusal(client)
+        if refusal == "client":
             return await _refuse(send, 429, f"At most {MAX_SQL_REQUESTS_PER_CLIENT} database requests at a "
                                             "time from one client: wait for one to finish.\n", True)
-        if sum(running.values()) >= MAX_SQL_REQUESTS:
+        if refusal == "total":
             return await _refuse(send, 503, "The site is answering as many database requests as it can: "
                                             "try again in a moment.\n", True)
-        running[client] += 1
-        try:
+        with running.held(client):
             await app(scope, receive, _capped(send))
-        finally:
-            running[client] -= 1
-            if not running[client]:
-                del running[client]
 
     return wrapped
 
