@@ -153,6 +153,17 @@ def operation_texts(*values: str | None) -> tuple[str, ...]:
 
 
 MAX_POINT_CHARS = 100
+MAX_ROW_ID = 2**63 - 1  # SQLite's largest integer: a larger id is no row
+
+
+def bounded_int(text: str | None, maximum: int = MAX_ROW_ID) -> int | None:
+    """A whole number from outside (an id, a page, a part), or None: ASCII digits only ("²" is a
+    digit to `str.isdigit`), at most `maximum`, judged by length before `int()` (which refuses
+    4,301 digits and more with an error)."""
+    if not text or not (text.isascii() and text.isdigit()) or len(text) > len(str(maximum)):
+        return None
+    number = int(text)
+    return number if number <= maximum else None
 
 
 def point_text(value: str | None) -> str | None:

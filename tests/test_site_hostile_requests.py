@@ -27,6 +27,16 @@ async def test_ids_too_long_for_any_row_are_404(client, path, digits):
     assert has_security_headers(response)
 
 
+@pytest.mark.parametrize("path", ["/upgrade/vbaws/policy/aws?part={}", "/products/vbaws?page={}",
+                                  "/products/vbaws/policy/aws?id=1&part={}", "/products/vbaws?id={}",
+                                  "/search?q=ec2&page={}"])
+@pytest.mark.parametrize("digits", [19, 4301, 5000])
+async def test_long_numbers_in_query_arguments_are_no_server_error(client, path, digits):
+    response = await client.get(path.format("7" * digits))
+    assert response.status_code in (200, 404), response.text[:300]
+    assert has_security_headers(response)
+
+
 @pytest.mark.parametrize("path", ["/upgrade/vbaws?from={}&to=latest", "/upgrade/vbaws.json?from=9.0.0.100&to={}",
                                   "/changes/vbaws?from={}", "/products/vbaws/policy?build={}&id=1"])
 async def test_a_5000_character_build_is_cut_to_100_before_it_is_looked_up_or_echoed(client, path):

@@ -24,14 +24,14 @@ from catalog.analysis.policy import (
 )
 from catalog.analysis.policy_docs import documents_for, parts_of
 from catalog.analysis.site_data import product_row
-from catalog.model import operation_matches
+from catalog.model import bounded_int, operation_matches
 
 MAX_PICKED = 500  # more ids than any product has operations at one point
 
 
 def picked_ids(values: list[str]) -> tuple[int, ...]:
     """Operation ids from a form's `id` fields: digits only, each once, at most `MAX_PICKED`."""
-    ids = dict.fromkeys(int(value) for value in values if value.isascii() and value.isdigit() and len(value) < 19)
+    ids = dict.fromkeys(number for value in values if (number := bounded_int(value)) is not None)
     return tuple(ids)[:MAX_PICKED]
 
 

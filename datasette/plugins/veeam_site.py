@@ -20,7 +20,7 @@ from catalog.analysis import charts, site_data, site_policy
 from catalog.analysis.compare import CompareError
 from catalog.analysis.policy_docs import AWS_MANAGED_POLICY_LIMIT, FORMATS
 from catalog.analysis.questions import CHANGE_FIELDS, register_functions
-from catalog.model import point_text
+from catalog.model import bounded_int, point_text
 from catalog.urls import PRODUCT_CODE_PART
 from datasette import Response, hookimpl
 
@@ -119,8 +119,7 @@ async def _page(datasette, request, data, template, context, json_value=None, cs
 
 
 def _page_number(request) -> int:
-    text = request.args.get("page", "1")
-    return int(text) if text.isascii() and text.isdigit() and len(text) < 7 else 1  # "²" is a digit too
+    return bounded_int(request.args.get("page"), 999_999) or 1
 
 
 async def home(datasette, request):
@@ -146,14 +145,8 @@ async def product(datasette, request):
                        json_value={k: v for k, v in data.items() if k != "operations"}, csv_rows=rows)
 
 
-MAX_ID = 2**63 - 1  # SQLite's largest integer: a longer id is no row, not an overflow
-
-
 def _row_id(request) -> int | None:
-    text = request.url_vars["id"]
-    if len(text) > len(str(MAX_ID)):  # and Python's int() refuses 4,301 digits and more
-        return None
-    return int(text) if int(text) <= MAX_ID else None
+    return bounded_int(request.url_vars["id"])
 
 
 async def operation(datasette, request):

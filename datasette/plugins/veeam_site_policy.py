@@ -14,7 +14,7 @@ from catalog.analysis import site_data, site_policy
 from catalog.analysis.compare import CompareError
 from catalog.analysis.policy_docs import FORMATS
 from catalog.analysis.questions import UPGRADE_FIELDS
-from catalog.model import operation_texts, point_text
+from catalog.model import bounded_int, operation_texts, point_text
 from catalog.urls import PRODUCT_CODE_PART
 from datasette import Response, hookimpl
 
@@ -32,10 +32,10 @@ def _download(request, data: dict, fmt: str, stem: str) -> Response | None:
         return None
     text, part = data["documents"][fmt], request.args.get("part", "")
     if part:
-        parts = data["parts"][fmt]
-        if not (part.isascii() and part.isdigit() and 1 <= int(part) <= len(parts)):
+        parts, number = data["parts"][fmt], bounded_int(part, len(data["parts"][fmt]))
+        if not number:
             return None
-        text, stem = parts[int(part) - 1], f"{stem}-{int(part)}"
+        text, stem = parts[number - 1], f"{stem}-{number}"
     _, extension, media = FORMATS[fmt]
     return Response(text, content_type=f"{media}; charset=utf-8",
                     headers={"content-disposition": f'attachment; filename="{stem}.{extension}"'})
