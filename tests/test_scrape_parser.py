@@ -77,3 +77,35 @@ def test_an_unchanged_pages_links_come_from_its_stored_body_in_a_worker():
         pool.shutdown()
     assert links and links == stored_links(blob, "html", PUBLIC + path)
     assert stored_links(b"not zlib", "html", PUBLIC + path) == []
+
+
+def parse_or_die(body, content_type, kind, public_url, page_url, links=True):
+    if body == b"die":
+        os._exit(9)  # as the kernel's OOM killer ends a worker
+    return public_url
+
+
+def test_a_worker_that_dies_costs_only_its_page_not_its_batch(monkeypatch):
+    monkeypatch.setattr("pipeline.jobs.scrape_batch.parse_fetched", parse_or_die)  # the forked worker inherits it
+    pool = start_pool(1, SCRAPE_NICENESS)
+    bodies = [b"first", b"a", b"b", b"die", b"c", b"d"]
+
+    async def run():
+        parser = Parser(pool, max_batch=8)
+
+        async def one(number, body):
+            try:
+                return await parser.parse(body, "text/html", "html", f"{PUBLIC}/p{number}.html", "")
+            except Exception as error:
+                return str(error)
+
+        return await asyncio.gather(*(one(number, body) for number, body in enumerate(bodies)))
+
+    try:
+        results = asyncio.run(run())
+    finally:
+        pool.shutdown()
+    # the first page goes alone; the other five wait and go together, and one of them kills the worker
+    assert results == [f"{PUBLIC}/p{n}.html" for n in range(3)] + [
+        f"{PUBLIC}/p3.html: the parse worker died on this page; not stored"] + [
+        f"{PUBLIC}/p{n}.html" for n in (4, 5)]

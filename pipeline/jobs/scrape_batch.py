@@ -111,6 +111,9 @@ class Parser:
         self._pending: list[tuple[tuple, asyncio.Future]] = []
         self._in_flight = 0
         self._sent: list[asyncio.Future] = []
+        # Pages of a batch whose worker died, parsed again one at a time with nothing else in
+        # flight: a worker that dies then died of that page alone.
+        self._alone: list[tuple[tuple, asyncio.Future]] = []
         self.stopped = False
 
     def stop(self) -> None:
@@ -118,8 +121,8 @@ class Parser:
         half parsed end with `ParseStopped` (they are left for the next run), the workers are
         killed (a hostile page would otherwise keep one for its whole CPU bound)."""
         self.stopped = True
-        waiting = [future for _, future in self._pending] + self._sent
-        self._pending = []
+        waiting = [future for _, future in self._pending + self._alone] + self._sent
+        self._pending, self._alone = [], []
         for future in waiting:
             if not future.done():
                 future.set_exception(ParseStopped("the time budget was used before it was parsed"))
@@ -146,39 +149,48 @@ class Parser:
             return parse_bounded(*args)
         future = asyncio.get_running_loop().create_future()
         self._pending.append((args, future))
-        if self._in_flight < self.workers:
+        if self._in_flight < self.workers and not self._alone:
             self._send()
         return await future
 
     def _send(self) -> None:
         batch, self._pending = self._pending[: self.max_batch], self._pending[self.max_batch:]
-        if not batch:
-            return
+        if batch:
+            self._submit(batch, alone=False)
+
+    def _submit(self, batch: list[tuple[tuple, asyncio.Future]], alone: bool) -> None:
         self._in_flight += 1
         self._sent += [future for _, future in batch]
         generation = self.pool.generation
         done = asyncio.wrap_future(self.pool.submit(parse_many, [args for args, _ in batch]))
-        done.add_done_callback(lambda finished: self._finished(finished, batch, generation))
+        done.add_done_callback(lambda finished: self._finished(finished, batch, generation, alone))
 
     def _finished(self, finished: asyncio.Future, batch: list[tuple[tuple, asyncio.Future]],
-                  generation: int) -> None:
+                  generation: int, alone: bool) -> None:
         self._in_flight -= 1
         self._sent = [future for future in self._sent if not future.done()]
         if self.stopped:
             return  # every waiting page was told, and the pool is gone
         if not finished.cancelled() and isinstance(finished.exception(), BrokenProcessPool):
-            # A worker died (the kernel's OOM killer): the pages of its batch fail, the others go
-            # on. Every batch in flight hears of it; the pool is replaced once, by the first.
+            # A worker died (the kernel's OOM killer). Every batch in flight hears of it; the pool
+            # is replaced once, by the first. A page parsed alone died of itself; the pages of
+            # any other batch are parsed again alone (as the parse pool's own jobs do).
             if self.pool.generation == generation:
                 self.pool.restart()
-            for args, future in batch:
-                if not future.done():
-                    future.set_exception(PageError(f"{args[3]}: the parse worker died on this page or one "
-                                                   "parsed with it; not stored"))
+            waiting = [(args, future) for args, future in batch if not future.done()]
+            if alone:
+                for args, future in waiting:
+                    future.set_exception(PageError(f"{args[3]}: the parse worker died on this page; not stored"))
+            else:
+                self._alone += waiting
         else:
             _deliver(finished, [future for _, future in batch])
-        if self._pending:
-            self._send()
+        if self._alone:
+            if not self._in_flight:  # the batches in flight when it died come back first
+                self._submit([self._alone.pop(0)], alone=True)
+        else:
+            while self._pending and self._in_flight < self.workers:
+                self._send()
 
 
 def _deliver(finished: asyncio.Future, futures: list[asyncio.Future]) -> None:
