@@ -83,7 +83,6 @@ def publish(db_path, target, base_url):
     """
     from catalog.analysis.changelog import atom_feed, format_markdown
     from catalog.analysis.compare import changes_since, feed_changes
-    from catalog.paths import require_product_code
     from catalog.storage.database import open_catalog_readonly
     from catalog.storage.store import utc_now
     from pipeline.jobs.website import build_publish_dir
@@ -94,7 +93,6 @@ def publish(db_path, target, base_url):
         names = {row[0]: row[1] for row in db.execute("select code, name from products")}
         feeds, everything = {}, changes_since(db, "0000-01-01")
         for (code,) in db.execute("select distinct product from pages where product is not null").fetchall():
-            require_product_code(code)  # it names a file: `../../x` is refused before anything is written
             feeds[code] = atom_feed(feed_changes(db, code), code, names.get(code, code),
                                     f"{base_url.rstrip('/')}/static/feeds/{code}.atom", utc_now())
         changelog = format_markdown(everything.changes, "Permission changes", names, everything.new_pages)
