@@ -178,3 +178,14 @@ def test_azure_and_google_wildcards_say_they_were_not_expanded(plugin_db, tmp_pa
         "pattern": "compute.*", "in": principal["over_grant"][0]["in"], "expanded": False,
         "reason": "Google Cloud custom roles take exact permission names: a wildcard grants nothing "
                   "(Google Cloud refuses the role)", "covers_needed": 0}]
+
+
+def test_sarif_file_writes_the_sarif_report_beside_what_format_prints(plugin_db, tmp_path):
+    path = tmp_path / "check.sarif"
+    text = check(plugin_db, *ALL_INPUTS, "--sarif-file", path)
+    assert text.exit_code == 1
+    assert text.stdout == check(plugin_db, *ALL_INPUTS).stdout  # the text report, unchanged
+    assert json.loads(path.read_text()) == json.loads(check(plugin_db, *ALL_INPUTS, "--format", "sarif").stdout)
+    missing = check(plugin_db, *ALL_INPUTS, "--sarif-file", tmp_path / "no" / "check.sarif")
+    assert (missing.exit_code, missing.output.splitlines()[-1]) == (
+        2, f"Error: --sarif-file {tmp_path / 'no' / 'check.sarif'}: its folder {tmp_path / 'no'} does not exist")

@@ -9,7 +9,16 @@ import sys
 import click
 
 from catalog.analysis.check_load import MAX_INPUT_BYTES, SHAPES
-from pipeline.cli.common import Exit, UserError, db_option, leave, open_existing, product_code
+from pipeline.cli.common import (
+    Exit,
+    UserError,
+    db_option,
+    leave,
+    open_existing,
+    product_code,
+    require_output_folder,
+    write_text_option,
+)
 from pipeline.cli.policy_commands import capped_titles, operation_count
 
 
@@ -51,10 +60,13 @@ def _version() -> str:
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif"]), default="text", show_default=True,
               help="sarif: SARIF 2.1.0 for GitHub code scanning.")
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+@click.option("--sarif-file", type=click.Path(dir_okay=False),
+              help="Also write the SARIF report to this file, whatever --format prints (one run gives a "
+                   "pull request its annotations and the job its summary).")
 @click.option("--max-input-mb", default=MAX_INPUT_BYTES // 2**20, show_default=True, type=click.IntRange(1, 1024),
               help="Refuse inputs larger than this together (decided before anything is read).")
 def check(files, db_path, product, operations, build, builds, include_optional, input_format, fmt, as_json,
-          max_input_mb):
+          sarif_file, max_input_mb):
     """Check policies, roles, account exports and Terraform plans against what operations need.
 
     Inputs are recognised by their shape: an AWS policy, `aws iam get-account-authorization-details`,
@@ -78,6 +90,8 @@ def check(files, db_path, product, operations, build, builds, include_optional, 
     if build and builds:
         raise click.UsageError("--build and --builds exclude each other: one build, or a range")
     fmt = "json" if as_json else fmt
+    if sarif_file:
+        require_output_folder(sarif_file, "--sarif-file")
     db = open_existing(db_path)
     try:
         needs = needs_for(db, product, build, builds, operations)
@@ -90,10 +104,14 @@ def check(files, db_path, product, operations, build, builds, include_optional, 
             add_coverage(db, product, checked, operations)
     except PolicyError as error:
         raise UserError(str(error)) from error
+    sarif = json.dumps(report_sarif(product, operations, checked, _version()), indent=2, ensure_ascii=False) \
+        if fmt == "sarif" or sarif_file else None
+    if sarif_file:
+        write_text_option(sarif_file, sarif + "\n", "--sarif-file")
     if fmt == "json":
         click.echo(json.dumps(report_json(product, operations, checked, bool(builds)), indent=2, ensure_ascii=False))
     elif fmt == "sarif":
-        click.echo(json.dumps(report_sarif(product, operations, checked, _version()), indent=2, ensure_ascii=False))
+        click.echo(sarif)
     else:
         click.echo(format_report(product, checked, bool(builds)))
     leave(Exit.FAILED if any(item.failed for item in checked) else Exit.OK)

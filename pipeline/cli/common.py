@@ -125,6 +125,13 @@ def read_text_option(path: str | Path, option: str, limit: int = MAX_OPTION_FILE
                         "is it the right file?") from error
 
 
+def require_output_folder(path: str | Path, option: str) -> None:
+    """An output file's folder must exist: found out before the work, not after it."""
+    folder = Path(path).resolve().parent
+    if not folder.is_dir():
+        raise UserError(f"{option} {path}: its folder {folder} does not exist")
+
+
 def write_text_option(path: str | Path, text: str, option: str) -> None:
     """Write a file an option names; a path that cannot be written is one line naming it."""
     try:

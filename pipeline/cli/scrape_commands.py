@@ -23,6 +23,7 @@ from pipeline.cli.common import (
     progress_bar,
     rate_option,
     read_text_option,
+    require_output_folder,
 )
 from pipeline.fetch.discover import ConfigError
 from pipeline.parse.sources import PageError
@@ -149,9 +150,8 @@ def update(db_path, export_dir, changelog_path, report_path, since_last, base_ur
     from pipeline.jobs.update import update as run_update
 
     products_toml = read_text_option(products_file, "--products-file") if products_file else None
-    for option, path in (("--changelog", changelog_path), ("--report", report_path)):
-        if not Path(path).resolve().parent.is_dir():  # found out now, not after the scrape
-            raise UserError(f"{option} {path}: its folder {Path(path).resolve().parent} does not exist")
+    require_output_folder(changelog_path, "--changelog")
+    require_output_folder(report_path, "--report")
     try:
         outcome = run_update(Path(db_path), Path(export_dir), Path(changelog_path), Path(report_path),
                              products=list(products), since_last=since_last,
