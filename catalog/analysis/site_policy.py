@@ -59,8 +59,9 @@ def merged_policy_page(db: Database, code: str, at: str | None, ids: tuple[int, 
         return None
     selection = select_operations(db, code, at, ids, include_optional)
     documents = selection.documents()
-    required = {(row["provider"], row["name"].lower()) for row in permission_rows(db, selection.ids, False)}
-    optional = {(row["provider"], row["name"].lower()) for row in permission_rows(db, selection.ids, True)} - required
+    every = permission_rows(db, selection.ids, True)
+    required = {(row["provider"], row["name"].lower()) for row in every if not row["optional"]}
+    optional = {(row["provider"], row["name"].lower()) for row in every if row["optional"]} - required
     marks = ",".join("?" * len(selection.ids))
     titles = dict(db.execute(f"select operation_id, page_title from operation_identity where operation_id in ({marks})",
                              selection.ids).fetchall())
