@@ -10,6 +10,7 @@ from sqlite_utils import Database
 from catalog.analysis.compare import CompareError, Point, resolve, versions_at
 from catalog.analysis.policy_docs import PermissionSet, collect, documents_for, trust_policy
 from catalog.model import display_label, operation_matches
+from catalog.storage.views import GRANTED
 
 
 @dataclass
@@ -53,7 +54,7 @@ def permission_rows(db: Database, operation_ids: list[int], include_optional: bo
     return [dict(row) for row in db.query(
         "select perm.provider, perm.name, perm.risk, g.placement, g.m365_api, g.m365_type, g.optional "
         f"from grants g join permissions perm on perm.id = g.permission where g.operation in ({marks}) "
-        "and g.effect = 'Allow' and g.not_action = 0" + ("" if include_optional else " and g.optional = 0")
+        f"and {GRANTED}" + ("" if include_optional else " and g.optional = 0")
         + " order by g.id", operation_ids)]
 
 

@@ -81,11 +81,15 @@ BUILD_VERSIONS_OF_FAMILIES = _BUILD_VERSIONS.format(
     families=" and family in (select value from json_each(:families))")
 BUILD_VERSION_COLUMNS = {"product": str, "build": str, "build_key": str, "family": str, "page_version": int}
 
+# What a grant row asks an administrator to grant: an Allow entry, not NotAction. (An operation
+# that is a trust policy grants nothing at all: the views joining operations leave it out.)
+GRANTED = "g.effect = 'Allow' and g.not_action = 0"
+
 # What an operation asks an administrator to grant, one row per grant (a permission a page lists
 # in two statements is two rows): Allow entries, not NotAction, never a trust policy (a trust
 # policy says who may assume a role, it grants nothing). `spelling` is the name as this page
 # wrote it; `permission` is the catalog's one name for it (the first spelling seen).
-OPERATION_REQUIREMENTS = """
+OPERATION_REQUIREMENTS = f"""
 select i.operation_id, i.key, i.product, i.family, i.page, i.page_version, i.title, i.section,
        i.kind, i.build, i.build_key, i.first_seen, g.id as grant_id, perm.id as permission_id,
        perm.provider, perm.name as permission, perm.name_key, g.name as spelling, perm.risk,
@@ -93,17 +97,17 @@ select i.operation_id, i.key, i.product, i.family, i.page, i.page_version, i.tit
 from operation_identity i
 join grants g on g.operation = i.operation_id
 join permissions perm on perm.id = g.permission
-where i.kind != 'trust-policy' and g.effect = 'Allow' and g.not_action = 0
+where i.kind != 'trust-policy' and {GRANTED}
 """
 
 # One operation through the versions of its page family, with how many distinct permissions it
 # requires (as operation_requirements counts them); in time order, sort by (build_key,
 # first_seen): archive URLs of old releases may be read later.
-OPERATION_HISTORY = """
+OPERATION_HISTORY = f"""
 select i.operation_id, i.product, i.family, i.page, i.key, i.title, i.kind, i.build, i.build_key,
        i.first_seen,
        (select count(distinct g.permission) from grants g where g.operation = i.operation_id
-          and g.effect = 'Allow' and g.not_action = 0 and i.kind != 'trust-policy') as permissions
+          and {GRANTED} and i.kind != 'trust-policy') as permissions
 from operation_identity i
 """
 
@@ -142,12 +146,12 @@ join permissions perm on perm.id = g.permission
 where p._removed_at is null
 """
 
-CURRENT_OPERATIONS = """
+CURRENT_OPERATIONS = f"""
 select p.product, p.canonical_url as page, p.title as page_title, v.build, v.last_updated,
        o.id as operation_id, o.key, o.title as operation, o.kind, o.identity, o.section,
        o.description,
        (select count(distinct g.permission) from grants g where g.operation = o.id
-          and g.effect = 'Allow' and g.not_action = 0 and o.kind != 'trust-policy') as permissions
+          and {GRANTED} and o.kind != 'trust-policy') as permissions
 from pages p
 join page_versions v on v.id = p.current_version
 join operations o on o.page_version = v.id
