@@ -120,3 +120,19 @@ def test_an_unreadable_twin_leaves_the_page_for_the_next_run_rather_than_undated
     assert [reason for _, reason in report.failed] == [
         f"{URL}: its HTML twin, which dates and builds it, could not be read (HTTP 503); asked again next run"]
     assert Database(db_path).execute("select count(*) from page_versions").fetchone() == (0,)
+
+
+def test_a_page_read_from_its_html_first_stays_one_version_once_its_markdown_appears(tmp_path):
+    db_path = tmp_path / "c.db"
+    with MarkdownSiteServer(site(with_markdown=False)) as server:
+        first = scrape(db_path, urls=[PATH], config=config(server))
+    assert first.failed == [] and first.sources == {"vbazure": "html"}
+    with Database(db_path).conn as conn:  # a week later, when `.md` is asked for again
+        conn.execute("update product_sources set checked_at = '2000-01-01T00:00:00+00:00'")
+    with MarkdownSiteServer(site()) as server:
+        second = scrape(db_path, urls=[PATH], config=config(server))
+    assert second.failed == [] and second.sources == {"vbazure": "md"} and second.new_versions == 0
+    db = Database(db_path)
+    assert db.execute(VERSIONS).fetchall() == [("8.0.1.202", "2026-03-20", "page")]
+    assert [row[0] for row in db.execute("select source_kind from fetches order by id")] == ["html", "html-facts",
+                                                                                            "md"]
